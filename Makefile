@@ -1,0 +1,37 @@
+# restmon: PGXS build of the extension.  The HTTP gateway has its own
+# Makefile (PGXS builds one MODULE_big or PROGRAM per file).
+
+EXTENSION = restmon
+EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
+	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
+
+MODULE_big = restmon
+OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+TESTS = $(sort $(wildcard test/sql/*.sql))
+REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test
+
+PG_CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(OBJS): src/restmon.h src/core.h
+
+# The core builds outside the server: its unit tests run under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+UNIT_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc
+
+test/unit/test_core: test/unit/test_core.c src/core.c src/core.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c src/core.c
+
+.PHONY: unittest
+unittest: test/unit/test_core
+	test/unit/test_core
+
+EXTRA_CLEAN = test/unit/test_core
