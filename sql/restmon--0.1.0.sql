@@ -1,0 +1,152 @@
+/* sql/restmon--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION restmon" to load this file. \quit
+
+-- Internal data lives in schema restmon; the API functions live in the
+-- schema the extension is created in (normally public), so the user calls
+-- them unqualified.  The SPEC rules live in the C code only.
+CREATE SCHEMA restmon;
+
+-- Status polls (SPEC 1): accumulate; one row per store and instant.
+CREATE TABLE restmon.observation (
+	store_id	text COLLATE "C" NOT NULL,
+	observed_at	timestamptz NOT NULL,
+	active		boolean NOT NULL,
+	PRIMARY KEY (store_id, observed_at)
+);
+-- the report's horizon scan: all stores, a time range
+CREATE INDEX observation_time_idx ON restmon.observation (observed_at)
+	INCLUDE (store_id, active);
+
+-- Every store ever polled, with its first poll: lets a report list the
+-- stores seen at or before T without scanning the whole history (SPEC 6).
+CREATE TABLE restmon.store (
+	store_id	text COLLATE "C" PRIMARY KEY,
+	first_observed_at timestamptz NOT NULL
+);
+
+-- Business hours snapshot (SPEC 1-3).  day_of_week: 0 = Monday.
+CREATE TABLE restmon.business_hours (
+	store_id	text COLLATE "C" NOT NULL,
+	day_of_week	smallint NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
+	start_local	time NOT NULL,
+	end_local	time NOT NULL
+);
+CREATE INDEX business_hours_store_idx ON restmon.business_hours (store_id);
+
+-- Time-zone snapshot (SPEC 1-2); names validated against PostgreSQL's
+-- time-zone database on ingest.
+CREATE TABLE restmon.store_timezone (
+	store_id	text COLLATE "C" PRIMARY KEY,
+	timezone	text NOT NULL
+);
+
+-- One row per file ingested.
+CREATE TABLE restmon.ingest_run (
+	run_id		bigserial PRIMARY KEY,
+	started_at	timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at	timestamptz,
+	source		text NOT NULL CHECK (source IN ('status', 'hours', 'timezones')),
+	file		text NOT NULL,
+	rows_read	bigint NOT NULL DEFAULT 0,
+	rows_loaded	bigint NOT NULL DEFAULT 0,
+	rows_duplicate bigint NOT NULL DEFAULT 0,
+	rows_rejected bigint NOT NULL DEFAULT 0,
+	outcome		text NOT NULL DEFAULT 'running'
+		CHECK (outcome IN ('running', 'loaded', 'failed')),
+	error		text
+);
+
+-- Rows that broke a rule of SPEC 1, kept with their line and reason.
+CREATE TABLE restmon.rejected_row (
+	run_id		bigint NOT NULL REFERENCES restmon.ingest_run ON DELETE CASCADE,
+	file		text NOT NULL,
+	line_no		bigint NOT NULL,
+	raw_line	bytea NOT NULL,
+	reason		text NOT NULL,
+	PRIMARY KEY (run_id, line_no)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('restmon.observation', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.store', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.business_hours', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.store_timezone', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.ingest_run', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.ingest_run_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.rejected_row', '');
+
+-- Rejected rows with their raw text shown as text where it is valid UTF-8.
+CREATE VIEW restmon.rejected AS
+	SELECT r.run_id, r.file, r.line_no, r.reason,
+		   CASE WHEN pg_catalog.length(r.raw_line) <= 1000
+				THEN pg_catalog.encode(r.raw_line, 'escape') END AS raw_text,
+		   r.raw_line
+	FROM restmon.rejected_row r;
+
+---------------------------------------------------------------------------
+-- Ingestion (SPEC 1)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_ingest_status(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_status'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_hours(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_hours'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_timezones(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_timezones'
+LANGUAGE C STRICT VOLATILE;
+
+-- dir NULL: the setting restmon.data_dir
+CREATE FUNCTION restmon_ingest(dir text DEFAULT NULL)
+RETURNS TABLE (file text, rows_read bigint, rows_loaded bigint,
+	rows_duplicate bigint, rows_rejected bigint, outcome text, error text)
+AS 'MODULE_PATHNAME', 'restmon_ingest'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION restmon_ingest_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_hours(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_timezones(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest(text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- The report (SPEC 3-6)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_store_uptime(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL)
+RETURNS TABLE (store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
+	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
+AS 'MODULE_PATHNAME', 'restmon_store_uptime'
+LANGUAGE C STABLE CALLED ON NULL INPUT;
+
+-- The business time of one store as merged UTC intervals (SPEC 3), for
+-- inspection: what the report counts as open.
+CREATE FUNCTION restmon_business_intervals(store_id text,
+	range_start timestamptz, range_end timestamptz)
+RETURNS TABLE (opens timestamptz, closes timestamptz)
+AS 'MODULE_PATHNAME', 'restmon_business_intervals'
+LANGUAGE C STABLE STRICT;
+
+-- SPEC 4's default report instant: the latest poll stored.
+CREATE FUNCTION restmon_default_as_of()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'restmon_default_as_of'
+LANGUAGE C STABLE;

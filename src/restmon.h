@@ -1,0 +1,41 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/restmon.h
+ *	  Declarations shared by restmon's server-side files.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_H
+#define RESTMON_H
+
+#include "datatype/timestamp.h"
+#include "pgtime.h"
+
+#include "core.h"
+
+/* restmon.c: settings */
+extern char *restmon_data_dir;
+
+/* schedule.c: SPEC 2-3, weekly local hours -> UTC business intervals */
+
+/* one business-hours row, times as microseconds after local midnight */
+typedef struct RmHoursRow
+{
+	int			day;			/* 0 = Monday ... 6 = Sunday */
+	int64		start;
+	int64		end;
+} RmHoursRow;
+
+/* the zone of a store without one (SPEC 2) */
+#define RM_DEFAULT_TIMEZONE "America/Chicago"
+
+extern pg_tz *rm_lookup_zone(const char *name);
+extern int	rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
+							   TimestampTz lo, TimestampTz hi,
+							   RmInterval **out);
+
+/* ingest.c: SPEC 1 helpers shared with other files */
+extern bool rm_parse_local_time(const char *s, int64 *usecs);
+extern bool rm_zone_name_valid(const char *name);
+
+#endif							/* RESTMON_H */

@@ -1,0 +1,420 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/uptime.c
+ *	  SQL-callable report functions: restmon_store_uptime() (SPEC 4-6),
+ *	  restmon_business_intervals() and restmon_default_as_of().
+ *
+ * restmon_store_uptime reads everything in one ordered pass: the stores seen
+ * at or before T, the business hours and the observations of the evidence
+ * horizon (T - 192h, T], each through an SPI cursor ordered by store_id in
+ * byte order, merged store by store.  Per store it expands the schedule
+ * (schedule.c), runs the core (core.c) and emits one row; all per-store
+ * memory lives in a context reset for every store, so memory does not grow
+ * with the number of stores, and cost depends on the rows of the horizon,
+ * not on the history kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "restmon.h"
+
+PG_FUNCTION_INFO_V1(restmon_store_uptime);
+PG_FUNCTION_INFO_V1(restmon_business_intervals);
+PG_FUNCTION_INFO_V1(restmon_default_as_of);
+
+#define RM_FETCH_ROWS	10000
+#define RM_UPTIME_COLS	10
+
+/* an SPI cursor read row by row, its first column a store_id */
+typedef struct RmReader
+{
+	Portal		portal;
+	SPITupleTable *tuptable;
+	uint64		pos;
+	bool		done;
+	HeapTuple	tuple;			/* current row, NULL at the end */
+	const char *key;			/* its store_id bytes */
+	int			keylen;
+} RmReader;
+
+static void
+reader_next(RmReader *r)
+{
+	bool		isnull;
+	text	   *t;
+
+	r->pos++;
+	if (r->tuptable == NULL || r->pos >= r->tuptable->numvals)
+	{
+		if (r->tuptable != NULL)
+			SPI_freetuptable(r->tuptable);
+		r->tuptable = NULL;
+		r->pos = 0;
+		if (!r->done)
+		{
+			SPI_cursor_fetch(r->portal, true, RM_FETCH_ROWS);
+			r->tuptable = SPI_tuptable;
+			if (SPI_processed == 0)
+				r->done = true;
+		}
+		if (r->done)
+		{
+			r->tuple = NULL;
+			return;
+		}
+	}
+	r->tuple = r->tuptable->vals[r->pos];
+	t = DatumGetTextPP(SPI_getbinval(r->tuple, r->tuptable->tupdesc, 1, &isnull));
+	r->key = VARDATA_ANY(t);
+	r->keylen = VARSIZE_ANY_EXHDR(t);
+}
+
+static void
+reader_open(RmReader *r, const char *sql, int nargs, Oid *types, Datum *args,
+			const char *nulls)
+{
+	memset(r, 0, sizeof(*r));
+	r->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, args, nulls,
+										  true, CURSOR_OPT_NO_SCROLL);
+	r->pos = (uint64) -1;
+	reader_next(r);
+}
+
+static Datum
+reader_col(RmReader *r, int col, bool *isnull)
+{
+	return SPI_getbinval(r->tuple, r->tuptable->tupdesc, col, isnull);
+}
+
+/* byte order, as COLLATE "C" (SPEC 6) */
+static int
+key_cmp(const char *a, int alen, const char *b, int blen)
+{
+	int			c = memcmp(a, b, Min(alen, blen));
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/* skip the reader past keys before (key, len); true if positioned at it */
+static bool
+reader_seek(RmReader *r, const char *key, int len)
+{
+	while (r->tuple != NULL && key_cmp(r->key, r->keylen, key, len) < 0)
+		reader_next(r);
+	return r->tuple != NULL && key_cmp(r->key, r->keylen, key, len) == 0;
+}
+
+/* the business-hours rows of the store the reader is at (cols 2-4) */
+static int
+read_hours(RmReader *r, const char *key, int len, RmHoursRow **rows)
+{
+	int			n = 0;
+	int			cap = 8;
+	RmHoursRow *out = palloc(sizeof(RmHoursRow) * cap);
+
+	while (reader_seek(r, key, len))
+	{
+		bool		isnull;
+
+		if (n == cap)
+		{
+			cap *= 2;
+			out = repalloc(out, sizeof(RmHoursRow) * cap);
+		}
+		out[n].day = DatumGetInt16(reader_col(r, 2, &isnull));
+		out[n].start = DatumGetTimeADT(reader_col(r, 3, &isnull));
+		out[n].end = DatumGetTimeADT(reader_col(r, 4, &isnull));
+		n++;
+		reader_next(r);
+	}
+	*rows = out;
+	return n;
+}
+
+static void
+check_interval_status(RmStatus status, const char *key, int len)
+{
+	if (status != RM_OK)
+		elog(ERROR, "extrapolation core failed with status %d for store \"%.*s\"",
+			 (int) status, len, key);
+}
+
+/* SPEC 4: the latest poll stored, or NULL when there is none */
+static bool
+default_as_of(TimestampTz *T)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute("SELECT pg_catalog.max(observed_at) FROM restmon.observation",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the latest observation");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		*T = DatumGetTimestampTz(d);
+	SPI_freetuptable(SPI_tuptable);
+	return !isnull;
+}
+
+static bool
+store_known(text *store)
+{
+	Datum		args[1] = {PointerGetDatum(store)};
+	Oid			types[1] = {TEXTOID};
+	bool		isnull;
+	bool		known;
+
+	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM restmon.store WHERE store_id = $1)"
+							  " OR EXISTS (SELECT FROM restmon.business_hours WHERE store_id = $1)"
+							  " OR EXISTS (SELECT FROM restmon.store_timezone WHERE store_id = $1)",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up a store");
+	known = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return known;
+}
+
+static Datum
+hundredths_numeric(int64 measure2, int64 unit_usecs)
+{
+	return NumericGetDatum(int64_div_fast_to_numeric(rm_round_hundredths(measure2, unit_usecs), 2));
+}
+
+/*
+ * restmon_store_uptime(as_of timestamptz DEFAULT NULL, store_id text DEFAULT NULL)
+ */
+Datum
+restmon_store_uptime(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz T = 0;
+	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	RmReader	stores,
+				hours,
+				obs;
+	Datum		args[3];
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	char		nulls[3] = "   ";
+	MemoryContext storecxt;
+	MemoryContext oldcxt;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+
+	if (only != NULL && !store_known(only))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("store \"%s\" is unknown", text_to_cstring(only)),
+				 errdetail("No status poll, business hours or time zone names it.")));
+
+	if (!PG_ARGISNULL(0))
+		T = PG_GETARG_TIMESTAMPTZ(0);
+	else if (!default_as_of(&T))
+	{
+		if (only != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("no status polls are stored, so there is no default report instant"),
+					 errhint("Pass as_of, or ingest status polls first.")));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	if (TIMESTAMP_NOT_FINITE(T) ||
+		!IS_VALID_TIMESTAMP(T - RM_HORIZON - 3 * USECS_PER_DAY) ||
+		!IS_VALID_TIMESTAMP(T + 3 * USECS_PER_DAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("as_of is out of range")));
+
+	args[0] = TimestampTzGetDatum(T - RM_HORIZON);
+	args[1] = TimestampTzGetDatum(T);
+	if (only != NULL)
+		args[2] = PointerGetDatum(only);
+	else
+		nulls[2] = 'n';
+
+	/* the stores of SPEC 6; a single-store report has its store */
+	reader_open(&stores,
+				"SELECT k.store_id, z.timezone"
+				" FROM (SELECT s.store_id FROM restmon.store s"
+				"       WHERE $3 IS NULL AND s.first_observed_at <= $2"
+				"       UNION ALL SELECT $3 COLLATE \"C\" WHERE $3 IS NOT NULL) k"
+				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
+				" ORDER BY k.store_id",
+				3, types, args, nulls);
+	reader_open(&hours,
+				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
+				" FROM restmon.business_hours h"
+				" WHERE ($3 IS NULL OR h.store_id = $3)"
+				" ORDER BY h.store_id",
+				3, types, args, nulls);
+	reader_open(&obs,
+				"SELECT o.store_id, o.observed_at, o.active"
+				" FROM restmon.observation o"
+				" WHERE o.observed_at > $1 AND o.observed_at <= $2"
+				"   AND ($3 IS NULL OR o.store_id = $3)"
+				" ORDER BY o.store_id, o.observed_at",
+				3, types, args, nulls);
+
+	storecxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon per-store",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	while (stores.tuple != NULL)
+	{
+		bool		isnull;
+		Datum		zone;
+		RmHoursRow *rows;
+		int			nrows;
+		RmInterval *business;
+		int			nbusiness;
+		RmObs	   *polls;
+		RmObs	   *scratch;
+		int			npolls = 0;
+		int			cap = 64;
+		RmResult	res;
+		Datum		values[RM_UPTIME_COLS];
+		bool		outnulls[RM_UPTIME_COLS] = {0};
+		const char *key = stores.key;
+		int			keylen = stores.keylen;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(storecxt);
+
+		zone = reader_col(&stores, 2, &isnull);
+		nrows = read_hours(&hours, key, keylen, &rows);
+		nbusiness = rm_expand_schedule(rows, nrows,
+									   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
+									   T - RM_HORIZON, T + 1, &business);
+
+		polls = palloc(sizeof(RmObs) * cap);
+		while (reader_seek(&obs, key, keylen))
+		{
+			if (npolls == cap)
+			{
+				cap *= 2;
+				polls = repalloc(polls, sizeof(RmObs) * cap);
+			}
+			polls[npolls].t = DatumGetTimestampTz(reader_col(&obs, 2, &isnull));
+			polls[npolls].active = DatumGetBool(reader_col(&obs, 3, &isnull));
+			npolls++;
+			reader_next(&obs);
+		}
+		scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
+		check_interval_status(rm_compute(business, nbusiness, polls, npolls,
+										 T, scratch, &res),
+							  key, keylen);
+
+		values[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
+		values[1] = hundredths_numeric(res.up2[RM_HOUR], USECS_PER_MINUTE);
+		values[2] = hundredths_numeric(res.up2[RM_DAY], USECS_PER_HOUR);
+		values[3] = hundredths_numeric(res.up2[RM_WEEK], USECS_PER_HOUR);
+		values[4] = hundredths_numeric(res.down2[RM_HOUR], USECS_PER_MINUTE);
+		values[5] = hundredths_numeric(res.down2[RM_DAY], USECS_PER_HOUR);
+		values[6] = hundredths_numeric(res.down2[RM_WEEK], USECS_PER_HOUR);
+		values[7] = Int32GetDatum(res.evidence[RM_HOUR]);
+		values[8] = Int32GetDatum(res.evidence[RM_DAY]);
+		values[9] = Int32GetDatum(res.evidence[RM_WEEK]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, outnulls);
+
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(storecxt);
+		reader_next(&stores);
+	}
+
+	MemoryContextDelete(storecxt);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * restmon_business_intervals(store_id, range_start, range_end): the merged
+ * UTC business intervals of one store within [range_start, range_end).
+ */
+Datum
+restmon_business_intervals(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *store = PG_GETARG_TEXT_PP(0);
+	TimestampTz lo = PG_GETARG_TIMESTAMPTZ(1);
+	TimestampTz hi = PG_GETARG_TIMESTAMPTZ(2);
+	RmReader	hours;
+	Datum		args[1] = {PointerGetDatum(store)};
+	Oid			types[1] = {TEXTOID};
+	RmHoursRow *rows;
+	int			nrows;
+	RmInterval *business;
+	int			n;
+	char	   *zone = NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (TIMESTAMP_NOT_FINITE(lo) || TIMESTAMP_NOT_FINITE(hi) ||
+		!IS_VALID_TIMESTAMP(lo - 3 * USECS_PER_DAY) ||
+		!IS_VALID_TIMESTAMP(hi + 3 * USECS_PER_DAY))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("range is out of range")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+
+	if (SPI_execute_with_args("SELECT timezone FROM restmon.store_timezone WHERE store_id = $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the time zone of a store");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(oldcxt);
+
+		zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		MemoryContextSwitchTo(spicxt);
+	}
+
+	reader_open(&hours,
+				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
+				" FROM restmon.business_hours h WHERE h.store_id = $1",
+				1, types, args, NULL);
+	nrows = read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store), &rows);
+	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[2] = {TimestampTzGetDatum(business[i].start),
+		TimestampTzGetDatum(business[i].end)};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* restmon_default_as_of(): SPEC 4's default report instant */
+Datum
+restmon_default_as_of(PG_FUNCTION_ARGS)
+{
+	TimestampTz T;
+	bool		found;
+
+	SPI_connect();
+	found = default_as_of(&T);
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(T);
+}
