@@ -35,3 +35,15 @@ unittest: test/unit/test_core
 	test/unit/test_core
 
 EXTRA_CLEAN = test/unit/test_core
+
+# Regression tests read their CSV fixtures server-side from a fixed path
+# that the server's operating-system user can read.
+FIXTURE_DIR = /tmp/restmon-fixtures
+.PHONY: restmon-fixtures
+restmon-fixtures:
+	rm -rf $(FIXTURE_DIR)
+	mkdir -p $(FIXTURE_DIR)
+	cp -R test/fixtures/. $(FIXTURE_DIR)/
+	chmod -R a+rX $(FIXTURE_DIR)
+
+installcheck: restmon-fixtures

@@ -26,6 +26,27 @@ CREATE TABLE restmon.store (
 	first_observed_at timestamptz NOT NULL
 );
 
+-- restmon.store follows every insert into restmon.observation, whoever
+-- makes it (one statement-level trigger, reading the transition table).
+CREATE FUNCTION restmon.observation_track_stores() RETURNS trigger
+LANGUAGE plpgsql AS
+$$
+BEGIN
+	INSERT INTO restmon.store AS s (store_id, first_observed_at)
+	SELECT n.store_id, pg_catalog.min(n.observed_at)
+	FROM new_rows n GROUP BY n.store_id
+	ON CONFLICT (store_id) DO UPDATE
+		SET first_observed_at = excluded.first_observed_at
+		WHERE excluded.first_observed_at < s.first_observed_at;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER observation_track_stores
+	AFTER INSERT ON restmon.observation
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION restmon.observation_track_stores();
+
 -- Business hours snapshot (SPEC 1-3).  day_of_week: 0 = Monday.
 CREATE TABLE restmon.business_hours (
 	store_id	text COLLATE "C" NOT NULL,

@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,12 +127,6 @@ static const RmSourceDef rm_sources[] = {
 		"  SELECT store_id, observed_at, active FROM classified WHERE kind = 'n'"
 		"  ON CONFLICT DO NOTHING"
 		"  RETURNING store_id, observed_at),"
-		" st AS ("
-		"  INSERT INTO restmon.store AS s (store_id, first_observed_at)"
-		"  SELECT store_id, pg_catalog.min(observed_at) FROM ins GROUP BY store_id"
-		"  ON CONFLICT (store_id) DO UPDATE"
-		"    SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at)"
-		"  WHERE excluded.first_observed_at < s.first_observed_at),"
 		" rej AS ("
 		"  INSERT INTO restmon.rejected_row (run_id, file, line_no, raw_line, reason)"
 		"  SELECT $6, $7, line_no, raw, 'conflicting duplicate'"
@@ -147,7 +142,7 @@ static const RmSourceDef rm_sources[] = {
 		4,
 		{
 			{{"store_id", NULL}, TEXTOID},
-			{{"day", "dayofweek", "day_of_week", NULL}, INT2OID},
+			{{"day", "dayOfWeek", "day_of_week", NULL}, INT2OID},
 			{{"start_time_local", NULL}, TIMEOID},
 			{{"end_time_local", NULL}, TIMEOID},
 		},
@@ -281,6 +276,33 @@ parse_timestamp_utc(const char *s, TimestampTz *result)
 	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype,
 					  MAXDATEFIELDS, &nf) != 0)
 		return false;
+
+	/*
+	 * DecodeDateTime raises an error, instead of returning one, for a zone
+	 * name it cannot find (a date-like field starting with a letter, such as
+	 * "America/New_York"): look such names up first.
+	 */
+	for (int i = 0; i < nf; i++)
+		if (ftype[i] == DTK_DATE && isalpha((unsigned char) field[i][0]) &&
+			pg_tzset(field[i]) == NULL)
+			return false;
+
+	/*
+	 * SPEC 1's forms all start with the date; this also refuses the special
+	 * words timestamptz_in knows ('now', 'today', 'epoch', 'infinity', ...),
+	 * wherever they stand.
+	 */
+	if (nf == 0 || !isdigit((unsigned char) field[0][0]))
+		return false;
+	for (int i = 0; i < nf; i++)
+	{
+		static const char *const special[] = {"now", "today", "tomorrow",
+		"yesterday", "epoch", "infinity", "-infinity", "allballs"};
+
+		for (int k = 0; k < (int) lengthof(special); k++)
+			if (strcmp(field[i], special[k]) == 0)
+				return false;
+	}
 
 	if (utc_tz == NULL)
 		utc_tz = pg_tzset("UTC");
@@ -655,17 +677,27 @@ reject_line(RmIngest *st, int64 line_no, const char *line, int len,
 static void
 parse_header(RmIngest *st, char *line, int len)
 {
-	char	   *buf = palloc(len + 1);
+	char	   *buf = pnstrdup(line, len);
 	char	   *fields[256];
-	const char *reason = NULL;
-	int			nf;
+	int			nf = 0;
 
-	nf = split_csv_line(line, len, buf, fields, lengthof(fields), &reason);
-	if (nf < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-				 errmsg("malformed header line in file \"%s\"", st->path),
-				 errdetail("%s.", reason)));
+	/*
+	 * Header names are split at every comma; the surrounding spaces and
+	 * quotes of each name are ignored (SPEC 1).
+	 */
+	fields[nf++] = buf;
+	for (char *p = buf; *p != '\0'; p++)
+	{
+		if (*p != ',')
+			continue;
+		if (nf == lengthof(fields))
+			ereport(ERROR,
+					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+					 errmsg("header line of file \"%s\" has more than %d fields",
+							st->path, (int) lengthof(fields))));
+		*p = '\0';
+		fields[nf++] = p + 1;
+	}
 	st->nfields = nf;
 
 	for (int c = 0; c < st->def->ncols; c++)
@@ -704,7 +736,7 @@ parse_header(RmIngest *st, char *line, int len)
 					 errdetail("The header line is \"%.*s\"; accepted names for the column are \"%s\", %s.",
 							   len, line, col->names[0], aliases.data) :
 					 errdetail("The header line is \"%.*s\".", len, line),
-					 errhint("A %s file needs the columns named in SPEC section 1, in any order.",
+					 errhint("The %s file needs the columns named in SPEC section 1, in any order.",
 							 st->def->name)));
 		}
 	}
