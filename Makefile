@@ -6,7 +6,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = restmon
-OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o
+OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o \
+	src/report.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

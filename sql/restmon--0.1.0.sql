@@ -171,3 +171,188 @@ CREATE FUNCTION restmon_default_as_of()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'restmon_default_as_of'
 LANGUAGE C STABLE;
+
+---------------------------------------------------------------------------
+-- Asynchronous reports
+---------------------------------------------------------------------------
+
+CREATE TABLE restmon.report (
+	report_id	text PRIMARY KEY,
+	status		text NOT NULL DEFAULT 'Running'
+		CHECK (status IN ('Running', 'Complete', 'Failed')),
+	requested_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	as_of		timestamptz,		-- SPEC 4's T, resolved when requested
+	store_filter text,				-- a single-store report
+	worker_pid	int,				-- the backend working on it
+	attempts	int NOT NULL DEFAULT 0,
+	row_count	bigint,
+	error_sqlstate text,
+	error_message text
+);
+CREATE INDEX report_running_idx ON restmon.report (requested_at)
+	WHERE status = 'Running';
+
+CREATE TABLE restmon.report_row (
+	report_id	text NOT NULL REFERENCES restmon.report ON DELETE CASCADE,
+	store_id	text COLLATE "C" NOT NULL,
+	uptime_last_hour numeric NOT NULL,
+	uptime_last_day numeric NOT NULL,
+	uptime_last_week numeric NOT NULL,
+	downtime_last_hour numeric NOT NULL,
+	downtime_last_day numeric NOT NULL,
+	downtime_last_week numeric NOT NULL,
+	PRIMARY KEY (report_id, store_id)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('restmon.report', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.report_row', '');
+
+CREATE VIEW restmon.reports AS
+	SELECT report_id, status, requested_at, started_at, finished_at, as_of,
+		   store_filter, row_count AS rows, finished_at - started_at AS duration,
+		   attempts, worker_pid,
+		   error_sqlstate || ': ' || error_message AS error
+	FROM restmon.report;
+
+-- Running, Complete or Failed; an error for a malformed (22023) or unknown
+-- (P0002) id
+CREATE FUNCTION restmon.report_status(report_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_report_status'
+LANGUAGE C STABLE STRICT;
+
+-- Records a report request and returns its id at once; a background worker
+-- computes it.  wait => true computes it before returning.
+CREATE FUNCTION restmon_trigger_report(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL, wait boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_trigger_report'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION restmon_get_report(report_id text)
+RETURNS TABLE (status text, store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric)
+LANGUAGE plpgsql STABLE STRICT
+AS $$
+#variable_conflict use_column
+DECLARE
+	st text := restmon.report_status(report_id);
+BEGIN
+	IF st = 'Complete' THEN
+		RETURN QUERY
+			SELECT 'Complete'::text, r.store_id::text, r.uptime_last_hour,
+				   r.uptime_last_day, r.uptime_last_week, r.downtime_last_hour,
+				   r.downtime_last_day, r.downtime_last_week
+			FROM restmon.report_row r
+			WHERE r.report_id = restmon_get_report.report_id
+			ORDER BY r.store_id;
+	ELSE
+		RETURN QUERY SELECT st, NULL::text, NULL::numeric, NULL::numeric,
+			NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric;
+	END IF;
+END
+$$;
+
+-- SPEC 6's CSV; NULL while the report is Running, an error if it Failed
+CREATE FUNCTION restmon_report_csv(report_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_report_csv'
+LANGUAGE C STABLE STRICT;
+
+-- Waits (up to timeout) until a report is no longer Running; returns its
+-- status.  Handy in psql and scripts.
+CREATE FUNCTION restmon_wait_report(report_id text,
+	timeout interval DEFAULT '5 minutes')
+RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT
+AS $$
+DECLARE
+	deadline timestamptz := pg_catalog.clock_timestamp() + timeout;
+	st text;
+BEGIN
+	LOOP
+		st := restmon.report_status(report_id);
+		EXIT WHEN st <> 'Running' OR pg_catalog.clock_timestamp() >= deadline;
+		PERFORM pg_catalog.pg_sleep(0.02);
+	END LOOP;
+	RETURN st;
+END
+$$;
+
+-- Re-runs reports whose worker stopped and starts queued ones; returns the
+-- number of workers started.  Scheduled every minute by restmon_schedule().
+CREATE FUNCTION restmon_upkeep()
+RETURNS int
+AS 'MODULE_PATHNAME', 'restmon_upkeep'
+LANGUAGE C VOLATILE;
+
+-- Deletes finished reports older than restmon.report_retention.
+CREATE FUNCTION restmon_prune_reports()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_reports'
+LANGUAGE C VOLATILE;
+
+---------------------------------------------------------------------------
+-- Scheduling with pg_cron (optional: everything else works without it)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_schedule(data_dir text DEFAULT NULL,
+	ingest_cron text DEFAULT '0 * * * *')
+RETURNS TABLE (job_name text, schedule text, command text)
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	dir text := COALESCE(data_dir, pg_catalog.current_setting('restmon.data_dir', true), '');
+	jobs text[][] := ARRAY[
+		['restmon-ingest', ingest_cron,
+		 pg_catalog.format('SELECT * FROM %I.restmon_ingest(%L)', '@extschema@', dir)],
+		['restmon-upkeep', '* * * * *',
+		 pg_catalog.format('SELECT %I.restmon_upkeep()', '@extschema@')],
+		['restmon-prune', '17 3 * * *',
+		 pg_catalog.format('SELECT %I.restmon_prune_reports()', '@extschema@')]];
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'restmon_schedule() needs the pg_cron extension'
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name, and CREATE EXTENSION pg_cron.';
+	END IF;
+	IF dir = '' THEN
+		RAISE EXCEPTION 'no data directory to ingest from'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass data_dir or set restmon.data_dir.';
+	END IF;
+	FOR i IN 1 .. pg_catalog.array_length(jobs, 1) LOOP
+		-- named jobs: scheduling again replaces them
+		EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, pg_catalog.current_database())'
+			USING jobs[i][1], jobs[i][2], jobs[i][3];
+		job_name := jobs[i][1];
+		schedule := jobs[i][2];
+		command := jobs[i][3];
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+CREATE FUNCTION restmon_unschedule()
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	n int := 0;
+	j text;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'restmon_unschedule() needs the pg_cron extension'
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'CREATE EXTENSION pg_cron first.';
+	END IF;
+	FOR j IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname IN (''restmon-ingest'', ''restmon-upkeep'', ''restmon-prune'')' LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING j;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -17,6 +19,7 @@
 PG_MODULE_MAGIC;
 
 char	   *restmon_data_dir = NULL;
+int			restmon_report_retention = 7 * 24 * 60;
 
 void		_PG_init(void);
 
@@ -31,6 +34,17 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("restmon.report_retention",
+							"How long finished reports are kept before restmon_prune_reports() deletes them.",
+							NULL,
+							&restmon_report_retention,
+							7 * 24 * 60,
+							1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("restmon");
 }

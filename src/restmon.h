@@ -15,6 +15,7 @@
 
 /* restmon.c: settings */
 extern char *restmon_data_dir;
+extern int	restmon_report_retention;	/* minutes */
 
 /* schedule.c: SPEC 2-3, weekly local hours -> UTC business intervals */
 
@@ -37,5 +38,13 @@ extern int	rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 /* ingest.c: SPEC 1 helpers shared with other files */
 extern bool rm_parse_local_time(const char *s, int64 *usecs);
 extern bool rm_zone_name_valid(const char *name);
+
+/* uptime.c (inside SPI) */
+extern bool rm_default_as_of(TimestampTz *T);
+extern bool rm_store_known(text *store);
+
+/* report.c */
+extern void rm_run_report(const char *id);
+extern char *rm_report_status(const char *id);
 
 #endif							/* RESTMON_H */

@@ -153,9 +153,9 @@ check_interval_status(RmStatus status, const char *key, int len)
 			 (int) status, len, key);
 }
 
-/* SPEC 4: the latest poll stored, or NULL when there is none */
-static bool
-default_as_of(TimestampTz *T)
+/* SPEC 4: the latest poll stored; false when there is none.  Inside SPI. */
+bool
+rm_default_as_of(TimestampTz *T)
 {
 	bool		isnull;
 	Datum		d;
@@ -170,8 +170,8 @@ default_as_of(TimestampTz *T)
 	return !isnull;
 }
 
-static bool
-store_known(text *store)
+bool
+rm_store_known(text *store)
 {
 	Datum		args[1] = {PointerGetDatum(store)};
 	Oid			types[1] = {TEXTOID};
@@ -217,7 +217,7 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	if (only != NULL && !store_known(only))
+	if (only != NULL && !rm_store_known(only))
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("store \"%s\" is unknown", text_to_cstring(only)),
@@ -225,7 +225,7 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(0))
 		T = PG_GETARG_TIMESTAMPTZ(0);
-	else if (!default_as_of(&T))
+	else if (!rm_default_as_of(&T))
 	{
 		if (only != NULL)
 			ereport(ERROR,
@@ -412,7 +412,7 @@ restmon_default_as_of(PG_FUNCTION_ARGS)
 	bool		found;
 
 	SPI_connect();
-	found = default_as_of(&T);
+	found = rm_default_as_of(&T);
 	SPI_finish();
 	if (!found)
 		PG_RETURN_NULL();
