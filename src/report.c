@@ -446,7 +446,8 @@ restmon_upkeep(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not release reports of stopped workers");
 
 	if (SPI_execute("SELECT pg_catalog.count(*) FROM restmon.report"
-					" WHERE status = 'Running' AND worker_pid IS NULL", true, 1) != SPI_OK_SELECT)
+					" WHERE status = 'Running' AND worker_pid IS NULL",
+					false, 1) != SPI_OK_SELECT)	/* sees the UPDATE above */
 		elog(ERROR, "could not count queued reports");
 	queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 1, &isnull));
