@@ -125,8 +125,10 @@ SELECT store_id, timezone FROM restmon.store_timezone;
 -- a missing directory, and no directory configured
 SELECT * FROM restmon_ingest('/tmp/restmon-fixtures/no_such_dir');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SET restmon.data_dir = '';
 SELECT * FROM restmon_ingest();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET restmon.data_dir;
 
 -- the log of runs: failed runs of restmon_ingest() are kept with the error
 SELECT run_id, source, regexp_replace(file, '^.*/', '') AS file, rows_read,
@@ -147,5 +149,14 @@ SELECT * FROM restmon_ingest_status(:'fx' || '/status_basic.csv');
 RESET ROLE;
 DROP OWNED BY restmon_nobody;
 DROP ROLE restmon_nobody;
+
+-- restmon.data_dir is the default directory (dir_ok again: the snapshots
+-- are replaced by the same rows; stores.csv: line 2 is now a duplicate,
+-- line 3 is rejected again)
+SET restmon.data_dir = '/tmp/restmon-fixtures/dir_ok';
+SELECT regexp_replace(file, '^.*/', '') AS file, rows_read, rows_loaded,
+       rows_duplicate, rows_rejected, outcome
+FROM restmon_ingest();
+RESET restmon.data_dir;
 
 DROP EXTENSION restmon;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# scripts/cluster.sh start|stop|status|env|destroy
+# A project-local PostgreSQL 15 cluster for restmon: unix socket only (no TCP
+# port to clash with), pg_cron preloaded, database "restmon".
+# RESTMON_CLUSTER=main (default) or test selects which cluster.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DIR=$(cluster_dir)
+DATA="$DIR/data"
+SOCK="$DIR"
+LOG="$DIR/server.log"
+
+psql_admin() { psql -X -q -h "$SOCK" -p "$CLUSTER_PORT" -U postgres "$@"; }
+
+running() {
+	[ -f "$DATA/postmaster.pid" ] && as_postgres "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
+
+start() {
+	mkdir -p "$DIR"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$DIR"
+	if [ ! -f "$DATA/PG_VERSION" ]; then
+		as_postgres "$PGBIN/initdb" -D "$DATA" -A trust -U postgres \
+			--encoding=UTF8 --locale=C.UTF-8 >/dev/null
+		cat >> "$DATA/postgresql.conf" <<CONF
+
+# restmon local cluster
+listen_addresses = ''
+unix_socket_directories = '$SOCK'
+port = $CLUSTER_PORT
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'restmon'
+cron.use_background_workers = on
+max_worker_processes = 32
+restmon.data_dir = '$DIR/demo'
+CONF
+	fi
+	if ! running; then
+		if ! as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; then
+			echo "cluster did not start; end of $LOG:" >&2
+			tail -20 "$LOG" >&2
+			exit 1
+		fi
+	fi
+	if ! psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'restmon'" | grep -q 1; then
+		psql_admin -d postgres -c "CREATE DATABASE restmon"
+	fi
+	psql_admin -d restmon -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_cron"
+}
+
+stop() {
+	if running; then
+		as_postgres "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+	fi
+}
+
+case "${1:-}" in
+	start) start ;;
+	stop) stop ;;
+	status)
+		if running; then echo "running: $DATA (socket $SOCK, port $CLUSTER_PORT)"
+		else echo "stopped: $DATA"; exit 3; fi ;;
+	env)
+		echo "export PGHOST='$SOCK' PGPORT=$CLUSTER_PORT PGUSER=postgres PGDATABASE=restmon" ;;
+	destroy) stop; rm -rf "$DIR" ;;
+	*) echo "usage: $0 start|stop|status|env|destroy" >&2; exit 2 ;;
+esac

@@ -1,0 +1,61 @@
+# scripts/lib.sh: shared by restmon's scripts (sourced, not run).
+# Where the local cluster lives, how to run PostgreSQL's tools as the
+# postgres user when we are root, and the Debian packages restmon needs.
+
+PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=/usr/lib/postgresql/15/bin
+PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
+make gcc curl"
+
+# RESTMON_CLUSTER names the cluster: "main" (setup, your data) or "test"
+# (the test command's own, recreated on every run).
+RESTMON_CLUSTER=${RESTMON_CLUSTER:-main}
+case "$RESTMON_CLUSTER" in
+	main) CLUSTER_PORT=5499 ;;
+	test) CLUSTER_PORT=5498 ;;
+	*) echo "RESTMON_CLUSTER must be main or test" >&2; return 1 ;;
+esac
+
+as_postgres() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# The cluster lives in the project when the postgres user can reach it and
+# the socket path stays short; otherwise under /tmp.
+cluster_dir() {
+	local d="$PROJECT_DIR/.cluster/$RESTMON_CLUSTER"
+	local hash
+	if [ "$(id -u)" -eq 0 ]; then
+		if ! runuser -u postgres -- test -x "$PROJECT_DIR" 2>/dev/null ||
+		   [ ${#d} -gt 80 ]; then
+			hash=$(printf '%s' "$PROJECT_DIR" | md5sum | cut -c1-8)
+			d="/tmp/restmon-$hash/$RESTMON_CLUSTER"
+		fi
+	fi
+	printf '%s\n' "$d"
+}
+
+install_packages() {
+	local missing=""
+	for p in $PACKAGES; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages:$missing (run as root to install them)" >&2
+		return 1
+	fi
+	echo "installing:$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+build_and_install() {
+	make -C "$PROJECT_DIR" -s PG_CFLAGS="-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers" &&
+	make -C "$PROJECT_DIR" -s install
+}
