@@ -15,15 +15,18 @@ CREATE TABLE restmon.observation (
 	active		boolean NOT NULL,
 	PRIMARY KEY (store_id, observed_at)
 );
--- the report's horizon scan: all stores, a time range
-CREATE INDEX observation_time_idx ON restmon.observation (observed_at)
-	INCLUDE (store_id, active);
+-- No index on observed_at alone: a report reads each store's horizon as a
+-- range of the primary key (store by store, in store order), so its cost
+-- follows the rows of the horizon, not the history kept, and ingestion
+-- maintains a single index, filled in key order.
 
--- Every store ever polled, with its first poll: lets a report list the
--- stores seen at or before T without scanning the whole history (SPEC 6).
+-- Every store ever polled, with its first and latest poll: lets a report
+-- list the stores seen at or before T (SPEC 6) and find the default T
+-- (SPEC 4) without scanning the history.
 CREATE TABLE restmon.store (
 	store_id	text COLLATE "C" PRIMARY KEY,
-	first_observed_at timestamptz NOT NULL
+	first_observed_at timestamptz NOT NULL,
+	last_observed_at timestamptz NOT NULL
 );
 
 -- restmon.store follows every insert into restmon.observation, whoever
@@ -32,12 +35,14 @@ CREATE FUNCTION restmon.observation_track_stores() RETURNS trigger
 LANGUAGE plpgsql AS
 $$
 BEGIN
-	INSERT INTO restmon.store AS s (store_id, first_observed_at)
-	SELECT n.store_id, pg_catalog.min(n.observed_at)
+	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
+	SELECT n.store_id, pg_catalog.min(n.observed_at), pg_catalog.max(n.observed_at)
 	FROM new_rows n GROUP BY n.store_id
 	ON CONFLICT (store_id) DO UPDATE
-		SET first_observed_at = excluded.first_observed_at
-		WHERE excluded.first_observed_at < s.first_observed_at;
+		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
+			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
+		WHERE excluded.first_observed_at < s.first_observed_at
+		   OR excluded.last_observed_at > s.last_observed_at;
 	RETURN NULL;
 END
 $$;

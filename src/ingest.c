@@ -83,16 +83,23 @@ typedef struct RmSourceDef
 	const char *file_names[3];	/* usual file names (SPEC 1) */
 	int			ncols;
 	RmColumn	cols[RM_MAX_COLS];
-	const char *before_sql;		/* run once before the first batch */
-	const char *batch_sql;		/* $1 line_no[], $2 raw[], $3.. values[],
-								 * then run_id, file */
+	const char *stage_sql;		/* creates the staging table */
+	const char *insert_sql;		/* stages a batch: $1 line_no[], $2
+								 * line_off[], $3.. values[] */
+	const char *replace_sql;	/* run first: a lock, or for snapshots,
+								 * emptying the table */
+	const char *finish_sql;		/* applies the staged rows, returns
+								 * (loaded, duplicates, conflicting
+								 * line_no[], their line_off[]) */
 } RmSourceDef;
 
 /*
- * The batch statements.  Each classifies the batch's rows against what is
- * stored and against earlier lines of the same batch (window by line
- * number), inserts the new ones, rejects conflicting duplicates, and returns
- * (loaded, duplicate, rejected).
+ * Valid rows are staged in a temporary table without indexes, then applied
+ * by one set-based statement per file: duplicates and conflicts are found
+ * with a window over the staged rows (earlier line wins) and a join with
+ * what is stored, and new rows are inserted in key order.  Conflicting lines
+ * come back as line numbers and byte offsets; their raw text is read again
+ * from the file (they are rare, and no raw text is kept for the others).
  */
 static const RmSourceDef rm_sources[] = {
 	[RM_SRC_STATUS] = {
@@ -104,36 +111,45 @@ static const RmSourceDef rm_sources[] = {
 			{{"timestamp_utc", NULL}, TIMESTAMPTZOID},
 			{{"status", NULL}, BOOLOID},
 		},
-		NULL,
-		"WITH input AS ("
-		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"      pg_catalog.unnest($2::bytea[]), pg_catalog.unnest($3::text[]),"
-		"      pg_catalog.unnest($4::timestamptz[]), pg_catalog.unnest($5::bool[]))"
-		"    AS u(line_no, raw, store_id, observed_at, active)),"
-		" ranked AS ("
-		"  SELECT i.*, pg_catalog.first_value(i.active) OVER w AS first_active,"
+		"CREATE TEMP TABLE restmon_stage_status (line_no int8, line_off int8,"
+		" store_id text COLLATE \"C\", observed_at timestamptz, active bool)"
+		" ON COMMIT DROP",
+		"INSERT INTO pg_temp.restmon_stage_status"
+		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
+		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
+		"  pg_catalog.unnest($4::timestamptz[]), pg_catalog.unnest($5::bool[]))",
+		/* one status ingestion at a time: what it found absent stays absent */
+		"LOCK TABLE restmon.observation IN SHARE ROW EXCLUSIVE MODE",
+		"WITH ranked AS ("
+		"  SELECT s.*, pg_catalog.first_value(s.active) OVER w AS first_active,"
 		"         pg_catalog.row_number() OVER w AS rn"
-		"  FROM input i"
-		"  WINDOW w AS (PARTITION BY i.store_id, i.observed_at ORDER BY i.line_no)),"
+		"  FROM pg_temp.restmon_stage_status s"
+		"  WINDOW w AS (PARTITION BY s.store_id, s.observed_at ORDER BY s.line_no)),"
+		" bounds AS ("
+		"  SELECT store_id, pg_catalog.min(observed_at) AS lo, pg_catalog.max(observed_at) AS hi"
+		"  FROM pg_temp.restmon_stage_status GROUP BY store_id),"
+		" stored AS ("
+		"  SELECT o.store_id, o.observed_at, o.active FROM bounds b,"
+		"  LATERAL (SELECT o.* FROM restmon.observation o"
+		"           WHERE o.store_id = b.store_id"
+		"             AND o.observed_at BETWEEN b.lo AND b.hi) o),"
 		" classified AS ("
-		"  SELECT r.*,"
-		"    CASE WHEN COALESCE(o.active, r.first_active) <> r.active THEN 'c'"
-		"         WHEN o.active IS NOT NULL OR r.rn > 1 THEN 'd'"
-		"         ELSE 'n' END AS kind"
-		"  FROM ranked r LEFT JOIN restmon.observation o"
+		"  SELECT r.*, o.active AS stored_active"
+		"  FROM ranked r LEFT JOIN stored o"
 		"    ON o.store_id = r.store_id AND o.observed_at = r.observed_at),"
 		" ins AS ("
 		"  INSERT INTO restmon.observation (store_id, observed_at, active)"
-		"  SELECT store_id, observed_at, active FROM classified WHERE kind = 'n'"
-		"  ON CONFLICT DO NOTHING"
-		"  RETURNING store_id, observed_at),"
-		" rej AS ("
-		"  INSERT INTO restmon.rejected_row (run_id, file, line_no, raw_line, reason)"
-		"  SELECT $6, $7, line_no, raw, 'conflicting duplicate'"
-		"  FROM classified WHERE kind = 'c')"
+		"  SELECT store_id, observed_at, active FROM classified"
+		"  WHERE stored_active IS NULL AND rn = 1"
+		"  ORDER BY store_id, observed_at"
+		"  RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
-		"        pg_catalog.count(*) FILTER (WHERE kind = 'd'),"
-		"        pg_catalog.count(*) FILTER (WHERE kind = 'c')"
+		"  pg_catalog.count(*) FILTER (WHERE (stored_active IS NOT NULL OR rn > 1)"
+		"    AND COALESCE(stored_active, first_active) = active),"
+		"  pg_catalog.array_agg(line_no ORDER BY line_no)"
+		"    FILTER (WHERE COALESCE(stored_active, first_active) <> active),"
+		"  pg_catalog.array_agg(line_off ORDER BY line_no)"
+		"    FILTER (WHERE COALESCE(stored_active, first_active) <> active)"
 		" FROM classified"
 	},
 	[RM_SRC_HOURS] = {
@@ -146,33 +162,25 @@ static const RmSourceDef rm_sources[] = {
 			{{"start_time_local", NULL}, TIMEOID},
 			{{"end_time_local", NULL}, TIMEOID},
 		},
+		"CREATE TEMP TABLE restmon_stage_hours (line_no int8, line_off int8,"
+		" store_id text COLLATE \"C\", day_of_week int2, start_local time,"
+		" end_local time) ON COMMIT DROP",
+		"INSERT INTO pg_temp.restmon_stage_hours"
+		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
+		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
+		"  pg_catalog.unnest($4::int2[]), pg_catalog.unnest($5::time[]),"
+		"  pg_catalog.unnest($6::time[]))",
 		"DELETE FROM restmon.business_hours",
-		"WITH input AS ("
-		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"      pg_catalog.unnest($2::bytea[]), pg_catalog.unnest($3::text[]),"
-		"      pg_catalog.unnest($4::int2[]), pg_catalog.unnest($5::time[]),"
-		"      pg_catalog.unnest($6::time[]))"
-		"    AS u(line_no, raw, store_id, day_of_week, start_local, end_local)),"
-		" classified AS ("
-		"  SELECT i.*,"
-		"    CASE WHEN pg_catalog.row_number() OVER (PARTITION BY i.store_id,"
-		"              i.day_of_week, i.start_local, i.end_local ORDER BY i.line_no) > 1"
-		"           OR EXISTS (SELECT FROM restmon.business_hours h"
-		"                      WHERE h.store_id = i.store_id"
-		"                        AND h.day_of_week = i.day_of_week"
-		"                        AND h.start_local = i.start_local"
-		"                        AND h.end_local = i.end_local)"
-		"         THEN 'd' ELSE 'n' END AS kind"
-		"  FROM input i),"
-		" ins AS ("
+		"WITH ins AS ("
 		"  INSERT INTO restmon.business_hours (store_id, day_of_week, start_local, end_local)"
-		"  SELECT store_id, day_of_week, start_local, end_local"
-		"  FROM classified WHERE kind = 'n'"
+		"  SELECT DISTINCT store_id, day_of_week, start_local, end_local"
+		"  FROM pg_temp.restmon_stage_hours"
+		"  ORDER BY 1, 2, 3, 4"
 		"  RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
-		"        pg_catalog.count(*) FILTER (WHERE kind = 'd'),"
-		"        0::int8"
-		" FROM classified"
+		"  (SELECT pg_catalog.count(*) FROM pg_temp.restmon_stage_hours)"
+		"    - (SELECT pg_catalog.count(*) FROM ins),"
+		"  NULL::int8[], NULL::int8[]"
 	},
 	[RM_SRC_TIMEZONES] = {
 		"timezones",
@@ -182,37 +190,27 @@ static const RmSourceDef rm_sources[] = {
 			{{"store_id", NULL}, TEXTOID},
 			{{"timezone_str", "timezone", NULL}, TEXTOID},
 		},
+		"CREATE TEMP TABLE restmon_stage_timezones (line_no int8, line_off int8,"
+		" store_id text COLLATE \"C\", timezone text) ON COMMIT DROP",
+		"INSERT INTO pg_temp.restmon_stage_timezones"
+		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
+		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
+		"  pg_catalog.unnest($4::text[]))",
 		"DELETE FROM restmon.store_timezone",
-		"WITH input AS ("
-		"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"      pg_catalog.unnest($2::bytea[]), pg_catalog.unnest($3::text[]),"
-		"      pg_catalog.unnest($4::text[]))"
-		"    AS u(line_no, raw, store_id, timezone)),"
-		" ranked AS ("
-		"  SELECT i.*, pg_catalog.first_value(i.timezone) OVER w AS first_tz,"
+		"WITH ranked AS ("
+		"  SELECT s.*, pg_catalog.first_value(s.timezone) OVER w AS first_tz,"
 		"         pg_catalog.row_number() OVER w AS rn"
-		"  FROM input i"
-		"  WINDOW w AS (PARTITION BY i.store_id ORDER BY i.line_no)),"
-		" classified AS ("
-		"  SELECT r.*,"
-		"    CASE WHEN COALESCE(z.timezone, r.first_tz) <> r.timezone THEN 'c'"
-		"         WHEN z.timezone IS NOT NULL OR r.rn > 1 THEN 'd'"
-		"         ELSE 'n' END AS kind"
-		"  FROM ranked r LEFT JOIN restmon.store_timezone z"
-		"    ON z.store_id = r.store_id),"
+		"  FROM pg_temp.restmon_stage_timezones s"
+		"  WINDOW w AS (PARTITION BY s.store_id ORDER BY s.line_no)),"
 		" ins AS ("
 		"  INSERT INTO restmon.store_timezone (store_id, timezone)"
-		"  SELECT store_id, timezone FROM classified WHERE kind = 'n'"
-		"  ON CONFLICT DO NOTHING"
-		"  RETURNING 1),"
-		" rej AS ("
-		"  INSERT INTO restmon.rejected_row (run_id, file, line_no, raw_line, reason)"
-		"  SELECT $5, $6, line_no, raw, 'conflicting duplicate'"
-		"  FROM classified WHERE kind = 'c')"
+		"  SELECT store_id, timezone FROM ranked WHERE rn = 1"
+		"  RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
-		"        pg_catalog.count(*) FILTER (WHERE kind = 'd'),"
-		"        pg_catalog.count(*) FILTER (WHERE kind = 'c')"
-		" FROM classified"
+		"  pg_catalog.count(*) FILTER (WHERE rn > 1 AND timezone = first_tz),"
+		"  pg_catalog.array_agg(line_no ORDER BY line_no) FILTER (WHERE timezone <> first_tz),"
+		"  pg_catalog.array_agg(line_off ORDER BY line_no) FILTER (WHERE timezone <> first_tz)"
+		" FROM ranked"
 	},
 };
 
@@ -229,14 +227,14 @@ typedef struct RmIngest
 	MemoryContext batchcxt;		/* reset after each flush */
 	int			nrows;			/* staged valid rows */
 	int64	   *line_no;
-	Datum	   *raw;
+	int64	   *line_off;		/* byte offset of each staged line */
 	Datum	   *values[RM_MAX_COLS];
 	int			nrej;			/* staged rejected rows */
 	int64	   *rej_line_no;
 	Datum	   *rej_raw;
 	Datum	   *rej_reason;
 
-	SPIPlanPtr	batch_plan;
+	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	reject_plan;
 	HTAB	   *zones;			/* timezones: known zone names */
 
@@ -545,7 +543,7 @@ alloc_batch(RmIngest *st)
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
 	st->line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
-	st->raw = palloc(sizeof(Datum) * RM_BATCH_ROWS);
+	st->line_off = palloc(sizeof(int64) * RM_BATCH_ROWS);
 	for (int c = 0; c < st->def->ncols; c++)
 		st->values[c] = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->rej_line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
@@ -600,43 +598,30 @@ flush_batch(RmIngest *st)
 
 	if (st->nrows > 0)
 	{
-		int			nargs = st->def->ncols + 4;
-		Datum		args[RM_MAX_COLS + 4];
-		Oid			types[RM_MAX_COLS + 4];
-		bool		isnull;
+		int			nargs = st->def->ncols + 2;
+		Datum		args[RM_MAX_COLS + 2];
+		Oid			types[RM_MAX_COLS + 2];
 
 		types[0] = INT8ARRAYOID;
-		types[1] = BYTEAARRAYOID;
+		types[1] = INT8ARRAYOID;
 		for (int c = 0; c < st->def->ncols; c++)
 			types[2 + c] = get_array_type(st->def->cols[c].type);
-		types[nargs - 2] = INT8OID;
-		types[nargs - 1] = TEXTOID;
 
-		if (st->batch_plan == NULL)
+		if (st->insert_plan == NULL)
 		{
-			st->batch_plan = SPI_prepare(st->def->batch_sql, nargs, types);
-			if (st->batch_plan == NULL)
+			st->insert_plan = SPI_prepare(st->def->insert_sql, nargs, types);
+			if (st->insert_plan == NULL)
 				elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-			SPI_keepplan(st->batch_plan);
+			SPI_keepplan(st->insert_plan);
 		}
 
 		args[0] = make_array(int64_datums(st->line_no, st->nrows), st->nrows, INT8OID);
-		args[1] = make_array(st->raw, st->nrows, BYTEAOID);
+		args[1] = make_array(int64_datums(st->line_off, st->nrows), st->nrows, INT8OID);
 		for (int c = 0; c < st->def->ncols; c++)
 			args[2 + c] = make_array(st->values[c], st->nrows, st->def->cols[c].type);
-		args[nargs - 2] = Int64GetDatum(st->run_id);
-		args[nargs - 1] = CStringGetTextDatum(st->path);
 
-		if (SPI_execute_plan(st->batch_plan, args, NULL, false, 0) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "could not apply a batch of %s rows", st->def->name);
-		st->rows_loaded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													   SPI_tuptable->tupdesc, 1, &isnull));
-		st->rows_duplicate += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 2, &isnull));
-		st->rows_rejected += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														 SPI_tuptable->tupdesc, 3, &isnull));
-		SPI_freetuptable(SPI_tuptable);
+		if (SPI_execute_plan(st->insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not stage a batch of %s rows", st->def->name);
 	}
 
 	MemoryContextSwitchTo(old);
@@ -744,8 +729,8 @@ parse_header(RmIngest *st, char *line, int len)
 
 /* validate one data line; stage it or reject it */
 static void
-ingest_line(RmIngest *st, int64 line_no, char *line, int len, char *buf,
-			char **fields)
+ingest_line(RmIngest *st, int64 line_no, int64 line_off, char *line, int len,
+			char *buf, char **fields)
 {
 	const char *reason = NULL;
 	char		rbuf[256];
@@ -847,7 +832,7 @@ ingest_line(RmIngest *st, int64 line_no, char *line, int len, char *buf,
 
 	old = MemoryContextSwitchTo(st->batchcxt);
 	st->line_no[st->nrows] = line_no;
-	st->raw[st->nrows] = raw_datum(line, len);
+	st->line_off[st->nrows] = line_off;
 	for (int c = 0; c < st->def->ncols; c++)
 		st->values[c][st->nrows] = v[c];
 	st->nrows++;
@@ -954,6 +939,97 @@ finish_run(int64 run_id, int64 counts[4], const char *outcome, const char *error
 		elog(ERROR, "could not log the ingest run");
 }
 
+/* an empty staging table for this source, dropped at commit */
+static void
+create_stage(RmIngest *st)
+{
+	char	   *sql = psprintf("SELECT pg_catalog.to_regclass('pg_temp.restmon_stage_%s') IS NOT NULL",
+							   st->def->name);
+	bool		isnull;
+	bool		exists;
+
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look for the staging table");
+	exists = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	if (exists)
+		sql = psprintf("TRUNCATE pg_temp.restmon_stage_%s", st->def->name);
+	else
+		sql = (char *) st->def->stage_sql;
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not prepare the staging table");
+}
+
+/* the raw text of the line at a byte offset (read again for rejects) */
+static void
+read_line_at(FILE *fp, int64 off, StringInfo out)
+{
+	int			c;
+
+	resetStringInfo(out);
+	if (fseeko(fp, (off_t) off, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not seek in a file: %m")));
+	while ((c = fgetc(fp)) != EOF && c != '\n')
+		appendStringInfoChar(out, (char) c);
+	if (out->len > 0 && out->data[out->len - 1] == '\r')
+		out->data[--out->len] = '\0';
+}
+
+/*
+ * Apply the staged rows (SPEC 1): snapshots are replaced, polls added;
+ * conflicting duplicates are rejected with their raw line.
+ */
+static void
+apply_stage(RmIngest *st)
+{
+	bool		isnull;
+	Datum		d;
+	char	   *sql = psprintf("ANALYZE pg_temp.restmon_stage_%s", st->def->name);
+
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not analyze the staging table");
+	if (st->def->replace_sql != NULL &&
+		SPI_execute(st->def->replace_sql, false, 0) < 0)
+		elog(ERROR, "could not prepare to apply the %s rows", st->def->name);
+	if (SPI_execute(st->def->finish_sql, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not apply the %s rows", st->def->name);
+
+	st->rows_loaded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+	st->rows_duplicate += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 2, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (!isnull)
+	{
+		ArrayType  *nos = DatumGetArrayTypePCopy(d);
+		ArrayType  *offs = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
+																SPI_tuptable->tupdesc, 4, &isnull));
+		Datum	   *no_d,
+				   *off_d;
+		int			n;
+		FILE	   *fp = open_source_file(st->path);
+		StringInfoData line;
+
+		deconstruct_array(nos, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &no_d, NULL, &n);
+		deconstruct_array(offs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &off_d, NULL, &n);
+		initStringInfo(&line);
+		for (int i = 0; i < n; i++)
+		{
+			read_line_at(fp, DatumGetInt64(off_d[i]), &line);
+			reject_line(st, DatumGetInt64(no_d[i]), line.data, line.len,
+						"conflicting duplicate");
+		}
+		FreeFile(fp);
+		flush_batch(st);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 /*
  * Ingest one file of one source.  Raises an error (and changes nothing, as
  * the caller's transaction aborts) for a missing file or a bad header; bad
@@ -972,6 +1048,8 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	int			bufsize = 0;
 	size_t		n;
 	int64		counts[4];
+	int64		chunk_off = 0;	/* file offset of chunk[0] */
+	int64		line_off = 0;	/* file offset of the current line */
 
 	memset(st, 0, sizeof(*st));
 	st->source = source;
@@ -1046,9 +1124,7 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 							 errmsg("header line of file \"%s\" is not valid %s",
 									path, GetDatabaseEncodingName())));
 				parse_header(st, h, len);
-				if (st->def->before_sql != NULL &&
-					SPI_execute(st->def->before_sql, false, 0) < 0)
-					elog(ERROR, "could not replace the %s snapshot", st->def->name);
+				create_stage(st);
 				header_done = true;
 			}
 			else
@@ -1061,14 +1137,16 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 				if (fields == NULL)
 					fields = palloc(sizeof(char *) * (st->nfields + 1));
 				st->rows_read++;
-				ingest_line(st, line_no, line.data, len, buf, fields);
+				ingest_line(st, line_no, line_off, line.data, len, buf, fields);
 			}
 			resetStringInfo(&line);
+			line_off = chunk_off + (p - chunk);
 			if (eof)
 				break;
 		}
 		if (eof)
 			break;
+		chunk_off += n;
 	}
 	FreeFile(fp);
 
@@ -1079,14 +1157,15 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 				 errdetail("A header line naming the columns is required.")));
 
 	flush_batch(st);
+	apply_stage(st);
 
 	counts[0] = st->rows_read;
 	counts[1] = st->rows_loaded;
 	counts[2] = st->rows_duplicate;
 	counts[3] = st->rows_rejected;
 	finish_run(st->run_id, counts, "loaded", NULL);
-	if (st->batch_plan)
-		SPI_freeplan(st->batch_plan);
+	if (st->insert_plan)
+		SPI_freeplan(st->insert_plan);
 	if (st->reject_plan)
 		SPI_freeplan(st->reject_plan);
 	MemoryContextDelete(st->batchcxt);

@@ -98,6 +98,15 @@ reader_col(RmReader *r, int col, bool *isnull)
 	return SPI_getbinval(r->tuple, r->tuptable->tupdesc, col, isnull);
 }
 
+static int
+obs_cmp(const void *a, const void *b)
+{
+	const RmObs *x = a;
+	const RmObs *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t ? 1 : 0;
+}
+
 /* byte order, as COLLATE "C" (SPEC 6) */
 static int
 key_cmp(const char *a, int alen, const char *b, int blen)
@@ -160,7 +169,7 @@ rm_default_as_of(TimestampTz *T)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute("SELECT pg_catalog.max(observed_at) FROM restmon.observation",
+	if (SPI_execute("SELECT pg_catalog.max(last_observed_at) FROM restmon.store",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the latest observation");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -264,12 +273,16 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
 				" ORDER BY h.store_id",
 				3, types, args, nulls);
+	/* store by store, each a range of the primary key */
 	reader_open(&obs,
-				"SELECT o.store_id, o.observed_at, o.active"
-				" FROM restmon.observation o"
-				" WHERE o.observed_at > $1 AND o.observed_at <= $2"
-				"   AND ($3 IS NULL OR o.store_id = $3)"
-				" ORDER BY o.store_id, o.observed_at",
+				"SELECT s.store_id, o.observed_at, o.active"
+				" FROM restmon.store s,"
+				" LATERAL (SELECT o.observed_at, o.active FROM restmon.observation o"
+				"          WHERE o.store_id = s.store_id"
+				"            AND o.observed_at > $1 AND o.observed_at <= $2) o"
+				" WHERE ($3 IS NULL OR s.store_id = $3)"
+				"   AND s.first_observed_at <= $2 AND s.last_observed_at > $1"
+				" ORDER BY s.store_id",
 				3, types, args, nulls);
 
 	storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -316,6 +329,8 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 			npolls++;
 			reader_next(&obs);
 		}
+		/* one store's polls arrive in store order only: order them by time */
+		qsort(polls, npolls, sizeof(RmObs), obs_cmp);
 		scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
 		check_interval_status(rm_compute(business, nbusiness, polls, npolls,
 										 T, scratch, &res),
