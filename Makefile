@@ -45,6 +45,8 @@ restmon-fixtures:
 	rm -rf $(FIXTURE_DIR)
 	mkdir -p $(FIXTURE_DIR)
 	cp -R test/fixtures/. $(FIXTURE_DIR)/
+	mkdir -p $(FIXTURE_DIR)/demo
 	chmod -R a+rX $(FIXTURE_DIR)
+	chmod a+rwx $(FIXTURE_DIR)/demo
 
 installcheck: restmon-fixtures

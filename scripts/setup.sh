@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# scripts/setup.sh: the README's main command.  Installs what restmon needs,
+# builds and installs it, starts the local cluster, loads data (your CSV
+# files from ./data if you put them there, otherwise generated demo data),
+# schedules hourly ingestion with pg_cron, and runs a report.
+# STORES=N sets the demo size (default 14000, the real data's scale).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$PROJECT_DIR"
+export RESTMON_CLUSTER=main
+
+install_packages
+build_and_install
+scripts/cluster.sh start
+eval "$(scripts/cluster.sh env)"
+DATA_DIR="$(cluster_dir)/demo"
+mkdir -p "$DATA_DIR"
+
+psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS restmon"
+
+# --- data ---
+if ls data/*.csv >/dev/null 2>&1; then
+	echo "using your CSV files from ./data"
+	cp data/*.csv "$DATA_DIR"/
+else
+	echo "generating demo data: ${STORES:-14000} stores x 8 days"
+	psql -X -q -v ON_ERROR_STOP=1 -v outdir="$DATA_DIR" -v stores="${STORES:-14000}" \
+		-f scripts/gen_demo.sql
+fi
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$DATA_DIR"
+chmod -R a+rX "$DATA_DIR"
+
+# --- main job: ingest, schedule, report ---
+echo
+echo "ingesting $DATA_DIR:"
+psql -X -v ON_ERROR_STOP=1 -c "SELECT regexp_replace(file, '^.*/', '') AS file, rows_read, rows_loaded, rows_duplicate, rows_rejected, outcome FROM restmon_ingest('$DATA_DIR')"
+
+echo "scheduling hourly ingestion and upkeep with pg_cron:"
+psql -X -v ON_ERROR_STOP=1 -c "SELECT * FROM restmon_schedule('$DATA_DIR')"
+
+echo "report:"
+id=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT restmon_trigger_report()")
+echo "  restmon_trigger_report() -> $id"
+psql -X -At -v ON_ERROR_STOP=1 -c "SELECT '  status: ' || restmon_wait_report('$id')"
+psql -X -v ON_ERROR_STOP=1 -c "SELECT report_id, status, as_of, rows, duration FROM restmon.reports WHERE report_id = '$id'"
+psql -X -At -v ON_ERROR_STOP=1 -c "SELECT restmon_report_csv('$id')" | sed '/^$/d' > "$DATA_DIR/report-$id.csv"
+head -6 "$DATA_DIR/report-$id.csv"
+echo "  ... $(($(wc -l < "$DATA_DIR/report-$id.csv") - 1)) stores in $DATA_DIR/report-$id.csv"
+echo
+echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
+echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"
