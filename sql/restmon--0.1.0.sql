@@ -221,12 +221,20 @@ CREATE VIEW restmon.reports AS
 		   error_sqlstate || ': ' || error_message AS error
 	FROM restmon.report;
 
--- Running, Complete or Failed; an error for a malformed (22023) or unknown
+-- The report API runs as the extension's owner (SECURITY DEFINER), so a
+-- role that may only EXECUTE these functions (the HTTP gateway's) can use
+-- reports without any access to the tables.  They are revoked from PUBLIC
+-- below: grant them to the roles that should trigger and read reports.
+
+-- Running, Complete or Failed, with the error of a failed report and the
+-- rows of a complete one; an error for a malformed (22023) or unknown
 -- (P0002) id
-CREATE FUNCTION restmon.report_status(report_id text)
-RETURNS text
+CREATE FUNCTION restmon_report_status(report_id text,
+	OUT status text, OUT error text, OUT rows bigint)
+RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_report_status'
-LANGUAGE C STABLE STRICT;
+LANGUAGE C STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 
 -- Records a report request and returns its id at once; a background worker
 -- computes it.  wait => true computes it before returning.
@@ -234,17 +242,19 @@ CREATE FUNCTION restmon_trigger_report(as_of timestamptz DEFAULT NULL,
 	store_id text DEFAULT NULL, wait boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'restmon_trigger_report'
-LANGUAGE C VOLATILE;
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION restmon_get_report(report_id text)
 RETURNS TABLE (status text, store_id text,
 	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
 	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric)
-LANGUAGE plpgsql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
-	st text := restmon.report_status(report_id);
+	st text := (@extschema@.restmon_report_status(report_id)).status;
 BEGIN
 	IF st = 'Complete' THEN
 		RETURN QUERY
@@ -265,21 +275,23 @@ $$;
 CREATE FUNCTION restmon_report_csv(report_id text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'restmon_report_csv'
-LANGUAGE C STABLE STRICT;
+LANGUAGE C STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
 
 -- Waits (up to timeout) until a report is no longer Running; returns its
 -- status.  Handy in psql and scripts.
 CREATE FUNCTION restmon_wait_report(report_id text,
 	timeout interval DEFAULT '5 minutes')
 RETURNS text
-LANGUAGE plpgsql VOLATILE STRICT
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	deadline timestamptz := pg_catalog.clock_timestamp() + timeout;
 	st text;
 BEGIN
 	LOOP
-		st := restmon.report_status(report_id);
+		st := (@extschema@.restmon_report_status(report_id)).status;
 		EXIT WHEN st <> 'Running' OR pg_catalog.clock_timestamp() >= deadline;
 		PERFORM pg_catalog.pg_sleep(0.02);
 	END LOOP;
@@ -293,6 +305,12 @@ CREATE FUNCTION restmon_upkeep()
 RETURNS int
 AS 'MODULE_PATHNAME', 'restmon_upkeep'
 LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION restmon_report_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_trigger_report(timestamptz, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_get_report(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_report_csv(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_wait_report(text, interval) FROM PUBLIC;
 
 -- Deletes finished reports older than restmon.report_retention.
 CREATE FUNCTION restmon_prune_reports()

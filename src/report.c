@@ -28,6 +28,7 @@
 #include "common/base64.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -537,22 +538,39 @@ rm_report_status(const char *id)
  * restmon_report_csv(report_id): the report as SPEC 6's CSV text, or NULL
  * while it is still Running.  A Failed report is an error.
  */
-/* restmon.report_status(report_id): Running, Complete or Failed */
+/*
+ * restmon_report_status(report_id, OUT status, OUT error, OUT rows)
+ */
 Datum
 restmon_report_status(PG_FUNCTION_ARGS)
 {
-	char	   *status;
-	int			len;
-	text	   *result;
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3];
+	Datum		arg;
+	Oid			type = TEXTOID;
+	HeapTupleHeader result;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
 
 	SPI_connect();
-	status = rm_report_status(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	len = strlen(status);
-	result = (text *) SPI_palloc(VARHDRSZ + len);	/* outlives SPI_finish */
-	SET_VARSIZE(result, VARHDRSZ + len);
-	memcpy(VARDATA(result), status, len);
+	(void) rm_report_status(id);	/* validates the id; errors if unknown */
+	arg = CStringGetTextDatum(id);
+	if (SPI_execute_with_args("SELECT status, error_sqlstate || ': ' || error_message, row_count"
+							  " FROM restmon.report WHERE report_id = $1",
+							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read report %s", id);
+	for (int i = 0; i < 3; i++)
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								  i + 1, &nulls[i]);
+	/* SPI_returntuple copies the row out of SPI's memory */
+	result = SPI_returntuple(heap_form_tuple(tupdesc, values, nulls), tupdesc);
 	SPI_finish();
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_DATUM(PointerGetDatum(result));
 }
 
 Datum
@@ -578,7 +596,7 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("report \"%s\" failed", id),
-				 errhint("SELECT * FROM restmon.reports shows its error.")));
+				 errhint("restmon_report_status() shows its error.")));
 
 	{
 		MemoryContext spicxt = MemoryContextSwitchTo(callcxt);

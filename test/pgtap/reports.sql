@@ -74,7 +74,7 @@ SELECT results_eq(
 
 -- synchronous variant
 SELECT restmon_trigger_report(wait => true) AS r4 \gset
-SELECT is(restmon.report_status(:'r4'), 'Complete', 'wait => true returns a complete report');
+SELECT is((restmon_report_status(:'r4')).status, 'Complete', 'wait => true returns a complete report');
 
 -- a report triggered in a transaction that rolls back never appears
 BEGIN;
@@ -135,7 +135,7 @@ BEGIN
 		n := n + 1;
 	END LOOP;
 END $$;
-SELECT is(restmon.report_status(:'r7'), 'Running', 'the killed report is left Running');
+SELECT is((restmon_report_status(:'r7')).status, 'Running', 'the killed report is left Running');
 SELECT cmp_ok(restmon_upkeep(), '>=', 1, 'upkeep starts a worker for it');
 SELECT is(restmon_wait_report(:'r7', '60 s'), 'Complete', 'and the report completes');
 SELECT is((SELECT attempts FROM restmon.report WHERE report_id = :'r7'), 2, 'on its second attempt');
