@@ -50,3 +50,13 @@ restmon-fixtures:
 	chmod a+rwx $(FIXTURE_DIR)/demo
 
 installcheck: restmon-fixtures
+
+# The HTTP gateway, built and installed with the extension
+all: gateway/restmon-http
+gateway/restmon-http: gateway/restmon_http.c
+	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG)
+install: install-gateway
+.PHONY: install-gateway
+install-gateway: gateway/restmon-http
+	$(MAKE) -C gateway install PG_CONFIG=$(PG_CONFIG)
+EXTRA_CLEAN += gateway/restmon-http

@@ -2,7 +2,8 @@
 # scripts/setup.sh: the README's main command.  Installs what restmon needs,
 # builds and installs it, starts the local cluster, loads data (your CSV
 # files from ./data if you put them there, otherwise generated demo data),
-# schedules hourly ingestion with pg_cron, and runs a report.
+# schedules hourly ingestion with pg_cron, runs a report, and starts the
+# HTTP gateway on 127.0.0.1:5000.
 # STORES=N sets the demo size (default 14000, the real data's scale).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +17,19 @@ eval "$(scripts/cluster.sh env)"
 DATA_DIR="$(cluster_dir)/demo"
 mkdir -p "$DATA_DIR"
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS restmon"
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS restmon;
+-- the HTTP gateway's role: it may only execute the report API
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway') THEN
+		CREATE ROLE restmon_gateway LOGIN;
+	END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION restmon_trigger_report(timestamptz, text, boolean),
+	restmon_report_status(text), restmon_report_csv(text), restmon_get_report(text)
+	TO restmon_gateway;
+SQL
 
 # --- data ---
 if ls data/*.csv >/dev/null 2>&1; then
@@ -46,6 +59,12 @@ psql -X -v ON_ERROR_STOP=1 -c "SELECT report_id, status, as_of, rows, duration F
 psql -X -At -v ON_ERROR_STOP=1 -c "SELECT restmon_report_csv('$id')" | sed '/^$/d' > "$DATA_DIR/report-$id.csv"
 head -6 "$DATA_DIR/report-$id.csv"
 echo "  ... $(($(wc -l < "$DATA_DIR/report-$id.csv") - 1)) stores in $DATA_DIR/report-$id.csv"
+echo
+scripts/gateway.sh stop
+scripts/gateway.sh start
+echo "  curl -s -X POST http://127.0.0.1:5000/api/trigger_report"
+echo "  curl -s 'http://127.0.0.1:5000/api/get_report?report_id=$id' | head -3"
+curl -s "http://127.0.0.1:5000/api/get_report?report_id=$id" | head -3 || true
 echo
 echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
 echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"
