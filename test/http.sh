@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# test/http.sh: restmon-http against the test cluster, with curl (TAP).
+# Every endpoint and status code, the full flow, both route shapes, hostile
+# input, a database restart under the gateway, a short bounded load run,
+# one run under valgrind, and every response checked against
+# gateway/openapi.json.  Run by scripts/test.sh after the other suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+export RESTMON_CLUSTER=test
+eval "$(scripts/cluster.sh env)"
+
+PORT=5087
+BASE="http://127.0.0.1:$PORT"
+GW="$PGBIN/restmon-http"
+tmp=$(mktemp -d)
+gw_pid=""
+n=0
+fails=0
+
+cleanup() {
+	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+is() {	# description, expected, actual
+	n=$((n + 1))
+	if [ "$2" == "$3" ]; then
+		echo "ok $n - $1"
+	else
+		fails=$((fails + 1))
+		echo "not ok $n - $1"
+		echo "# expected: $2"
+		echo "# got:      $3"
+	fi
+}
+
+template() {	# the OpenAPI path of a request path, or nothing
+	local p=${1%%\?*}
+	case "$p" in
+		/api/trigger_report|/api/get_report|/api/health|/store/get_report/) echo "$p" ;;
+		/store/*/trigger_report/) echo "/store/{store_id}/trigger_report/" ;;
+	esac
+}
+
+# req METHOD PATH [curl args]: sets STATUS, CTYPE; body in $tmp/body
+req() {
+	local method=$1 path=$2 t
+	shift 2
+	curl -s --path-as-is -o "$tmp/body" -D "$tmp/headers" \
+		-w '%{http_code} %{content_type}' -X "$method" "$BASE$path" "$@" > "$tmp/meta"
+	STATUS=$(cut -d' ' -f1 "$tmp/meta")
+	CTYPE=$(cut -d' ' -f2- "$tmp/meta")
+	t=$(template "$path")
+	[ -n "$t" ] && printf '%s\t%s\t%s\t%s\n' "$t" "$method" "$STATUS" "$CTYPE" >> "$tmp/observed"
+	return 0
+}
+body_field() { jq -r "$1" "$tmp/body" 2>/dev/null; }
+header() { grep -i "^$1:" "$tmp/headers" | sed 's/^[^:]*: //; s/\r$//'; }
+
+start_gateway() {	# [wrapper...]: starts it and waits for /api/health
+	PGUSER=restmon_gateway_test "$@" "$GW" --port "$PORT" --threads 4 \
+		>> "$tmp/gateway.log" 2>&1 &
+	gw_pid=$!
+	for _ in $(seq 150); do
+		curl -s -o /dev/null "$BASE/api/health" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stop_gateway() {
+	kill -TERM "$gw_pid" 2>/dev/null
+	wait "$gw_pid"
+	local st=$?
+	gw_pid=""
+	return $st
+}
+wait_complete() {	# id: polls until the CSV is served (or 30 s)
+	for _ in $(seq 300); do
+		req GET "/api/get_report?report_id=$1"
+		[ "$STATUS" != 200 ] || [ "$CTYPE" != "application/json" ] && return 0
+		sleep 0.1
+	done
+}
+
+# --- a fresh restmon with the real data, and the gateway's role ---
+psql -X -q -v ON_ERROR_STOP=1 > /dev/null <<'SQL' || { echo "not ok 1 - database setup"; echo "1..1"; exit 1; }
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS restmon CASCADE;
+CREATE EXTENSION restmon;
+SELECT restmon_ingest_timezones('/tmp/restmon-fixtures/loop-2024/timezones.csv');
+SELECT restmon_ingest_hours('/tmp/restmon-fixtures/loop-2024/menu_hours.csv');
+SELECT restmon_ingest_status('/tmp/restmon-fixtures/loop-2024/store_status_head_1000.csv');
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway_test') THEN
+		CREATE ROLE restmon_gateway_test LOGIN;
+	END IF;
+END $$;
+GRANT EXECUTE ON FUNCTION restmon_trigger_report(timestamptz, text, boolean),
+	restmon_report_status(text), restmon_report_csv(text), restmon_get_report(text)
+	TO restmon_gateway_test;
+SQL
+
+start_gateway
+is "the gateway starts and answers /api/health" 0 $?
+
+req GET /api/health
+is "GET /api/health: 200 JSON" "200 application/json" "$STATUS $CTYPE"
+
+# --- the full flow, with a deterministic Running phase: another session
+# holds a lock the worker needs while we look ---
+psql -X -q -c "BEGIN; LOCK TABLE restmon.report_row IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;" > /dev/null &
+lock_pid=$!
+sleep 0.5
+req POST /api/trigger_report
+is "POST /api/trigger_report: 200 JSON" "200 application/json" "$STATUS $CTYPE"
+is "trigger answers message Success, error_code 200" "Success 200" "$(body_field '.message + " " + (.error_code|tostring)')"
+id=$(body_field .report_id)
+is "the report id is 22 URL-safe characters" 1 "$(grep -cE '^[A-Za-z0-9_-]{22}$' <<< "$id")"
+req GET "/api/get_report?report_id=$id"
+is "a running report: 200 JSON" "200 application/json" "$STATUS $CTYPE"
+is "a running report says Running with its id" "Running $id" "$(body_field '.status + " " + .report_id')"
+wait "$lock_pid"
+wait_complete "$id"
+is "the complete report: 200 CSV" "200 text/csv; charset=utf-8" "$STATUS $CTYPE"
+is "X-Report-Status: Complete" "Complete" "$(header X-Report-Status)"
+is "Content-Disposition names the report" "attachment; filename=\"report-$id.csv\"" "$(header Content-Disposition)"
+psql -X -At -c "SELECT restmon_report_csv('$id')" -o "$tmp/db.csv"
+(cat "$tmp/body"; echo) > "$tmp/body_nl"
+is "the CSV body equals restmon_report_csv() byte for byte" 0 "$(cmp -s "$tmp/body_nl" "$tmp/db.csv"; echo $?)"
+is "the CSV has a line per store" "$(psql -X -At -c 'SELECT count(*) + 1 FROM restmon_store_uptime()')" "$(wc -l < "$tmp/body")"
+
+# --- the second system's routes, a single store ---
+store=$(psql -X -At -c "SELECT min(store_id) FROM restmon.store")
+req GET "/store/$store/trigger_report/"
+is "GET /store/<id>/trigger_report/: 200 JSON" "200 application/json" "$STATUS $CTYPE"
+sid=$(body_field .report_id)
+wait_complete "$sid"
+req POST /store/get_report/ -H 'Content-Type: application/json' -d "{\"report_id\": \"$sid\"}"
+is "POST /store/get_report/: 200 CSV" "200 text/csv; charset=utf-8" "$STATUS $CTYPE"
+is "the single-store report has that store only" "2 $store" "$(wc -l < "$tmp/body") $(sed -n 2p "$tmp/body" | cut -d, -f1)"
+req POST /api/trigger_report -d "{\"store_id\": \"$store\", \"as_of\": \"2024-10-03T23:00:00Z\"}"
+is "trigger with store_id and as_of in the body: 200" "200" "$STATUS"
+is "... and the as_of is used" "2024-10-03 23:00:00+00" \
+	"$(psql -X -At -c "SET TimeZone = 'UTC'; SELECT as_of FROM restmon.report WHERE report_id = '$(body_field .report_id)'" | tail -1)"
+
+# --- failures and errors ---
+req POST /api/trigger_report -d '{"as_of": "infinity"}'
+fid=$(body_field .report_id)
+wait_complete "$fid"
+is "a failed report: 500 JSON" "500 application/json" "$STATUS $CTYPE"
+is "... with status Failed and the error" "Failed 22008: as_of is out of range" "$(body_field '.status + " " + .message')"
+req GET "/api/get_report?report_id=AAAAAAAAAAAAAAAAAAAAAA"
+is "an unknown report: 404 JSON" "404 application/json" "$STATUS $CTYPE"
+is "... with error_code and sqlstate" "404 P0002" "$(body_field '(.error_code|tostring) + " " + .sqlstate')"
+req GET "/api/get_report"
+is "a missing report_id: 400" "400 application/json" "$STATUS $CTYPE"
+req GET "/api/get_report?report_id=short"
+is "a malformed report_id: 400" "400 22023" "$STATUS $(body_field .sqlstate)"
+req GET "/store/no-such-store/trigger_report/"
+is "a single-store report of an unknown store: 404" "404" "$STATUS"
+req GET /api/nothing
+is "an unknown path: 404 JSON" "404 application/json" "$STATUS $CTYPE"
+req DELETE /api/trigger_report
+is "a wrong method: 405 with Allow" "405 POST" "$STATUS $(header Allow)"
+req POST /api/get_report
+is "POST on get_report: 405 with Allow" "405 GET" "$STATUS $(header Allow)"
+
+# --- hostile input: a 4xx, and nothing changes ---
+before=$(psql -X -At -c "SELECT count(*) FROM restmon.report")
+req GET "/api/get_report?report_id=x%27%20OR%20%271%27%3D%271"
+is "a report_id with quotes: 400" "400" "$STATUS"
+req GET "/api/get_report?report_id=AAAAAAAAAA%00AAAAAAAAAAA"
+is "a report_id with a NUL: 400" "400" "$STATUS"
+req GET "/api/get_report?report_id=$(head -c 10000 /dev/zero | tr '\0' A)"
+is "a 10 KB report_id: 4xx" "4" "${STATUS:0:1}"
+req GET "/api/get_report?report_id=%ff%fe%fd"
+is "a non-UTF-8 report_id: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '{"store_id": '
+is "broken JSON: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '["store_id"]'
+is "JSON that is not an object: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '{"store_id": {"a": 1}}'
+is "a store_id of the wrong type: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '{"as_of": 12}'
+is "an as_of of the wrong type: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '{"as_of": "yesterday-ish"}'
+is "an as_of that is no timestamp: 400" "400 22007" "$STATUS $(body_field .sqlstate)"
+printf '{"store_id": "\xff\xfe"}' > "$tmp/bad_utf8"
+req POST /api/trigger_report --data-binary @"$tmp/bad_utf8"
+is "non-UTF-8 JSON: 400" "400" "$STATUS"
+head -c 20000 /dev/zero | tr '\0' ' ' > "$tmp/big"
+req POST /api/trigger_report --data-binary @"$tmp/big"
+is "a body over 16 KiB: 413" "413" "$STATUS"
+req GET "/../../etc/passwd"
+is "path traversal: 404" "404" "$STATUS"
+req GET "/store/../api/health/trigger_report/"
+is "a traversal inside a store route: 404 (unknown store)" "404" "$STATUS"
+is "hostile requests created no report" "$before" "$(psql -X -At -c "SELECT count(*) FROM restmon.report")"
+
+# --- a short load run: bounded in count and time ---
+seq 1000 | timeout 120 xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+	"$BASE/api/get_report?report_id=$id" > "$tmp/load1"
+is "1000 CSV fetches by 8 clients: all 200" "1000" "$(grep -c '^200$' "$tmp/load1")"
+seq 1000 | timeout 120 xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+	"$BASE/api/get_report?report_id=$fid" > "$tmp/load2"
+is "1000 status polls by 8 clients: all answered (500 = the failed report)" "1000" "$(grep -c '^500$' "$tmp/load2")"
+
+# --- the database restarts under the gateway ---
+scripts/cluster.sh stop
+req GET /api/health
+is "database down: /api/health says 503" "503 application/json" "$STATUS $CTYPE"
+req GET "/api/get_report?report_id=$id"
+is "database down: get_report says 503" "503" "$STATUS"
+scripts/cluster.sh start > /dev/null
+for _ in $(seq 20); do
+	req GET /api/health
+	[ "$STATUS" = 200 ] && break
+	sleep 0.2
+done
+is "database back: the gateway recovers without a restart" "200" "$STATUS"
+for _ in $(seq 8); do req GET "/api/get_report?report_id=$id"; done
+is "... on every thread" "200 text/csv; charset=utf-8" "$STATUS $CTYPE"
+
+stop_gateway
+is "SIGTERM stops the gateway cleanly" 0 $?
+is "access lines give address, method, path, status and time" 0 \
+	"$(grep -qE '^127\.0\.0\.1 GET /api/health 200 [0-9.]+ms$' "$tmp/gateway.log"; echo $?)"
+
+# --- once under valgrind ---
+if command -v valgrind > /dev/null; then
+	start_gateway valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+		--error-exitcode=99 --log-file="$tmp/valgrind.log"
+	is "the gateway starts under valgrind" 0 $?
+	req POST /api/trigger_report
+	vid=$(body_field .report_id)
+	wait_complete "$vid"
+	req GET "/api/get_report?report_id=$vid"
+	req GET "/api/get_report?report_id=$fid"
+	req GET "/api/get_report?report_id=short"
+	req POST /api/trigger_report -d '{"store_id": '
+	req POST /api/trigger_report --data-binary @"$tmp/big"
+	req POST /store/get_report/ -d "{\"report_id\": \"$vid\"}"
+	req DELETE /api/health
+	stop_gateway
+	is "valgrind: no errors, no leaks" 0 $?
+	[ -s "$tmp/valgrind.log" ] && sed 's/^/# /' "$tmp/valgrind.log" | head -40
+fi
+
+# --- every response seen is in the OpenAPI document (a 405 answers a
+# method the path does not define: the path must be there, the method not) ---
+undocumented=0
+while IFS=$'\t' read -r path method status ctype; do
+	m=$(tr '[:upper:]' '[:lower:]' <<< "$method")
+	found=$(jq -r --arg p "$path" --arg m "$m" --arg s "$status" --arg c "$ctype" '
+		if $s == "405" then
+			(if (.paths[$p] != null) and (.paths[$p][$m] == null) then "yes" else "no" end)
+		else
+			.paths[$p][$m].responses[$s] as $r
+			| if $r == null then "no"
+			  else (if $r["$ref"] then (($r["$ref"] | split("/") | last) as $k | .components.responses[$k]) else $r end)
+			       | if (.content // {}) | has($c) then "yes" else "no" end
+			  end
+		end' gateway/openapi.json 2>/dev/null)
+	if [ "$found" != "yes" ]; then
+		undocumented=$((undocumented + 1))
+		echo "# not in openapi.json: $method $path $status $ctype"
+	fi
+done < <(sort -u "$tmp/observed")
+is "every response is documented in gateway/openapi.json ($(sort -u "$tmp/observed" | wc -l) kinds)" 0 "$undocumented"
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
