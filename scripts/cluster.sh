@@ -33,6 +33,7 @@ shared_preload_libraries = 'pg_cron'
 cron.database_name = 'restmon'
 cron.use_background_workers = on
 max_worker_processes = 32
+shared_buffers = '1GB'
 restmon.data_dir = '$DIR/demo'
 CONF
 	fi
