@@ -60,3 +60,9 @@ install: install-gateway
 install-gateway: gateway/restmon-http
 	$(MAKE) -C gateway install PG_CONFIG=$(PG_CONFIG)
 EXTRA_CLEAN += gateway/restmon-http
+
+# The benchmark (not a test): its own cluster, writes bench/RESULTS.md.
+# SMOKE=1 for a quick run at tiny scale.
+.PHONY: bench
+bench:
+	bash bench/run.sh

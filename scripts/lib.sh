@@ -8,13 +8,15 @@ PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-1
 libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
 make gcc curl jq valgrind"
 
-# RESTMON_CLUSTER names the cluster: "main" (setup, your data) or "test"
-# (the test command's own, recreated on every run).
+# RESTMON_CLUSTER names the cluster: "main" (setup, your data), "test" (the
+# test command's own) or "bench" (the benchmark's); the last two are
+# recreated on every run.
 RESTMON_CLUSTER=${RESTMON_CLUSTER:-main}
 case "$RESTMON_CLUSTER" in
 	main) CLUSTER_PORT=5499 ;;
 	test) CLUSTER_PORT=5498 ;;
-	*) echo "RESTMON_CLUSTER must be main or test" >&2; return 1 ;;
+	bench) CLUSTER_PORT=5496 ;;
+	*) echo "RESTMON_CLUSTER must be main, test or bench" >&2; return 1 ;;
 esac
 
 as_postgres() {
