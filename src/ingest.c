@@ -132,7 +132,7 @@ static const RmSourceDef rm_sources[] = {
 		"  SELECT o.store_id, o.observed_at, o.active FROM bounds b,"
 		"  LATERAL (SELECT o.* FROM restmon.observation o"
 		"           WHERE o.store_id = b.store_id"
-		"             AND o.observed_at BETWEEN b.lo AND b.hi) o),"
+		"             AND o.observed_at BETWEEN b.lo AND b.hi OFFSET 0) o),"
 		" classified AS ("
 		"  SELECT r.*, o.active AS stored_active"
 		"  FROM ranked r LEFT JOIN stored o"

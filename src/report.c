@@ -584,6 +584,7 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 	Portal		portal;
 	text	   *result;
 	MemoryContext callcxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
 
 	SPI_connect();
 	status = rm_report_status(id);
@@ -614,15 +615,20 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 									   " downtime_last_week FROM restmon.report_row"
 									   " WHERE report_id = $1 ORDER BY store_id",
 									   1, &type, &arg, NULL, true, CURSOR_OPT_NO_SCROLL);
+	/* the text of each batch lives in batchcxt; buf grows in callcxt */
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "restmon csv batch",
+									 ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
+		MemoryContext spicxt;
+
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
+		spicxt = MemoryContextSwitchTo(batchcxt);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
-			MemoryContext spicxt = MemoryContextSwitchTo(callcxt);
 
 			for (int c = 1; c <= 7; c++)
 			{
@@ -634,8 +640,9 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 					append_csv_field(&buf, v);
 			}
 			appendStringInfoChar(&buf, '\n');
-			MemoryContextSwitchTo(spicxt);
 		}
+		MemoryContextSwitchTo(spicxt);
+		MemoryContextReset(batchcxt);
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);

@@ -273,15 +273,21 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
 				" ORDER BY h.store_id",
 				3, types, args, nulls);
-	/* store by store, each a range of the primary key */
+	/*
+	 * Store by store, each a range of the primary key.  The OFFSET 0 fences
+	 * keep this plan: the stores in order, then one index range scan per
+	 * store, so the cost follows the horizon and not the history (without
+	 * them the planner may prefer a scan of the whole table).
+	 */
 	reader_open(&obs,
 				"SELECT s.store_id, o.observed_at, o.active"
-				" FROM restmon.store s,"
+				" FROM (SELECT store_id FROM restmon.store"
+				"       WHERE ($3 IS NULL OR store_id = $3)"
+				"         AND first_observed_at <= $2 AND last_observed_at > $1"
+				"       ORDER BY store_id OFFSET 0) s,"
 				" LATERAL (SELECT o.observed_at, o.active FROM restmon.observation o"
 				"          WHERE o.store_id = s.store_id"
-				"            AND o.observed_at > $1 AND o.observed_at <= $2) o"
-				" WHERE ($3 IS NULL OR s.store_id = $3)"
-				"   AND s.first_observed_at <= $2 AND s.last_observed_at > $1"
+				"            AND o.observed_at > $1 AND o.observed_at <= $2 OFFSET 0) o"
 				" ORDER BY s.store_id",
 				3, types, args, nulls);
 
