@@ -40,7 +40,7 @@ SELECT i,
             THEN (SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-a'
                          || substr(h, 18, 3) || '-' || substr(h, 21, 12)
                   FROM md5(p.seed || ':store:' || i) h)
-            ELSE (1000000000000000000 + (hashtextextended('id' || i, p.seed) & 8191254737476223999) % 8000000000000000000)::text
+            ELSE (1000000000000000000 + (hashtextextended('id' || i, p.seed) & 9223372036854775807) % 8000000000000000000)::text
        END AS store_id,
        pg_temp.u('class' || i, :seed) AS reliability,
        pg_temp.u('hours' || i, :seed) AS hours_kind,
