@@ -7,6 +7,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 
 MODULE_big = restmon
 OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o \
+	src/observation.o \
 	src/report.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/hash.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -51,6 +52,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "restmon.h"
@@ -84,20 +86,21 @@ typedef struct RmSourceDef
 	int			ncols;
 	RmColumn	cols[RM_MAX_COLS];
 	const char *stage_sql;		/* creates the staging table */
-	const char *insert_sql;		/* stages a batch: $1 line_no[], $2
-								 * line_off[], $3.. values[] */
+	const char *insert_sql;		/* stages a batch: $1 line_no[], $2..
+								 * values[] */
 	const char *replace_sql;	/* run first: a lock, or for snapshots,
 								 * emptying the table */
 	const char *finish_sql;		/* applies the staged rows, returns
 								 * (loaded, duplicates, conflicting
-								 * line_no[], their line_off[]) */
+								 * line_no[]) */
 } RmSourceDef;
 
 /*
- * Valid rows are staged in a temporary table without indexes, then applied
- * by one set-based statement per file: duplicates and conflicts are found
- * with a window over the staged rows (earlier line wins) and a join with
- * what is stored, and new rows are inserted in key order.  Conflicting lines
+ * Hours and time zones (snapshots, small) are staged in a temporary table
+ * without indexes, then applied by one set-based statement per file:
+ * duplicates and conflicts are found with a window over the staged rows
+ * (earlier line wins).  Status polls (large, accumulating) are gathered in
+ * memory instead, sorted and applied in C (apply_polls).  Conflicting lines
  * come back as line numbers and byte offsets; their raw text is read again
  * from the file (they are rare, and no raw text is kept for the others).
  */
@@ -111,46 +114,8 @@ static const RmSourceDef rm_sources[] = {
 			{{"timestamp_utc", NULL}, TIMESTAMPTZOID},
 			{{"status", NULL}, BOOLOID},
 		},
-		"CREATE TEMP TABLE restmon_stage_status (line_no int8, line_off int8,"
-		" store_id text COLLATE \"C\", observed_at timestamptz, active bool)"
-		" ON COMMIT DROP",
-		"INSERT INTO pg_temp.restmon_stage_status"
-		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
-		"  pg_catalog.unnest($4::timestamptz[]), pg_catalog.unnest($5::bool[]))",
-		/* one status ingestion at a time: what it found absent stays absent */
-		"LOCK TABLE restmon.observation IN SHARE ROW EXCLUSIVE MODE",
-		"WITH ranked AS ("
-		"  SELECT s.*, pg_catalog.first_value(s.active) OVER w AS first_active,"
-		"         pg_catalog.row_number() OVER w AS rn"
-		"  FROM pg_temp.restmon_stage_status s"
-		"  WINDOW w AS (PARTITION BY s.store_id, s.observed_at ORDER BY s.line_no)),"
-		" bounds AS ("
-		"  SELECT store_id, pg_catalog.min(observed_at) AS lo, pg_catalog.max(observed_at) AS hi"
-		"  FROM pg_temp.restmon_stage_status GROUP BY store_id),"
-		" stored AS ("
-		"  SELECT o.store_id, o.observed_at, o.active FROM bounds b,"
-		"  LATERAL (SELECT o.* FROM restmon.observation o"
-		"           WHERE o.store_id = b.store_id"
-		"             AND o.observed_at BETWEEN b.lo AND b.hi OFFSET 0) o),"
-		" classified AS ("
-		"  SELECT r.*, o.active AS stored_active"
-		"  FROM ranked r LEFT JOIN stored o"
-		"    ON o.store_id = r.store_id AND o.observed_at = r.observed_at),"
-		" ins AS ("
-		"  INSERT INTO restmon.observation (store_id, observed_at, active)"
-		"  SELECT store_id, observed_at, active FROM classified"
-		"  WHERE stored_active IS NULL AND rn = 1"
-		"  ORDER BY store_id, observed_at"
-		"  RETURNING 1)"
-		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
-		"  pg_catalog.count(*) FILTER (WHERE (stored_active IS NOT NULL OR rn > 1)"
-		"    AND COALESCE(stored_active, first_active) = active),"
-		"  pg_catalog.array_agg(line_no ORDER BY line_no)"
-		"    FILTER (WHERE COALESCE(stored_active, first_active) <> active),"
-		"  pg_catalog.array_agg(line_off ORDER BY line_no)"
-		"    FILTER (WHERE COALESCE(stored_active, first_active) <> active)"
-		" FROM classified"
+		/* polls are applied in C, see apply_polls() */
+		NULL, NULL, NULL, NULL
 	},
 	[RM_SRC_HOURS] = {
 		"hours",
@@ -162,14 +127,13 @@ static const RmSourceDef rm_sources[] = {
 			{{"start_time_local", NULL}, TIMEOID},
 			{{"end_time_local", NULL}, TIMEOID},
 		},
-		"CREATE TEMP TABLE restmon_stage_hours (line_no int8, line_off int8,"
+		"CREATE TEMP TABLE restmon_stage_hours (line_no int8,"
 		" store_id text COLLATE \"C\", day_of_week int2, start_local time,"
 		" end_local time) ON COMMIT DROP",
 		"INSERT INTO pg_temp.restmon_stage_hours"
 		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
-		"  pg_catalog.unnest($4::int2[]), pg_catalog.unnest($5::time[]),"
-		"  pg_catalog.unnest($6::time[]))",
+		"  pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::int2[]),"
+		"  pg_catalog.unnest($4::time[]), pg_catalog.unnest($5::time[]))",
 		"DELETE FROM restmon.business_hours",
 		"WITH ins AS ("
 		"  INSERT INTO restmon.business_hours (store_id, day_of_week, start_local, end_local)"
@@ -180,7 +144,7 @@ static const RmSourceDef rm_sources[] = {
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
 		"  (SELECT pg_catalog.count(*) FROM pg_temp.restmon_stage_hours)"
 		"    - (SELECT pg_catalog.count(*) FROM ins),"
-		"  NULL::int8[], NULL::int8[]"
+		"  NULL::int8[]"
 	},
 	[RM_SRC_TIMEZONES] = {
 		"timezones",
@@ -190,12 +154,11 @@ static const RmSourceDef rm_sources[] = {
 			{{"store_id", NULL}, TEXTOID},
 			{{"timezone_str", "timezone", NULL}, TEXTOID},
 		},
-		"CREATE TEMP TABLE restmon_stage_timezones (line_no int8, line_off int8,"
+		"CREATE TEMP TABLE restmon_stage_timezones (line_no int8,"
 		" store_id text COLLATE \"C\", timezone text) ON COMMIT DROP",
 		"INSERT INTO pg_temp.restmon_stage_timezones"
 		" SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int8[]),"
-		"  pg_catalog.unnest($2::int8[]), pg_catalog.unnest($3::text[]),"
-		"  pg_catalog.unnest($4::text[]))",
+		"  pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]))",
 		"DELETE FROM restmon.store_timezone",
 		"WITH ranked AS ("
 		"  SELECT s.*, pg_catalog.first_value(s.timezone) OVER w AS first_tz,"
@@ -208,8 +171,7 @@ static const RmSourceDef rm_sources[] = {
 		"  RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
 		"  pg_catalog.count(*) FILTER (WHERE rn > 1 AND timezone = first_tz),"
-		"  pg_catalog.array_agg(line_no ORDER BY line_no) FILTER (WHERE timezone <> first_tz),"
-		"  pg_catalog.array_agg(line_off ORDER BY line_no) FILTER (WHERE timezone <> first_tz)"
+		"  pg_catalog.array_agg(line_no ORDER BY line_no) FILTER (WHERE timezone <> first_tz)"
 		" FROM ranked"
 	},
 };
@@ -227,7 +189,6 @@ typedef struct RmIngest
 	MemoryContext batchcxt;		/* reset after each flush */
 	int			nrows;			/* staged valid rows */
 	int64	   *line_no;
-	int64	   *line_off;		/* byte offset of each staged line */
 	Datum	   *values[RM_MAX_COLS];
 	int			nrej;			/* staged rejected rows */
 	int64	   *rej_line_no;
@@ -237,6 +198,16 @@ typedef struct RmIngest
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	reject_plan;
 	HTAB	   *zones;			/* timezones: known zone names */
+
+	/* status: polls gathered in memory, applied in sorted chunks */
+	MemoryContext pollcxt;
+	HTAB	   *stores;			/* store_id -> index in store_text */
+	text	  **store_text;
+	int			nstores;
+	int			store_cap;
+	struct RmPollRow *polls;
+	int			npolls;
+	int			max_polls;		/* a chunk: maintenance_work_mem */
 
 	int64		rows_read;
 	int64		rows_loaded;
@@ -250,6 +221,68 @@ typedef struct RmIngest
  */
 
 static pg_tz *utc_tz = NULL;
+
+/*
+ * The usual form of timestamp_utc, read directly: "YYYY-MM-DD HH:MM:SS"
+ * (or 'T' between date and time), up to 6 fraction digits, then " UTC",
+ * "Z", "+00", "+00:00" or nothing.  Returns false for anything else,
+ * including out-of-range fields, and the caller then runs the general
+ * parser, which decides; so this only ever agrees with it, faster.
+ */
+static bool
+parse_timestamp_fast(const char *s, TimestampTz *result)
+{
+#define DIG(i) (s[i] >= '0' && s[i] <= '9')
+#define NUM2(i) ((s[i] - '0') * 10 + (s[(i) + 1] - '0'))
+	int			year,
+				mon,
+				mday,
+				hour,
+				min,
+				sec;
+	int64		frac = 0;
+	int			ndig = 0;
+	const char *p;
+
+	if (!(DIG(0) && DIG(1) && DIG(2) && DIG(3) && s[4] == '-' &&
+		  DIG(5) && DIG(6) && s[7] == '-' && DIG(8) && DIG(9) &&
+		  (s[10] == ' ' || s[10] == 'T') &&
+		  DIG(11) && DIG(12) && s[13] == ':' && DIG(14) && DIG(15) &&
+		  s[16] == ':' && DIG(17) && DIG(18)))
+		return false;
+	year = NUM2(0) * 100 + NUM2(2);
+	mon = NUM2(5);
+	mday = NUM2(8);
+	hour = NUM2(11);
+	min = NUM2(14);
+	sec = NUM2(17);
+	p = s + 19;
+	if (*p == '.')
+	{
+		for (p++; *p >= '0' && *p <= '9'; p++)
+		{
+			if (++ndig > 6)
+				return false;	/* rounding: left to the general parser */
+			frac = frac * 10 + (*p - '0');
+		}
+		if (ndig == 0)
+			return false;
+		for (int i = ndig; i < 6; i++)
+			frac *= 10;
+	}
+	if (!(strcmp(p, " UTC") == 0 || strcmp(p, "Z") == 0 ||
+		  strcmp(p, "+00") == 0 || strcmp(p, "+00:00") == 0 || *p == '\0'))
+		return false;
+	if (year < 1 || mon < 1 || mon > MONTHS_PER_YEAR ||
+		mday < 1 || mday > day_tab[isleap(year)][mon - 1] ||
+		hour > 23 || min > 59 || sec > 59)
+		return false;
+	*result = ((int64) (date2j(year, mon, mday) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
+			   hour * SECS_PER_HOUR + min * SECS_PER_MINUTE + sec) * USECS_PER_SEC + frac;
+	return IS_VALID_TIMESTAMP(*result);
+#undef DIG
+#undef NUM2
+}
 
 /*
  * A timestamp as timestamptz_in reads it, except that a value without a
@@ -269,6 +302,8 @@ parse_timestamp_utc(const char *s, TimestampTz *result)
 	fsec_t		fsec = 0;
 	pg_tz	   *saved = session_timezone;
 
+	if (parse_timestamp_fast(s, result))
+		return true;
 	if (strlen(s) > MAXDATELEN)
 		return false;
 	if (ParseDateTime(s, workbuf, sizeof(workbuf), field, ftype,
@@ -543,7 +578,6 @@ alloc_batch(RmIngest *st)
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
 	st->line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
-	st->line_off = palloc(sizeof(int64) * RM_BATCH_ROWS);
 	for (int c = 0; c < st->def->ncols; c++)
 		st->values[c] = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->rej_line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
@@ -598,14 +632,13 @@ flush_batch(RmIngest *st)
 
 	if (st->nrows > 0)
 	{
-		int			nargs = st->def->ncols + 2;
-		Datum		args[RM_MAX_COLS + 2];
-		Oid			types[RM_MAX_COLS + 2];
+		int			nargs = st->def->ncols + 1;
+		Datum		args[RM_MAX_COLS + 1];
+		Oid			types[RM_MAX_COLS + 1];
 
 		types[0] = INT8ARRAYOID;
-		types[1] = INT8ARRAYOID;
 		for (int c = 0; c < st->def->ncols; c++)
-			types[2 + c] = get_array_type(st->def->cols[c].type);
+			types[1 + c] = get_array_type(st->def->cols[c].type);
 
 		if (st->insert_plan == NULL)
 		{
@@ -616,9 +649,8 @@ flush_batch(RmIngest *st)
 		}
 
 		args[0] = make_array(int64_datums(st->line_no, st->nrows), st->nrows, INT8OID);
-		args[1] = make_array(int64_datums(st->line_off, st->nrows), st->nrows, INT8OID);
 		for (int c = 0; c < st->def->ncols; c++)
-			args[2 + c] = make_array(st->values[c], st->nrows, st->def->cols[c].type);
+			args[1 + c] = make_array(st->values[c], st->nrows, st->def->cols[c].type);
 
 		if (SPI_execute_plan(st->insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not stage a batch of %s rows", st->def->name);
@@ -652,6 +684,388 @@ reject_line(RmIngest *st, int64 line_no, const char *line, int len,
 	MemoryContextSwitchTo(old);
 	if (st->nrej >= RM_BATCH_ROWS)
 		flush_batch(st);
+}
+
+/* ---------------------------------------------------------------------
+ * Status polls (SPEC 1): gathered in memory up to maintenance_work_mem,
+ * then sorted by (store_id, instant, line) and applied store by store
+ * against what is stored, read through the primary key (observation.c):
+ *	- the first line of a (store, instant) not stored yet is inserted;
+ *	- a later line, or one whose (store, instant) is stored, is a duplicate
+ *	  when its status agrees with the one that won, a conflicting duplicate
+ *	  (rejected) otherwise.
+ * New rows are inserted in key order, as COPY does, and restmon.store is
+ * updated once per chunk.  A chunk sees the rows of the chunks before it,
+ * so a file applied in several chunks gives the same result as in one.
+ * ---------------------------------------------------------------------
+ */
+
+static FILE *open_source_file(const char *path);
+
+typedef struct RmPollRow
+{
+	TimestampTz t;
+	int64		line_no;
+	int32		store;			/* index in store_text; rank while sorting */
+	bool		active;
+} RmPollRow;
+
+typedef struct RmKeyRef
+{
+	const char *p;
+	int			len;
+} RmKeyRef;
+
+typedef struct RmStoreEntry
+{
+	RmKeyRef	key;
+	int32		idx;
+} RmStoreEntry;
+
+static uint32
+keyref_hash(const void *key, Size keysize)
+{
+	const RmKeyRef *k = key;
+
+	return DatumGetUInt32(hash_any((const unsigned char *) k->p, k->len));
+}
+
+static int
+keyref_match(const void *a, const void *b, Size keysize)
+{
+	const RmKeyRef *x = a;
+	const RmKeyRef *y = b;
+
+	return (x->len == y->len && memcmp(x->p, y->p, x->len) == 0) ? 0 : 1;
+}
+
+static void
+polls_init(RmIngest *st)
+{
+	HASHCTL		ctl;
+
+	st->pollcxt = AllocSetContextCreate(CurrentMemoryContext,
+										"restmon ingest polls",
+										ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(RmKeyRef);
+	ctl.entrysize = sizeof(RmStoreEntry);
+	ctl.hash = keyref_hash;
+	ctl.match = keyref_match;
+	ctl.hcxt = st->pollcxt;
+	st->stores = hash_create("restmon ingest stores", 1024, &ctl,
+							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	st->store_cap = 1024;
+	st->store_text = MemoryContextAlloc(st->pollcxt, sizeof(text *) * st->store_cap);
+	st->max_polls = (int) Min((int64) maintenance_work_mem * 1024 / (int64) sizeof(RmPollRow),
+							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
+	st->max_polls = Max(st->max_polls, 1024);
+	st->polls = MemoryContextAllocHuge(st->pollcxt,
+									   sizeof(RmPollRow) * (Size) st->max_polls);
+}
+
+static int32
+intern_store(RmIngest *st, const char *id, int len)
+{
+	RmKeyRef	key = {id, len};
+	bool		found;
+	RmStoreEntry *e = hash_search(st->stores, &key, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		text	   *t = MemoryContextAlloc(st->pollcxt, VARHDRSZ + len);
+
+		SET_VARSIZE(t, VARHDRSZ + len);
+		memcpy(VARDATA(t), id, len);
+		e->key.p = VARDATA(t);	/* the key must outlive the line */
+		if (st->nstores == st->store_cap)
+		{
+			st->store_cap *= 2;
+			st->store_text = repalloc(st->store_text, sizeof(text *) * st->store_cap);
+		}
+		e->idx = st->nstores;
+		st->store_text[st->nstores++] = t;
+	}
+	return e->idx;
+}
+
+static int
+text_ptr_cmp(const void *a, const void *b)
+{
+	const text *x = *(text *const *) a;
+	const text *y = *(text *const *) b;
+	int			xl = VARSIZE(x) - VARHDRSZ;
+	int			yl = VARSIZE(y) - VARHDRSZ;
+	int			c = memcmp(VARDATA(x), VARDATA(y), Min(xl, yl));
+
+	return c != 0 ? c : (xl > yl) - (xl < yl);
+}
+
+static int
+poll_cmp(const void *a, const void *b)
+{
+	const RmPollRow *x = a;
+	const RmPollRow *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return (x->line_no > y->line_no) - (x->line_no < y->line_no);
+}
+
+/*
+ * Order the rows by (store rank, instant, line): the store field becomes
+ * the rank, rows are moved to their store's bucket in place (American flag
+ * sort, linear), then each bucket, one store's rows, is sorted by time.
+ */
+static void
+sort_polls(RmPollRow *rows, int n, const int32 *rank, int nstores)
+{
+	int		   *next = palloc0(sizeof(int) * (nstores + 1));
+	int		   *end = palloc(sizeof(int) * nstores);
+	int			start = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		rows[i].store = rank[rows[i].store];
+		next[rows[i].store]++;
+	}
+	for (int r = 0; r < nstores; r++)
+	{
+		int			count = next[r];
+
+		next[r] = start;
+		start += count;
+		end[r] = start;
+	}
+	for (int r = 0; r < nstores; r++)
+	{
+		for (int i = next[r]; i < end[r]; i = ++next[r])
+		{
+			int32		b;
+
+			while ((b = rows[i].store) != r)
+			{
+				RmPollRow	tmp = rows[next[b]];
+
+				rows[next[b]++] = rows[i];
+				rows[i] = tmp;
+			}
+		}
+	}
+	start = 0;
+	for (int r = 0; r < nstores; r++)
+	{
+		if (end[r] - start > 1)
+			qsort(rows + start, end[r] - start, sizeof(RmPollRow), poll_cmp);
+		start = end[r];
+	}
+	pfree(next);
+	pfree(end);
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Reject these lines as conflicting duplicates, with their raw text read
+ * again from the file (they are rare: no raw text is kept for the others).
+ * Lines are counted as ingest_file counts them.
+ */
+static void
+reject_conflicts(RmIngest *st, int64 *line_nos, int n)
+{
+	FILE	   *fp;
+	StringInfoData line;
+	int64		line_no = 0;
+	int			next = 0;
+	int			c;
+
+	if (n == 0)
+		return;
+	qsort(line_nos, n, sizeof(int64), int64_cmp);
+	fp = open_source_file(st->path);
+	initStringInfo(&line);
+	while (next < n)
+	{
+		resetStringInfo(&line);
+		while ((c = getc(fp)) != EOF && c != '\n')
+			if (line_no + 1 == line_nos[next])
+				appendStringInfoChar(&line, (char) c);
+		if (c == EOF && line.len == 0 && line_no + 1 < line_nos[next])
+			elog(ERROR, "file \"%s\" changed while it was read", st->path);
+		line_no++;
+		if (line_no < line_nos[next])
+			continue;
+		if (line.len > 0 && line.data[line.len - 1] == '\r')
+			line.data[--line.len] = '\0';
+		reject_line(st, line_no, line.data, line.len, "conflicting duplicate");
+		next++;
+	}
+	FreeFile(fp);
+	pfree(line.data);
+}
+
+static void
+apply_polls(RmIngest *st)
+{
+	RmObsTable	obs;
+	text	  **by_rank;
+	int32	   *rank;
+	RmObs	   *stored;
+	int			stored_cap = 256;
+	int64	   *conflict_no = NULL;
+	int			nconflicts = 0;
+	int			conflict_cap = 0;
+	Datum	   *track_id;
+	Datum	   *track_lo;
+	Datum	   *track_hi;
+	int			ntrack = 0;
+	MemoryContext applycxt;
+	MemoryContext oldcxt;
+
+	if (st->npolls == 0)
+		return;
+	applycxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon ingest apply",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(applycxt);
+
+	/* sort by (store_id in byte order, instant, line) */
+	by_rank = palloc(sizeof(text *) * st->nstores);
+	memcpy(by_rank, st->store_text, sizeof(text *) * st->nstores);
+	qsort(by_rank, st->nstores, sizeof(text *), text_ptr_cmp);
+	rank = palloc(sizeof(int32) * st->nstores);
+	for (int r = 0; r < st->nstores; r++)
+	{
+		RmKeyRef	key = {VARDATA(by_rank[r]), VARSIZE(by_rank[r]) - VARHDRSZ};
+		RmStoreEntry *e = hash_search(st->stores, &key, HASH_FIND, NULL);
+
+		rank[e->idx] = r;
+	}
+	sort_polls(st->polls, st->npolls, rank, st->nstores);
+
+	/*
+	 * One status ingestion at a time, so what it found absent stays absent
+	 * until it inserts it; then a snapshot taken after the lock (in READ
+	 * COMMITTED) that also sees the chunks applied before this one.
+	 */
+	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+
+	stored = palloc(sizeof(RmObs) * stored_cap);
+	track_id = palloc(sizeof(Datum) * st->nstores);
+	track_lo = palloc(sizeof(Datum) * st->nstores);
+	track_hi = palloc(sizeof(Datum) * st->nstores);
+
+	for (int i = 0, j; i < st->npolls; i = j)
+	{
+		Datum		id = PointerGetDatum(by_rank[st->polls[i].store]);
+		int			nstored;
+		int			k = 0;
+		TimestampTz lo = 0;
+		TimestampTz hi = 0;
+		bool		inserted = false;
+
+		CHECK_FOR_INTERRUPTS();
+		for (j = i + 1; j < st->npolls && st->polls[j].store == st->polls[i].store; j++)
+			;
+		nstored = rm_obs_read(&obs, id, st->polls[i].t - 1, st->polls[j - 1].t,
+							  &stored, &stored_cap);
+
+		for (int g = i, h; g < j; g = h)
+		{
+			TimestampTz t = st->polls[g].t;
+			bool		winner;
+			int			from;
+
+			for (h = g + 1; h < j && st->polls[h].t == t; h++)
+				;
+			while (k < nstored && stored[k].t < t)
+				k++;
+			if (k < nstored && stored[k].t == t)
+			{
+				winner = stored[k].active;
+				from = g;
+			}
+			else
+			{
+				winner = st->polls[g].active;
+				rm_obs_insert(&obs, id, t, winner);
+				st->rows_loaded++;
+				if (!inserted)
+					lo = t;
+				hi = t;
+				inserted = true;
+				from = g + 1;
+			}
+			for (int r = from; r < h; r++)
+			{
+				if (st->polls[r].active == winner)
+				{
+					st->rows_duplicate++;
+					continue;
+				}
+				if (nconflicts == conflict_cap)
+				{
+					conflict_cap = Max(64, conflict_cap * 2);
+					conflict_no = conflict_no ? repalloc(conflict_no, sizeof(int64) * conflict_cap)
+						: palloc(sizeof(int64) * conflict_cap);
+				}
+				conflict_no[nconflicts] = st->polls[r].line_no;
+				nconflicts++;
+			}
+		}
+		if (inserted)
+		{
+			track_id[ntrack] = id;
+			track_lo[ntrack] = TimestampTzGetDatum(lo);
+			track_hi[ntrack] = TimestampTzGetDatum(hi);
+			ntrack++;
+		}
+	}
+	rm_obs_close(&obs);
+	PopActiveSnapshot();
+
+	/* restmon.store, as the statement trigger keeps it for other writers */
+	if (ntrack > 0)
+	{
+		Datum		args[3];
+		Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+
+		args[0] = make_array(track_id, ntrack, TEXTOID);
+		args[1] = make_array(track_lo, ntrack, TIMESTAMPTZOID);
+		args[2] = make_array(track_hi, ntrack, TIMESTAMPTZOID);
+		if (SPI_execute_with_args("SELECT restmon.track_stores($1, $2, $3)",
+								  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not update restmon.store");
+	}
+
+	reject_conflicts(st, conflict_no, nconflicts);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(applycxt);
+	st->npolls = 0;
+}
+
+static void
+add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
+		 int64 line_no)
+{
+	RmPollRow  *row;
+
+	if (st->npolls == st->max_polls)
+		apply_polls(st);
+	row = &st->polls[st->npolls++];
+	row->t = t;
+	row->line_no = line_no;
+	row->store = intern_store(st, id, strlen(id));
+	row->active = active;
 }
 
 /* ---------------------------------------------------------------------
@@ -729,7 +1143,7 @@ parse_header(RmIngest *st, char *line, int len)
 
 /* validate one data line; stage it or reject it */
 static void
-ingest_line(RmIngest *st, int64 line_no, int64 line_off, char *line, int len,
+ingest_line(RmIngest *st, int64 line_no, char *line, int len,
 			char *buf, char **fields)
 {
 	const char *reason = NULL;
@@ -777,25 +1191,35 @@ ingest_line(RmIngest *st, int64 line_no, int64 line_off, char *line, int len,
 		return;
 	}
 
+	if (st->source == RM_SRC_STATUS)
+	{
+		TimestampTz ts;
+		bool		active = false;
+
+		old = MemoryContextSwitchTo(st->batchcxt);
+		if (!parse_timestamp_utc(f[1], &ts))
+			reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
+		else if (pg_strcasecmp(f[2], "active") == 0)
+			active = true;
+		else if (pg_strcasecmp(f[2], "inactive") == 0)
+			active = false;
+		else
+			reason = psprintf("unknown status \"%s\" (expected active or inactive)", f[2]);
+		MemoryContextSwitchTo(old);
+		if (reason != NULL)
+			reject_line(st, line_no, line, len, reason);
+		else
+			add_poll(st, f[0], ts, active, line_no);
+		return;
+	}
+
 	old = MemoryContextSwitchTo(st->batchcxt);
 	v[0] = CStringGetTextDatum(f[0]);
 	switch (st->source)
 	{
 		case RM_SRC_STATUS:
-			{
-				TimestampTz ts;
-
-				if (!parse_timestamp_utc(f[1], &ts))
-					reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
-				else if (pg_strcasecmp(f[2], "active") == 0)
-					v[2] = BoolGetDatum(true);
-				else if (pg_strcasecmp(f[2], "inactive") == 0)
-					v[2] = BoolGetDatum(false);
-				else
-					reason = psprintf("unknown status \"%s\" (expected active or inactive)", f[2]);
-				v[1] = TimestampTzGetDatum(ts);
-				break;
-			}
+			Assert(false);
+			break;
 		case RM_SRC_HOURS:
 			{
 				int64		start,
@@ -832,7 +1256,6 @@ ingest_line(RmIngest *st, int64 line_no, int64 line_off, char *line, int len,
 
 	old = MemoryContextSwitchTo(st->batchcxt);
 	st->line_no[st->nrows] = line_no;
-	st->line_off[st->nrows] = line_off;
 	for (int c = 0; c < st->def->ncols; c++)
 		st->values[c][st->nrows] = v[c];
 	st->nrows++;
@@ -960,23 +1383,6 @@ create_stage(RmIngest *st)
 		elog(ERROR, "could not prepare the staging table");
 }
 
-/* the raw text of the line at a byte offset (read again for rejects) */
-static void
-read_line_at(FILE *fp, int64 off, StringInfo out)
-{
-	int			c;
-
-	resetStringInfo(out);
-	if (fseeko(fp, (off_t) off, SEEK_SET) != 0)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not seek in a file: %m")));
-	while ((c = fgetc(fp)) != EOF && c != '\n')
-		appendStringInfoChar(out, (char) c);
-	if (out->len > 0 && out->data[out->len - 1] == '\r')
-		out->data[--out->len] = '\0';
-}
-
 /*
  * Apply the staged rows (SPEC 1): snapshots are replaced, polls added;
  * conflicting duplicates are rejected with their raw line.
@@ -1005,26 +1411,16 @@ apply_stage(RmIngest *st)
 	if (!isnull)
 	{
 		ArrayType  *nos = DatumGetArrayTypePCopy(d);
-		ArrayType  *offs = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
-																SPI_tuptable->tupdesc, 4, &isnull));
-		Datum	   *no_d,
-				   *off_d;
+		Datum	   *no_d;
 		int			n;
-		FILE	   *fp = open_source_file(st->path);
-		StringInfoData line;
+		int64	   *line_nos;
 
 		deconstruct_array(nos, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 						  &no_d, NULL, &n);
-		deconstruct_array(offs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-						  &off_d, NULL, &n);
-		initStringInfo(&line);
+		line_nos = palloc(sizeof(int64) * n);
 		for (int i = 0; i < n; i++)
-		{
-			read_line_at(fp, DatumGetInt64(off_d[i]), &line);
-			reject_line(st, DatumGetInt64(no_d[i]), line.data, line.len,
-						"conflicting duplicate");
-		}
-		FreeFile(fp);
+			line_nos[i] = DatumGetInt64(no_d[i]);
+		reject_conflicts(st, line_nos, n);
 		flush_batch(st);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -1048,8 +1444,6 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	int			bufsize = 0;
 	size_t		n;
 	int64		counts[4];
-	int64		chunk_off = 0;	/* file offset of chunk[0] */
-	int64		line_off = 0;	/* file offset of the current line */
 
 	memset(st, 0, sizeof(*st));
 	st->source = source;
@@ -1124,7 +1518,10 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 							 errmsg("header line of file \"%s\" is not valid %s",
 									path, GetDatabaseEncodingName())));
 				parse_header(st, h, len);
-				create_stage(st);
+				if (source == RM_SRC_STATUS)
+					polls_init(st);
+				else
+					create_stage(st);
 				header_done = true;
 			}
 			else
@@ -1137,16 +1534,14 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 				if (fields == NULL)
 					fields = palloc(sizeof(char *) * (st->nfields + 1));
 				st->rows_read++;
-				ingest_line(st, line_no, line_off, line.data, len, buf, fields);
+				ingest_line(st, line_no, line.data, len, buf, fields);
 			}
 			resetStringInfo(&line);
-			line_off = chunk_off + (p - chunk);
 			if (eof)
 				break;
 		}
 		if (eof)
 			break;
-		chunk_off += n;
 	}
 	FreeFile(fp);
 
@@ -1156,8 +1551,16 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 				 errmsg("file \"%s\" is empty", path),
 				 errdetail("A header line naming the columns is required.")));
 
-	flush_batch(st);
-	apply_stage(st);
+	if (source == RM_SRC_STATUS)
+	{
+		apply_polls(st);
+		flush_batch(st);		/* the last rejected lines */
+	}
+	else
+	{
+		flush_batch(st);
+		apply_stage(st);
+	}
 
 	counts[0] = st->rows_read;
 	counts[1] = st->rows_loaded;
@@ -1169,6 +1572,8 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	if (st->reject_plan)
 		SPI_freeplan(st->reject_plan);
 	MemoryContextDelete(st->batchcxt);
+	if (st->pollcxt)
+		MemoryContextDelete(st->pollcxt);
 }
 
 /* ---------------------------------------------------------------------

@@ -8,8 +8,13 @@
 #ifndef RESTMON_H
 #define RESTMON_H
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "datatype/timestamp.h"
+#include "nodes/execnodes.h"
 #include "pgtime.h"
+#include "storage/lockdefs.h"
+#include "utils/acl.h"
 
 #include "core.h"
 
@@ -38,6 +43,31 @@ extern int	rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 /* ingest.c: SPEC 1 helpers shared with other files */
 extern bool rm_parse_local_time(const char *s, int64 *usecs);
 extern bool rm_zone_name_valid(const char *name);
+
+/* observation.c: restmon.observation through its primary key */
+typedef struct RmObsTable
+{
+	Relation	heap;
+	Relation	index;
+	MemoryContext cxt;			/* where the scan and the slots live */
+	ScanKeyData keys[3];
+	IndexScanDesc scan;			/* reads */
+	Snapshot	snapshot;		/* the scan's */
+	TupleTableSlot *slot;		/* visibility checks on the heap */
+	Buffer		vmbuffer;
+	TupleTableSlot **slots;		/* inserts, buffered */
+	int			nbuffered;
+	BulkInsertState bistate;
+	IndexInfo  *indexinfo;
+} RmObsTable;
+
+extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
+extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
+						TimestampTz hi, RmObs **polls, int *cap);
+extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
+						  bool active);
+extern void rm_obs_flush(RmObsTable *o);
+extern void rm_obs_close(RmObsTable *o);
 
 /* uptime.c (inside SPI) */
 extern bool rm_default_as_of(TimestampTz *T);

@@ -5,9 +5,10 @@
  *	  restmon_business_intervals() and restmon_default_as_of().
  *
  * restmon_store_uptime reads everything in one ordered pass: the stores seen
- * at or before T, the business hours and the observations of the evidence
- * horizon (T - 192h, T], each through an SPI cursor ordered by store_id in
- * byte order, merged store by store.  Per store it expands the schedule
+ * at or before T and the business hours, each through an SPI cursor ordered
+ * by store_id in byte order, merged store by store; and for each store the
+ * observations of its evidence horizon (T - 192h, T], read straight from the
+ * primary key of restmon.observation as one index range (observation.c).  Per store it expands the schedule
  * (schedule.c), runs the core (core.c) and emits one row; all per-store
  * memory lives in a context reset for every store, so memory does not grow
  * with the number of stores, and cost depends on the rows of the horizon,
@@ -96,15 +97,6 @@ static Datum
 reader_col(RmReader *r, int col, bool *isnull)
 {
 	return SPI_getbinval(r->tuple, r->tuptable->tupdesc, col, isnull);
-}
-
-static int
-obs_cmp(const void *a, const void *b)
-{
-	const RmObs *x = a;
-	const RmObs *y = b;
-
-	return x->t < y->t ? -1 : x->t > y->t ? 1 : 0;
 }
 
 /* byte order, as COLLATE "C" (SPEC 6) */
@@ -214,8 +206,8 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 	TimestampTz T = 0;
 	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	RmReader	stores,
-				hours,
-				obs;
+				hours;
+	RmObsTable	obs;
 	Datum		args[3];
 	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
 	char		nulls[3] = "   ";
@@ -273,23 +265,7 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
 				" ORDER BY h.store_id",
 				3, types, args, nulls);
-	/*
-	 * Store by store, each a range of the primary key.  The OFFSET 0 fences
-	 * keep this plan: the stores in order, then one index range scan per
-	 * store, so the cost follows the horizon and not the history (without
-	 * them the planner may prefer a scan of the whole table).
-	 */
-	reader_open(&obs,
-				"SELECT s.store_id, o.observed_at, o.active"
-				" FROM (SELECT store_id FROM restmon.store"
-				"       WHERE ($3 IS NULL OR store_id = $3)"
-				"         AND first_observed_at <= $2 AND last_observed_at > $1"
-				"       ORDER BY store_id OFFSET 0) s,"
-				" LATERAL (SELECT o.observed_at, o.active FROM restmon.observation o"
-				"          WHERE o.store_id = s.store_id"
-				"            AND o.observed_at > $1 AND o.observed_at <= $2 OFFSET 0) o"
-				" ORDER BY s.store_id",
-				3, types, args, nulls);
+	rm_obs_open(&obs, AccessShareLock, ACL_SELECT);
 
 	storecxt = AllocSetContextCreate(CurrentMemoryContext,
 									 "restmon per-store",
@@ -323,20 +299,8 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 									   T - RM_HORIZON, T + 1, &business);
 
 		polls = palloc(sizeof(RmObs) * cap);
-		while (reader_seek(&obs, key, keylen))
-		{
-			if (npolls == cap)
-			{
-				cap *= 2;
-				polls = repalloc(polls, sizeof(RmObs) * cap);
-			}
-			polls[npolls].t = DatumGetTimestampTz(reader_col(&obs, 2, &isnull));
-			polls[npolls].active = DatumGetBool(reader_col(&obs, 3, &isnull));
-			npolls++;
-			reader_next(&obs);
-		}
-		/* one store's polls arrive in store order only: order them by time */
-		qsort(polls, npolls, sizeof(RmObs), obs_cmp);
+		npolls = rm_obs_read(&obs, reader_col(&stores, 1, &isnull),
+							 T - RM_HORIZON, T, &polls, &cap);
 		scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
 		check_interval_status(rm_compute(business, nbusiness, polls, npolls,
 										 T, scratch, &res),
@@ -360,6 +324,7 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 	}
 
 	MemoryContextDelete(storecxt);
+	rm_obs_close(&obs);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -1,0 +1,137 @@
+--
+-- Status ingestion at scale (SPEC 1): the usual timestamp form is read by a
+-- fast path that must agree with PostgreSQL's own parser on every input,
+-- and polls are applied in chunks of maintenance_work_mem that must give
+-- the same result as one pass.  Files are written here with COPY TO.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION restmon;
+RESET client_min_messages;
+SET DateStyle = 'ISO, YMD';
+SET TimeZone = 'UTC';
+\set dir '/tmp/restmon-fixtures/demo'
+
+-- SPEC 1: "... UTC", ISO 8601 with Z or +00:00, no zone = UTC.  Every form
+-- must give what timestamptz_in gives with TimeZone = UTC, or be rejected
+-- where timestamptz_in fails.
+CREATE TEMP TABLE ts_case (n int, txt text);
+INSERT INTO ts_case VALUES
+	(1, '2023-01-22 12:09:39.388884 UTC'),
+	(2, '2023-01-22 12:09:39 UTC'),
+	(3, '2023-01-22 12:09:39.3 UTC'),
+	(4, '2023-01-22 12:09:39.1234567 UTC'),		-- 7 digits: rounded
+	(5, '2023-01-22T12:09:39Z'),
+	(6, '2023-01-22 12:09:39+00:00'),
+	(7, '2023-01-22 12:09:39+00'),
+	(8, '2023-01-22 12:09:39'),
+	(9, '2023-01-22 12:09:39+05:30'),			-- another offset
+	(10, '2024-02-29 23:59:59.999999 UTC'),		-- leap day
+	(11, '2023-02-29 00:00:00 UTC'),				-- no such day
+	(12, '1900-02-29 00:00:00 UTC'),				-- 1900 is not a leap year
+	(13, '2000-02-29 00:00:00 UTC'),				-- 2000 is
+	(14, '2023-13-01 00:00:00 UTC'),				-- month 13
+	(15, '2023-00-10 00:00:00 UTC'),				-- month 0
+	(16, '2023-12-31 24:00:00 UTC'),				-- the next midnight
+	(17, '2023-12-31 23:59:60 UTC'),				-- a leap second
+	(18, '2023-12-31 23:60:00 UTC'),				-- minute 60
+	(19, '2023-04-31 10:00:00 UTC'),				-- April has 30 days
+	(20, '0001-01-01 00:00:00 UTC'),
+	(21, '9999-12-31 23:59:59.999999 UTC'),
+	(22, '2023-01-22 12:09:39. UTC'),			-- a point without digits
+	(23, '2023-01-22 12:09:39.388884 utc'),		-- lower-case zone
+	(24, '2023-01-22 12:09:39 America/New_York'),	-- a zone name
+	(25, '2023-1-22 12:09:39 UTC'),				-- one-digit month
+	(26, '2023-01-22 2:09:39 UTC'),				-- one-digit hour
+	(27, '2023-01-22 12:09:39.000000 UTC'),
+	(28, '2023-01-22 12:09:39.388884 UTC ');		-- a trailing space (trimmed)
+
+COPY (SELECT 'ts' || lpad(n::text, 2, '0') AS store_id, 'active' AS status,
+             txt AS timestamp_utc
+      FROM ts_case ORDER BY n)
+TO '/tmp/restmon-fixtures/demo/ts.csv' WITH (FORMAT csv, HEADER);
+
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
+FROM restmon_ingest_status(:'dir' || '/ts.csv');
+
+-- timestamptz_in's answer for each input, NULL where it fails
+CREATE FUNCTION pg_temp.try_timestamptz(s text) RETURNS timestamptz
+LANGUAGE plpgsql AS
+$$
+BEGIN
+	RETURN trim(s)::timestamptz;
+EXCEPTION WHEN OTHERS THEN
+	RETURN NULL;
+END
+$$;
+
+SELECT c.n, c.txt, o.observed_at, r.reason IS NOT NULL AS rejected,
+       o.observed_at IS NOT DISTINCT FROM pg_temp.try_timestamptz(c.txt) AS agrees
+FROM ts_case c
+LEFT JOIN restmon.observation o ON o.store_id = 'ts' || lpad(c.n::text, 2, '0')
+LEFT JOIN restmon.rejected r ON r.file LIKE '%/ts.csv' AND r.line_no = c.n + 1
+ORDER BY c.n;
+
+-- SPEC 1 at scale: 100,000 lines applied in 3 chunks (maintenance_work_mem
+-- = 1MB holds 43,690 polls of 24 bytes), 97 stores, one instant per line:
+--   lines 1-60000       new: store c<i % 97>, 2023-01-01 + i minutes,
+--                       active when i % 3 = 0
+--   lines 60001-80000   lines 1-20000 again: 20,000 duplicates, found
+--                       stored by a later chunk
+--   lines 80001-80010   lines 1-10 with the other status: 10 conflicting
+--                       duplicates (file lines 80002-80011, after the header)
+--   lines 80011-100000  new, i = 60001 ... 79990
+-- so 79,990 loaded, 20,000 duplicates, 10 rejected.
+CREATE TEMP TABLE chunk_line AS
+SELECT line, i, CASE WHEN (i % 3 = 0) <> flip THEN 'active' ELSE 'inactive' END AS status
+FROM (SELECT g AS line, g AS i, false AS flip FROM generate_series(1, 60000) g
+      UNION ALL
+      SELECT g, g - 60000, false FROM generate_series(60001, 80000) g
+      UNION ALL
+      SELECT g, g - 80000, true FROM generate_series(80001, 80010) g
+      UNION ALL
+      SELECT g, g - 20010, false FROM generate_series(80011, 100000) g) l;
+
+COPY (SELECT 'c' || (i % 97) AS store_id, status,
+             to_char(timestamptz '2023-01-01 00:00 UTC' + i * interval '1 minute',
+                     'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
+      FROM chunk_line ORDER BY line)
+TO '/tmp/restmon-fixtures/demo/chunks.csv' WITH (FORMAT csv, HEADER);
+
+SET maintenance_work_mem = '1MB';
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
+FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+RESET maintenance_work_mem;
+
+-- the conflicting lines, with their raw text read back from the file
+SELECT count(*), min(line_no), max(line_no), min(reason), max(reason)
+FROM restmon.rejected WHERE file LIKE '%/chunks.csv';
+SELECT line_no, raw_text FROM restmon.rejected
+WHERE file LIKE '%/chunks.csv' ORDER BY line_no LIMIT 2;
+
+-- what is stored: the first line of each (store, instant) won
+SELECT count(*) AS polls, count(DISTINCT store_id) AS stores,
+       min(observed_at), max(observed_at),
+       count(*) FILTER (WHERE active) AS active
+FROM restmon.observation WHERE store_id LIKE 'c%';
+-- i % 3 = 0 for i in 1 ... 79990: 26,663 active
+SELECT count(*) AS stores, min(first_observed_at), max(last_observed_at)
+FROM restmon.store WHERE store_id LIKE 'c%';
+
+-- the same file in one chunk (after deleting the rows) gives the same rows
+CREATE TEMP TABLE chunked AS
+SELECT store_id, observed_at, active FROM restmon.observation WHERE store_id LIKE 'c%';
+DELETE FROM restmon.observation WHERE store_id LIKE 'c%';
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
+FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+SELECT (SELECT count(*) FROM (SELECT * FROM chunked
+                              EXCEPT SELECT store_id, observed_at, active
+                              FROM restmon.observation WHERE store_id LIKE 'c%') a) AS only_chunked,
+       (SELECT count(*) FROM (SELECT store_id, observed_at, active
+                              FROM restmon.observation WHERE store_id LIKE 'c%'
+                              EXCEPT SELECT * FROM chunked) b) AS only_one_pass;
+
+-- and a third load of it adds nothing: 99,990 duplicates, 10 conflicts
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
+FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+
+DROP EXTENSION restmon;
