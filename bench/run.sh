@@ -85,9 +85,11 @@ med() { tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[i
 ING=$(med "$ing_all")
 COPY=$(med "$copy_all")
 
-# the reference database: one clean ingest
+# the reference database: one clean ingest.  Every database is vacuumed
+# before it is measured, as autovacuum leaves a table that has been loaded:
+# the visibility map is set, so index-only reads skip the heap.
 fresh b_ref
-q -d b_ref -c "SELECT restmon_ingest_status('$DATA/store_status.csv')" -c "ANALYZE" > /dev/null
+q -d b_ref -c "SELECT restmon_ingest_status('$DATA/store_status.csv')" -c "VACUUM ANALYZE" > /dev/null
 T=$(q -d b_ref -c "SELECT restmon_default_as_of()")
 
 # --- 2. report vs the floor ---
@@ -141,7 +143,7 @@ for k in $SCALES; do
 			SELECT o.store_id || '~' || c, o.observed_at, o.active
 			FROM restmon.observation o, generate_series($prev, $((k - 1))) c
 			WHERE o.store_id NOT LIKE '%~%'
-			ORDER BY 1, 2" -c "ANALYZE" > /dev/null
+			ORDER BY 1, 2" -c "VACUUM ANALYZE" > /dev/null
 		prev=$k
 	fi
 	rows=$(q -d b_scale -c "SELECT count(*) FROM restmon.observation")
@@ -162,7 +164,7 @@ q -d b_history -c "
 	INSERT INTO restmon.observation
 	SELECT o.store_id, o.observed_at - k * interval '8 days', o.active
 	FROM restmon.observation o, generate_series(1, $HISTORY) k
-	ORDER BY 1, 2" -c "ANALYZE" > /dev/null
+	ORDER BY 1, 2" -c "VACUUM ANALYZE" > /dev/null
 HROWS=$(q -d b_history -c "SELECT count(*) FROM restmon.observation")
 timed b_history "$report_sql" > /dev/null	# warm
 HIST=$(timed b_history "$report_sql")
@@ -182,7 +184,7 @@ q -d b_ref -c "
 # a report that stays Running: a request no worker was started for
 RUN_ID=AAAAAAAAAAAAAAAAAAAAAA
 q -d b_ref -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$RUN_ID', now())" > /dev/null
-PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT --threads 4 2> /dev/null &
+PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT 2> /dev/null &
 gw=$!
 sleep 0.5
 wrk_line() {	# url: "req/s p99"
@@ -203,11 +205,14 @@ wait $gw || true
 
 # --- RESULTS.md ---
 pgv=$(q -d b_ref -c "SHOW server_version")
+# huge pages mapped by the postmaster (its shared memory)
+HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$DIR/data/postmaster.pid")/status" 2>/dev/null || echo unknown)
 {
 	echo "# restmon benchmark results"
 	echo
 	echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'): PostgreSQL $pgv,"
-	echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory, shared_buffers $(q -d b_ref -c 'SHOW shared_buffers')."
+	echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory, shared_buffers $(q -d b_ref -c 'SHOW shared_buffers'),"
+	echo "shared memory in huge pages: $HUGE (scripts/cluster.sh reserves them when run as root)."
 	echo "Dataset: $STORES stores x 8 days of ~hourly polls ($POLLS polls), the demo generator's layout."
 	echo "Times are medians of $RUNS runs; every ratio compares figures of this run."
 	[ "${SMOKE:-0}" = 1 ] && echo && echo "**Smoke run at tiny scale: the figures mean nothing.**"

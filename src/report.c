@@ -508,30 +508,42 @@ append_csv_field(StringInfo buf, const char *s)
 	appendStringInfoChar(buf, '"');
 }
 
-/* report status, or an error for a malformed or unknown id */
+/*
+ * Report status, or an error for a malformed or unknown id.  Leaves the
+ * report's (status, error, row_count) in SPI_tuptable.  The plan is kept
+ * for the backend's life: status polls are the hottest call of the API.
+ */
 char *
 rm_report_status(const char *id)
 {
+	static SPIPlanPtr plan = NULL;
 	Datum		arg;
-	Oid			type = TEXTOID;
-	char	   *status;
 
 	if (strlen(id) != RM_ID_LEN || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != RM_ID_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid report id"),
 				 errdetail("A report id is %d characters of A-Z, a-z, 0-9, \"-\" and \"_\".", RM_ID_LEN)));
+	if (plan == NULL)
+	{
+		Oid			type = TEXTOID;
+		SPIPlanPtr	p = SPI_prepare("SELECT status, error_sqlstate || ': ' || error_message, row_count"
+									" FROM restmon.report WHERE report_id = $1",
+									1, &type);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the report status query");
+		plan = p;
+	}
 	arg = CStringGetTextDatum(id);
-	if (SPI_execute_with_args("SELECT status FROM restmon.report WHERE report_id = $1",
-							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read a report");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("report \"%s\" does not exist", id),
 				 errhint("Reports are kept for restmon.report_retention after they finish.")));
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	return status;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 /*
@@ -548,8 +560,6 @@ restmon_report_status(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[3];
 	bool		nulls[3];
-	Datum		arg;
-	Oid			type = TEXTOID;
 	HeapTupleHeader result;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -557,13 +567,7 @@ restmon_report_status(PG_FUNCTION_ARGS)
 	tupdesc = BlessTupleDesc(tupdesc);
 
 	SPI_connect();
-	(void) rm_report_status(id);	/* validates the id; errors if unknown */
-	arg = CStringGetTextDatum(id);
-	if (SPI_execute_with_args("SELECT status, error_sqlstate || ': ' || error_message, row_count"
-							  " FROM restmon.report WHERE report_id = $1",
-							  1, &type, &arg, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not read report %s", id);
+	(void) rm_report_status(id);	/* errors for a bad or unknown id */
 	for (int i = 0; i < 3; i++)
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 								  i + 1, &nulls[i]);
