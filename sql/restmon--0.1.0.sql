@@ -29,33 +29,20 @@ CREATE TABLE restmon.store (
 	last_observed_at timestamptz NOT NULL
 );
 
--- restmon.store follows every insert into restmon.observation: ingestion,
--- which writes the table directly, calls track_stores once per chunk; any
--- other writer goes through the statement-level trigger below, which reads
--- the transition table and calls the same function.
-CREATE FUNCTION restmon.track_stores(store_ids text[], firsts timestamptz[],
-	lasts timestamptz[]) RETURNS void
-LANGUAGE sql AS
-$$
-	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
-	SELECT * FROM ROWS FROM (pg_catalog.unnest(store_ids),
-		pg_catalog.unnest(firsts), pg_catalog.unnest(lasts))
-	ON CONFLICT (store_id) DO UPDATE
-		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
-			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
-		WHERE excluded.first_observed_at < s.first_observed_at
-		   OR excluded.last_observed_at > s.last_observed_at
-$$;
-
+-- restmon.store follows every insert into restmon.observation, whoever
+-- makes it (one statement-level trigger, reading the transition table).
 CREATE FUNCTION restmon.observation_track_stores() RETURNS trigger
 LANGUAGE plpgsql AS
 $$
 BEGIN
-	PERFORM restmon.track_stores(pg_catalog.array_agg(n.store_id),
-		pg_catalog.array_agg(n.lo), pg_catalog.array_agg(n.hi))
-	FROM (SELECT store_id, pg_catalog.min(observed_at) AS lo,
-	             pg_catalog.max(observed_at) AS hi
-	      FROM new_rows GROUP BY store_id) n;
+	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
+	SELECT n.store_id, pg_catalog.min(n.observed_at), pg_catalog.max(n.observed_at)
+	FROM new_rows n GROUP BY n.store_id
+	ON CONFLICT (store_id) DO UPDATE
+		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
+			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
+		WHERE excluded.first_observed_at < s.first_observed_at
+		   OR excluded.last_observed_at > s.last_observed_at;
 	RETURN NULL;
 END
 $$;
