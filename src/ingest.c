@@ -207,6 +207,7 @@ typedef struct RmIngest
 	int			store_cap;
 	struct RmPollRow *polls;
 	int			npolls;
+	int			poll_cap;		/* allocated, grown up to max_polls */
 	int			max_polls;		/* a chunk: maintenance_work_mem */
 
 	int64		rows_read;
@@ -759,8 +760,9 @@ polls_init(RmIngest *st)
 	st->max_polls = (int) Min((int64) maintenance_work_mem * 1024 / (int64) sizeof(RmPollRow),
 							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
 	st->max_polls = Max(st->max_polls, 1024);
+	st->poll_cap = Min(st->max_polls, 65536);
 	st->polls = MemoryContextAllocHuge(st->pollcxt,
-									   sizeof(RmPollRow) * (Size) st->max_polls);
+									   sizeof(RmPollRow) * (Size) st->poll_cap);
 }
 
 static int32
@@ -1059,6 +1061,11 @@ add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
 {
 	RmPollRow  *row;
 
+	if (st->npolls == st->poll_cap && st->poll_cap < st->max_polls)
+	{
+		st->poll_cap = (int) Min((int64) st->poll_cap * 2, (int64) st->max_polls);
+		st->polls = repalloc_huge(st->polls, sizeof(RmPollRow) * (Size) st->poll_cap);
+	}
 	if (st->npolls == st->max_polls)
 		apply_polls(st);
 	row = &st->polls[st->npolls++];
