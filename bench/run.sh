@@ -178,9 +178,7 @@ q -d b_ref -c "
 		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway') THEN
 			CREATE ROLE restmon_gateway LOGIN;
 		END IF;
-	END \$\$" -c "GRANT EXECUTE ON FUNCTION restmon_trigger_report(timestamptz, text, boolean),
-		restmon_report_status(text), restmon_report_csv(text), restmon_get_report(text)
-		TO restmon_gateway" > /dev/null
+	END \$\$" -c "SELECT restmon_grant_report_api('restmon_gateway')" > /dev/null
 # a report that stays Running: a request no worker was started for
 RUN_ID=AAAAAAAAAAAAAAAAAAAAAA
 q -d b_ref -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$RUN_ID', now())" > /dev/null

@@ -20,15 +20,14 @@ mkdir -p "$DATA_DIR"
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS restmon;
+ALTER EXTENSION restmon UPDATE;
 -- the HTTP gateway's role: it may only execute the report API
 DO $$ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway') THEN
 		CREATE ROLE restmon_gateway LOGIN;
 	END IF;
 END $$;
-GRANT EXECUTE ON FUNCTION restmon_trigger_report(timestamptz, text, boolean),
-	restmon_report_status(text), restmon_report_csv(text), restmon_get_report(text)
-	TO restmon_gateway;
+SELECT restmon_grant_report_api('restmon_gateway') \gset
 SQL
 
 # --- data ---

@@ -32,3 +32,21 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+-- Lets a role use the report API, and nothing else: EXECUTE on the report
+-- functions (they run as the extension's owner); no privilege on any
+-- table.  This is what the HTTP gateway's role needs.
+CREATE FUNCTION restmon_grant_report_api(role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format(
+		'GRANT EXECUTE ON FUNCTION %1$I.restmon_trigger_report(timestamptz, text, boolean),'
+		' %1$I.restmon_report_status(text), %1$I.restmon_report_csv(text),'
+		' %1$I.restmon_get_report(text), %1$I.restmon_wait_report(text, interval)'
+		' TO %2$s', '@extschema@', role);
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_grant_report_api(regrole) FROM PUBLIC;

@@ -97,9 +97,7 @@ DO $$ BEGIN
 		CREATE ROLE restmon_gateway_test LOGIN;
 	END IF;
 END $$;
-GRANT EXECUTE ON FUNCTION restmon_trigger_report(timestamptz, text, boolean),
-	restmon_report_status(text), restmon_report_csv(text), restmon_get_report(text)
-	TO restmon_gateway_test;
+SELECT restmon_grant_report_api('restmon_gateway_test');
 SQL
 
 start_gateway

@@ -16,7 +16,7 @@ SELECT count(*) FROM restmon_ingest_hours('/tmp/restmon-fixtures/loop-2024/menu_
 SELECT count(*) FROM restmon_ingest_status('/tmp/restmon-fixtures/loop-2024/store_status_head_1000.csv');
 \unset ON_ERROR_STOP
 
-SELECT plan(28);
+SELECT plan(33);
 
 -- the id: 128 random bits as 22 URL-safe characters
 SELECT restmon_trigger_report() AS r1 \gset
@@ -139,5 +139,30 @@ SELECT is((restmon_report_status(:'r7')).status, 'Running', 'the killed report i
 SELECT cmp_ok(restmon_upkeep(), '>=', 1, 'upkeep starts a worker for it');
 SELECT is(restmon_wait_report(:'r7', '60 s'), 'Complete', 'and the report completes');
 SELECT is((SELECT attempts FROM restmon.report WHERE report_id = :'r7'), 2, 'on its second attempt');
+
+-- restmon_grant_report_api(role): the report API and nothing else
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_api_test') THEN
+		CREATE ROLE restmon_api_test;
+	END IF;
+END $$;
+SELECT lives_ok($$SELECT restmon_grant_report_api('restmon_api_test')$$,
+	'restmon_grant_report_api grants a role');
+SELECT ok(has_function_privilege('restmon_api_test', 'restmon_trigger_report(timestamptz, text, boolean)', 'EXECUTE')
+      AND has_function_privilege('restmon_api_test', 'restmon_report_status(text)', 'EXECUTE')
+      AND has_function_privilege('restmon_api_test', 'restmon_report_csv(text)', 'EXECUTE')
+      AND has_function_privilege('restmon_api_test', 'restmon_get_report(text)', 'EXECUTE')
+      AND has_function_privilege('restmon_api_test', 'restmon_wait_report(text, interval)', 'EXECUTE'),
+	'the role may execute the five report functions');
+SELECT ok(NOT has_function_privilege('restmon_api_test', 'restmon_ingest(text)', 'EXECUTE')
+      AND NOT has_function_privilege('restmon_api_test', 'restmon_grant_report_api(regrole)', 'EXECUTE')
+      AND NOT has_table_privilege('restmon_api_test', 'restmon.report', 'SELECT')
+      AND NOT has_table_privilege('restmon_api_test', 'restmon.observation', 'SELECT'),
+	'but not ingest, grant, or read a table');
+SET ROLE restmon_api_test;
+SELECT is((restmon_report_status(:'r7')).status, 'Complete', 'as that role, a report status reads');
+SELECT throws_ok('SELECT count(*) FROM restmon.report', '42501', NULL,
+	'as that role, the report table does not');
+RESET ROLE;
 
 SELECT * FROM finish();
