@@ -11,25 +11,27 @@ SET DateStyle = 'ISO, YMD';
 SET TimeZone = 'UTC';
 SELECT extversion FROM pg_extension WHERE extname = 'restmon';
 
--- every member object, with the definition of every function
-CREATE TEMP TABLE upgraded AS
+-- every member object, with the definition of every function, and every
+-- column, index and trigger of its tables
+CREATE TEMP VIEW ext_objects AS
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
        CASE WHEN d.classid = 'pg_proc'::regclass
             THEN md5(pg_get_functiondef(d.objid)) END AS definition
 FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon');
--- and every column, index and trigger of its tables
-INSERT INTO upgraded
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon')
+UNION ALL
 SELECT c.oid::regclass || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE c.relnamespace = 'restmon'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped;
-INSERT INTO upgraded
+WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'restmon')
+  AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
 SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'restmon'
 UNION ALL
-SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
-WHERE tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'restmon'::regnamespace)
-  AND NOT tgisinternal;
+SELECT tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'restmon')
+  AND NOT t.tgisinternal;
+CREATE TEMP TABLE upgraded AS SELECT * FROM ext_objects;
 
 -- a poll file after the upgrade: 5 rows, 2 stores (test/fixtures/ingest)
 SELECT rows_read, rows_loaded, rows_rejected
@@ -45,23 +47,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION restmon;
 RESET client_min_messages;
 
-CREATE TEMP TABLE fresh AS
-SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
-       CASE WHEN d.classid = 'pg_proc'::regclass
-            THEN md5(pg_get_functiondef(d.objid)) END AS definition
-FROM pg_depend d
-WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon');
-INSERT INTO fresh
-SELECT c.oid::regclass || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-WHERE c.relnamespace = 'restmon'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped;
-INSERT INTO fresh
-SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'restmon'
-UNION ALL
-SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
-WHERE tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'restmon'::regnamespace)
-  AND NOT tgisinternal;
+CREATE TEMP TABLE fresh AS SELECT * FROM ext_objects;
 
 -- no difference either way (and the lists are not empty)
 SELECT 'only after upgrade' AS side, * FROM (TABLE upgraded EXCEPT TABLE fresh) u
