@@ -11,9 +11,10 @@
  * tuple copy per row.  Ingestion inserts new polls the way COPY does
  * (table_multi_insert, then one index insertion per row), in key order.
  *
- * Rows inserted here do not fire the table's triggers: the caller keeps
- * restmon.store up to date itself (restmon.track_stores), as the statement
- * trigger does for other writers.
+ * Rows inserted here fire no trigger (a table with a trigger other than
+ * restmon's own is refused): the caller keeps restmon.store up to date
+ * itself (restmon.track_stores), as the statement trigger does for other
+ * writers.  Every index of the table is maintained.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +31,7 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
@@ -40,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "restmon.h"
@@ -65,6 +68,12 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
+
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on restmon.observation is not supported"),
+				 errdetail("restmon reads and writes the table through its primary key, past row-level security.")));
 
 	o->heap = table_open(relid, lockmode);
 	indexid = RelationGetPrimaryKeyIndex(o->heap);
@@ -155,7 +164,12 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	return n;
 }
 
-/* write the buffered rows: heap first, then the primary key */
+/*
+ * Write the buffered rows: heap first, then every index of the table, as
+ * COPY does (an index a user added is kept up to date too).  A duplicate
+ * key raises unique_violation; the caller's lock and its comparison with
+ * what is stored rule that out.
+ */
 static void
 obs_flush(RmObsTable *o)
 {
@@ -170,15 +184,33 @@ obs_flush(RmObsTable *o)
 	{
 		TupleTableSlot *slot = o->slots[i];
 
-		slot_getallattrs(slot);	/* the values of the stored tuple */
-		/* a duplicate raises unique_violation: the caller's lock rules it out */
-		index_insert(o->index, slot->tts_values, slot->tts_isnull,
-					 &slot->tts_tid, o->heap, UNIQUE_CHECK_YES, false,
-					 o->indexinfo);
+		list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
+										false, false, NULL, NIL));
+		ResetPerTupleExprContext(o->estate);
 		ExecClearTuple(slot);
 	}
 	o->nbuffered = 0;
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Rows written here fire no trigger: refuse a table with a trigger other
+ * than restmon's own, rather than skip it silently.
+ */
+static void
+check_triggers(Relation heap)
+{
+	TriggerDesc *td = heap->trigdesc;
+
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		if (!td->triggers[i].tgisinternal &&
+			strcmp(td->triggers[i].tgname, "observation_track_stores") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("restmon.observation has a trigger restmon does not know: \"%s\"",
+							td->triggers[i].tgname),
+					 errdetail("Status ingestion writes the table directly, as COPY does, and fires no trigger."),
+					 errhint("Drop the trigger, or read new polls from restmon.ingest_run and restmon.store.")));
 }
 
 /* queue one new row; rows should come in key order */
@@ -191,11 +223,15 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
+		check_triggers(o->heap);
 		o->slots = palloc0(sizeof(TupleTableSlot *) * RM_INSERT_BATCH);
 		for (int i = 0; i < RM_INSERT_BATCH; i++)
 			o->slots[i] = table_slot_create(o->heap, NULL);
 		o->bistate = GetBulkInsertState();
-		o->indexinfo = BuildIndexInfo(o->index);
+		o->estate = CreateExecutorState();
+		o->resultrel = makeNode(ResultRelInfo);
+		InitResultRelInfo(o->resultrel, o->heap, 1, NULL, 0);
+		ExecOpenIndices(o->resultrel, false);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	slot = o->slots[o->nbuffered];
@@ -227,6 +263,8 @@ rm_obs_close(RmObsTable *o)
 		for (int i = 0; i < RM_INSERT_BATCH; i++)
 			ExecDropSingleTupleTableSlot(o->slots[i]);
 		FreeBulkInsertState(o->bistate);
+		ExecCloseIndices(o->resultrel);
+		FreeExecutorState(o->estate);
 	}
 	if (BufferIsValid(o->vmbuffer))
 		ReleaseBuffer(o->vmbuffer);

@@ -58,7 +58,8 @@ typedef struct RmObsTable
 	TupleTableSlot **slots;		/* inserts, buffered */
 	int			nbuffered;
 	BulkInsertState bistate;
-	IndexInfo  *indexinfo;
+	EState	   *estate;			/* for index insertion */
+	ResultRelInfo *resultrel;
 } RmObsTable;
 
 extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);

@@ -134,4 +134,39 @@ SELECT (SELECT count(*) FROM (SELECT * FROM chunked
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_status(:'dir' || '/chunks.csv');
 
+-- an index a user adds is kept up to date by ingestion, as by COPY:
+-- 1,000 new polls, all found again through that index
+CREATE INDEX observation_time_idx ON restmon.observation (observed_at);
+COPY (SELECT 'x' || (i % 5) AS store_id, 'active' AS status,
+             to_char(timestamptz '2023-03-01 00:00 UTC' + i * interval '1 hour',
+                     'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
+      FROM generate_series(1, 1000) i)
+TO '/tmp/restmon-fixtures/demo/indexed.csv' WITH (FORMAT csv, HEADER);
+SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'dir' || '/indexed.csv');
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF)
+SELECT count(*) FROM restmon.observation
+WHERE observed_at >= '2023-03-01' AND observed_at < '2023-05-01';
+SELECT count(*) FROM restmon.observation
+WHERE observed_at >= '2023-03-01' AND observed_at < '2023-05-01';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+DROP INDEX restmon.observation_time_idx;
+
+-- a trigger restmon does not know is refused, not skipped: the file
+-- changes nothing
+CREATE FUNCTION public.poll_audit() RETURNS trigger LANGUAGE plpgsql
+AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER poll_audit AFTER INSERT ON restmon.observation
+	FOR EACH ROW EXECUTE FUNCTION public.poll_audit();
+COPY (SELECT 'y1' AS store_id, 'active' AS status,
+             '2023-04-01 00:00:00 UTC' AS timestamp_utc)
+TO '/tmp/restmon-fixtures/demo/triggered.csv' WITH (FORMAT csv, HEADER);
+SELECT rows_loaded FROM restmon_ingest_status(:'dir' || '/triggered.csv');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM restmon.observation WHERE store_id = 'y1';
+DROP TRIGGER poll_audit ON restmon.observation;
+DROP FUNCTION public.poll_audit();
+
 DROP EXTENSION restmon;
