@@ -49,6 +49,9 @@ if [ -f test/unit/test_core.c ]; then
 fi
 
 scripts/cluster.sh destroy
+# stopped at the end (its data stays for inspection until the next run): a
+# test cluster left running outlives a deleted checkout
+trap 'rm -rf "$out"; scripts/cluster.sh stop > /dev/null 2>&1' EXIT
 if ! scripts/cluster.sh start; then
 	count "cluster" 0 1
 	finish
