@@ -10,7 +10,8 @@
  * SPEC 1 wants every bad line kept with its number and reason and the rest
  * loaded.  Each value is still checked by PostgreSQL's own code: encoding
  * (pg_verifymbstr), timestamps (ParseDateTime/DecodeDateTime, exactly what
- * timestamptz_in runs) and zone names (the server's time-zone database).
+ * timestamptz_in runs, after a fast path for the usual form that only ever
+ * agrees with them) and zone names (the server's time-zone database).
  * The same privilege as COPY FROM a file is required.
  *
  * Invariants:
@@ -22,8 +23,10 @@
  *	- status rows accumulate (first of a store and instant wins); hours and
  *	  zones replace their snapshot inside the same transaction.
  *
- * Valid rows are staged in batches and applied by one parameterized
- * statement per batch (arrays + unnest), never row by row.
+ * Valid rows are never applied row by row through SQL: status polls are
+ * sorted in memory and inserted in key order (apply_polls, observation.c);
+ * hours and zones are staged in batches (arrays + unnest) and applied by
+ * one statement per file.
  *
  *-------------------------------------------------------------------------
  */
@@ -1590,6 +1593,19 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 
 #define RM_SUMMARY_COLS 7
 
+/* the first six columns of a summary row: file, the counts, outcome */
+static void
+summary_values(Datum *values, const char *path, const RmIngest *st,
+			   const char *outcome)
+{
+	values[0] = CStringGetTextDatum(path);
+	values[1] = Int64GetDatum(st->rows_read);
+	values[2] = Int64GetDatum(st->rows_loaded);
+	values[3] = Int64GetDatum(st->rows_duplicate);
+	values[4] = Int64GetDatum(st->rows_rejected);
+	values[5] = CStringGetTextDatum(outcome);
+}
+
 static Datum
 ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 {
@@ -1606,12 +1622,7 @@ ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 	ingest_file(source, path, &st);
 	SPI_finish();
 
-	values[0] = CStringGetTextDatum(path);
-	values[1] = Int64GetDatum(st.rows_read);
-	values[2] = Int64GetDatum(st.rows_loaded);
-	values[3] = Int64GetDatum(st.rows_duplicate);
-	values[4] = Int64GetDatum(st.rows_rejected);
-	values[5] = CStringGetTextDatum("loaded");
+	summary_values(values, path, &st, "loaded");
 	values[6] = Int64GetDatum(st.run_id);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
@@ -1737,12 +1748,7 @@ restmon_ingest(PG_FUNCTION_ARGS)
 			SPI_finish();
 		}
 
-		values[0] = CStringGetTextDatum(path);
-		values[1] = Int64GetDatum(st.rows_read);
-		values[2] = Int64GetDatum(st.rows_loaded);
-		values[3] = Int64GetDatum(st.rows_duplicate);
-		values[4] = Int64GetDatum(st.rows_rejected);
-		values[5] = CStringGetTextDatum(error ? "failed" : "loaded");
+		summary_values(values, path, &st, error ? "failed" : "loaded");
 		if (error)
 			values[6] = CStringGetTextDatum(error);
 		else
