@@ -45,16 +45,21 @@ SELECT i,
        pg_temp.u('class' || i, :seed) AS reliability,
        pg_temp.u('hours' || i, :seed) AS hours_kind,
        pg_temp.u('zone' || i, :seed) AS zone_pick,
-       (pg_temp.u('minute' || i, :seed) * 60)::int AS minute
+       (pg_temp.u('minute' || i, :seed) * 60)::int AS minute,
+       -- about 30% of stores have one outage: a run of 2-11 polls inactive
+       floor(pg_temp.u('ostart' || i, :seed) * p.days * 24)::int AS outage_start,
+       CASE WHEN pg_temp.u('olen' || i, :seed) < 0.3
+            THEN 2 + floor(pg_temp.u('olen2' || i, :seed) * 10)::int ELSE 0 END AS outage_len
 FROM gen_params p, generate_series(1, p.stores) i;
 
--- status polls: about one an hour, some hours missed
+-- status polls: about one an hour, some hours missed, some outages
 CREATE TEMP TABLE gen_status AS
 SELECT * FROM (
 	SELECT s.store_id,
 	       CASE WHEN pg_temp.u(s.i || ':' || h, :seed) <
 	                 CASE WHEN s.reliability < 0.7 THEN 0.03
 	                      WHEN s.reliability < 0.9 THEN 0.3 ELSE 0.85 END
+	                 OR h >= s.outage_start AND h < s.outage_start + s.outage_len
 	            THEN 'inactive' ELSE 'active' END AS status,
 	       date_trunc('hour', p.end_ts) - h * interval '1 hour'
 	         + s.minute * interval '1 minute'
@@ -73,6 +78,10 @@ SELECT line FROM (
 	SELECT 1, shuffle, store_id || ',' || status || ',' || to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC'
 	FROM gen_status
 	UNION ALL
+	-- about 0.2% of the polls a second time, later in the file (duplicates)
+	SELECT 1, shuffle # 1, store_id || ',' || status || ',' || to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US') || ' UTC'
+	FROM gen_status WHERE pg_temp.u('dup' || shuffle, :seed) < 0.002
+	UNION ALL
 	SELECT 2, n, line FROM gen_params p, (VALUES
 		(1, '1,maybe,2023-01-22 12:00:00 UTC'),
 		(2, '2,active,2023-13-45 99:00:00 UTC'),
@@ -82,8 +91,10 @@ SELECT line FROM (
 	WHERE p.bad_rows = 1
 ) x ORDER BY part, k \g :f
 
--- business hours: regular, closed days, split shifts, overnight, all day
--- (23:59:59 and 23:59:00), and about 10% of stores with none (24x7)
+-- business hours: regular, closed days, split shifts, overlapping shifts,
+-- overnight (also overlapping the next day's first shift), start = end (24
+-- hours), H:MM and fractional times, all day (23:59:59, 23:59:00, 23:59:30)
+-- and about 10% of stores with none (24x7)
 \set f :outdir '/menu_hours.csv'
 SELECT line FROM (
 	SELECT 0 AS part, '' AS sid, 0 AS d, 0 AS seq, 'store_id,dayOfWeek,start_time_local,end_time_local' AS line
@@ -91,8 +102,28 @@ SELECT line FROM (
 	SELECT 1, s.store_id, d, seq, s.store_id || ',' || d || ',' || st || ',' || en
 	FROM gen_store s, generate_series(0, 6) d,
 	LATERAL (
-		SELECT 1 AS seq, '09:00:00' AS st, '21:00:00' AS en
-		WHERE s.hours_kind >= 0.10 AND s.hours_kind < 0.40
+		SELECT 1 AS seq, '08:00:00' AS st, '15:00:00' AS en
+		WHERE s.hours_kind >= 0.10 AND s.hours_kind < 0.14
+		UNION ALL
+		SELECT 2, '13:30:00', '20:45:30' WHERE s.hours_kind >= 0.10 AND s.hours_kind < 0.14
+		UNION ALL
+		SELECT 1, '18:00:00', '01:30:00' WHERE s.hours_kind >= 0.14 AND s.hours_kind < 0.18
+		UNION ALL
+		SELECT 2, '01:00:00', '03:00:00' WHERE s.hours_kind >= 0.14 AND s.hours_kind < 0.18
+		UNION ALL
+		SELECT 1, '12:00:00', '12:00:00'
+		WHERE s.hours_kind >= 0.18 AND s.hours_kind < 0.21 AND d IN (2, 4)
+		UNION ALL
+		SELECT 1, '09:00:00', '17:00:00'
+		WHERE s.hours_kind >= 0.18 AND s.hours_kind < 0.21 AND d NOT IN (2, 4)
+		UNION ALL
+		SELECT 1, '9:30', '23:59:30'
+		WHERE s.hours_kind >= 0.21 AND s.hours_kind < 0.24 AND d < 5	-- closed Sun
+		UNION ALL
+		SELECT 1, '06:30:00.25', '14:05' WHERE s.hours_kind >= 0.21 AND s.hours_kind < 0.24 AND d = 5
+		UNION ALL
+		SELECT 1, '09:00:00', '21:00:00'
+		WHERE s.hours_kind >= 0.24 AND s.hours_kind < 0.40
 		UNION ALL
 		SELECT 1, '10:00:00', '22:00:00'
 		WHERE s.hours_kind >= 0.40 AND s.hours_kind < 0.50 AND d NOT IN (0, 6)	-- closed Mon, Sun
