@@ -582,8 +582,10 @@ alloc_batch(RmIngest *st)
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
 	st->line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
-	for (int c = 0; c < st->def->ncols; c++)
-		st->values[c] = palloc(sizeof(Datum) * RM_BATCH_ROWS);
+	/* status polls are not staged (apply_polls), only their rejects */
+	if (st->def->insert_sql != NULL)
+		for (int c = 0; c < st->def->ncols; c++)
+			st->values[c] = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->rej_line_no = palloc(sizeof(int64) * RM_BATCH_ROWS);
 	st->rej_raw = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->rej_reason = palloc(sizeof(Datum) * RM_BATCH_ROWS);

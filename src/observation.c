@@ -28,7 +28,6 @@
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "executor/executor.h"
@@ -100,7 +99,8 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 /*
  * Append the polls of one store with lo < observed_at <= hi, in time order,
  * to *polls (capacity *cap, grown with repalloc); returns their number.
- * Reads with the active snapshot as it is at the call.
+ * Every read of an RmObsTable uses the snapshot active at its first read:
+ * open one per snapshot.
  */
 int
 rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
@@ -108,20 +108,16 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 {
 	ItemPointer tid;
 	int			n = 0;
-	Snapshot	snapshot = GetActiveSnapshot();
 
 	/* btree allocates its buffers on the first rescan: keep them here */
 	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-	if (o->scan == NULL || o->snapshot != snapshot)
+	if (o->scan == NULL)
 	{
-		if (o->scan != NULL)
-			index_endscan(o->scan);
-		o->scan = index_beginscan(o->heap, o->index, snapshot, 3, 0);
+		o->snapshot = GetActiveSnapshot();
+		o->scan = index_beginscan(o->heap, o->index, o->snapshot, 3, 0);
 		o->scan->xs_want_itup = true;
-		o->snapshot = snapshot;
-		if (o->slot == NULL)
-			o->slot = table_slot_create(o->heap, NULL);
+		o->slot = table_slot_create(o->heap, NULL);
 	}
 	o->keys[0].sk_argument = store_id;
 	o->keys[1].sk_argument = TimestampTzGetDatum(lo);
@@ -147,7 +143,7 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 		if (o->scan->xs_itup == NULL || o->scan->xs_recheck)
 			elog(ERROR, "the primary key of restmon.observation cannot return its values");
 		if (!from_heap)
-			PredicateLockPage(o->heap, ItemPointerGetBlockNumber(tid), snapshot);
+			PredicateLockPage(o->heap, ItemPointerGetBlockNumber(tid), o->snapshot);
 
 		if (n == *cap)
 		{
@@ -245,13 +241,6 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 	ExecMaterializeSlot(slot);
 	if (++o->nbuffered == RM_INSERT_BATCH)
 		obs_flush(o);
-}
-
-/* write what is queued (before reading again, and at the end) */
-void
-rm_obs_flush(RmObsTable *o)
-{
-	obs_flush(o);
 }
 
 void

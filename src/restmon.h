@@ -67,7 +67,6 @@ extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 						TimestampTz hi, RmObs **polls, int *cap);
 extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
 						  bool active);
-extern void rm_obs_flush(RmObsTable *o);
 extern void rm_obs_close(RmObsTable *o);
 
 /* uptime.c (inside SPI) */
