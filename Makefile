@@ -38,15 +38,19 @@ unittest: test/unit/test_core
 
 EXTRA_CLEAN = test/unit/test_core
 
-# Regression tests read their CSV fixtures server-side from a fixed path
-# that the server's operating-system user can read.
-FIXTURE_DIR = /tmp/restmon-fixtures
+# Regression tests read their CSV fixtures server-side, from a copy the
+# server's operating-system user can read.  Each checkout has its own copy
+# (named after its path), so two clones on one machine do not share one;
+# test/preamble.psql finds it through RESTMON_FIXTURES.
+FIXTURE_DIR ?= /tmp/restmon-$(shell printf '%s' '$(CURDIR)' | md5sum | cut -c1-8)/fixtures
+export RESTMON_FIXTURES = $(FIXTURE_DIR)
 .PHONY: restmon-fixtures
 restmon-fixtures:
 	rm -rf $(FIXTURE_DIR)
 	mkdir -p $(FIXTURE_DIR)
 	cp -R test/fixtures/. $(FIXTURE_DIR)/
 	mkdir -p $(FIXTURE_DIR)/demo
+	chmod a+rx $(FIXTURE_DIR)/..
 	chmod -R a+rX $(FIXTURE_DIR)
 	chmod a+rwx $(FIXTURE_DIR)/demo
 

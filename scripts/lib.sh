@@ -42,6 +42,12 @@ cluster_dir() {
 	printf '%s\n' "$d"
 }
 
+# The copy of test/fixtures that the test cluster's server reads: one per
+# checkout (the Makefile's FIXTURE_DIR names it the same way).
+fixture_dir() {
+	printf '/tmp/restmon-%s/fixtures\n' "$(printf '%s' "$PROJECT_DIR" | md5sum | cut -c1-8)"
+}
+
 install_packages() {
 	local missing=""
 	for p in $PACKAGES; do
@@ -57,7 +63,10 @@ install_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 }
 
+# RESTMON_WERROR=1 (CI sets it) turns every compiler warning into an error.
 build_and_install() {
-	make -C "$PROJECT_DIR" -s PG_CFLAGS="-Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers" &&
+	local werror=""
+	[ "${RESTMON_WERROR:-0}" = 1 ] && werror="-Werror"
+	make -C "$PROJECT_DIR" -s PG_CFLAGS="-Wall -Wextra $werror -Wno-unused-parameter -Wno-missing-field-initializers" &&
 	make -C "$PROJECT_DIR" -s install
 }

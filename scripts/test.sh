@@ -57,9 +57,11 @@ if ! scripts/cluster.sh start; then
 	finish
 fi
 eval "$(scripts/cluster.sh env)"
+RESTMON_FIXTURES=$(fixture_dir)
+export RESTMON_FIXTURES
 
-# pg_regress
-make -s installcheck > "$out/regress" 2>&1
+# pg_regress (it copies test/fixtures to $RESTMON_FIXTURES first)
+make -s installcheck FIXTURE_DIR="$RESTMON_FIXTURES" > "$out/regress" 2>&1
 st=$?
 cat "$out/regress"
 ok=$(grep -cE '^(test| ) *[a-z_0-9]+ +\.\.\. ok' "$out/regress")

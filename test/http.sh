@@ -86,12 +86,11 @@ wait_complete() {	# id: polls until the CSV is served (or 30 s)
 
 # --- a fresh restmon with the real data, and the gateway's role ---
 psql -X -q -v ON_ERROR_STOP=1 > /dev/null <<'SQL' || { echo "not ok 1 - database setup"; echo "1..1"; exit 1; }
+\i test/preamble.psql
 SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-SELECT restmon_ingest_timezones('/tmp/restmon-fixtures/loop-2024/timezones.csv');
-SELECT restmon_ingest_hours('/tmp/restmon-fixtures/loop-2024/menu_hours.csv');
-SELECT restmon_ingest_status('/tmp/restmon-fixtures/loop-2024/store_status_head_1000.csv');
+SELECT restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
+SELECT restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
+SELECT restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
 DO $$ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway_test') THEN
 		CREATE ROLE restmon_gateway_test LOGIN;

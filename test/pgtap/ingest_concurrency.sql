@@ -6,12 +6,12 @@
 -- autocommit mode, with a second and third session through dblink.
 --
 \set ON_ERROR_STOP 1
+\i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-SET TimeZone = 'UTC';
+\set file_a :fixtures '/demo/concurrent_a.csv'
+\set file_b :fixtures '/demo/concurrent_b.csv'
 
 -- file A: stores a0..a9, 100 hourly polls each (1,000 lines), active when
 -- the hour is even.  File B: the same 1,000 lines, except that the 10 polls
@@ -20,13 +20,13 @@ COPY (SELECT 'a' || s AS store_id, CASE WHEN h % 2 = 0 THEN 'active' ELSE 'inact
              to_char(timestamptz '2023-01-01 00:00 UTC' + h * interval '1 hour',
                      'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
       FROM generate_series(0, 9) s, generate_series(0, 99) h ORDER BY h, s)
-TO '/tmp/restmon-fixtures/demo/concurrent_a.csv' WITH (FORMAT csv, HEADER);
+TO :'file_a' WITH (FORMAT csv, HEADER);
 COPY (SELECT 'a' || s AS store_id,
              CASE WHEN (h % 2 = 0) <> (h = 0) THEN 'active' ELSE 'inactive' END AS status,
              to_char(timestamptz '2023-01-01 00:00 UTC' + h * interval '1 hour',
                      'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
       FROM generate_series(0, 9) s, generate_series(0, 149) h ORDER BY h, s)
-TO '/tmp/restmon-fixtures/demo/concurrent_b.csv' WITH (FORMAT csv, HEADER);
+TO :'file_b' WITH (FORMAT csv, HEADER);
 \unset ON_ERROR_STOP
 
 SELECT plan(7);
@@ -40,13 +40,13 @@ SELECT pid AS b_pid FROM dblink('b', 'SELECT pg_backend_pid()') AS t(pid int) \g
 -- session a loads file A and keeps its transaction open
 SELECT dblink_exec('a', 'BEGIN');
 SELECT is((SELECT loaded FROM dblink('a',
-	$$SELECT rows_loaded FROM restmon_ingest_status('/tmp/restmon-fixtures/demo/concurrent_a.csv')$$)
+	format('SELECT rows_loaded FROM restmon_ingest_status(%L)', :'file_a'))
 	AS t(loaded bigint)), 1000::bigint, 'session a loads file A (1,000 polls), not committed yet');
 
 -- session b loads file B meanwhile: it waits for a's lock
 SELECT dblink_send_query('b',
-	$$SELECT rows_loaded, rows_duplicate, rows_rejected
-	  FROM restmon_ingest_status('/tmp/restmon-fixtures/demo/concurrent_b.csv')$$);
+	format('SELECT rows_loaded, rows_duplicate, rows_rejected
+	  FROM restmon_ingest_status(%L)', :'file_b'));
 SET restmon_test.b_pid = :b_pid;
 DO $$
 DECLARE

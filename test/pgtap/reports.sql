@@ -5,15 +5,13 @@
 -- Needs a disposable database with pgtap and dblink available.
 --
 \set ON_ERROR_STOP 1
+\i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-SET TimeZone = 'UTC';
-SELECT count(*) FROM restmon_ingest_timezones('/tmp/restmon-fixtures/loop-2024/timezones.csv');
-SELECT count(*) FROM restmon_ingest_hours('/tmp/restmon-fixtures/loop-2024/menu_hours.csv');
-SELECT count(*) FROM restmon_ingest_status('/tmp/restmon-fixtures/loop-2024/store_status_head_1000.csv');
+SELECT count(*) FROM restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
+SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
+SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
 \unset ON_ERROR_STOP
 
 SELECT plan(33);

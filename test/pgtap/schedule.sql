@@ -5,13 +5,13 @@
 -- (cron.database_name) and a disposable database.
 --
 \set ON_ERROR_STOP 1
+\i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-SELECT count(*) FROM restmon_ingest_hours('/tmp/restmon-fixtures/loop-2024/menu_hours.csv');
-SELECT count(*) FROM restmon_ingest_status('/tmp/restmon-fixtures/loop-2024/store_status_head_1000.csv');
+\set dir_ok :fixtures '/dir_ok'
+SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
+SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
 \unset ON_ERROR_STOP
 
 SELECT plan(11);
@@ -35,10 +35,10 @@ SELECT is((SELECT count(DISTINCT r.row_count) FROM restmon.report r JOIN many US
 SELECT throws_ok($$SELECT * FROM restmon_schedule(data_dir => '')$$, '22023', NULL,
 	'scheduling needs a data directory');
 SELECT results_eq(
-	$$SELECT job_name, schedule FROM restmon_schedule('/tmp/restmon-fixtures/dir_ok', '* * * * *') ORDER BY 1$$,
+	format($$SELECT job_name, schedule FROM restmon_schedule(%L, '* * * * *') ORDER BY 1$$, :'dir_ok'),
 	$$VALUES ('restmon-ingest'::text, '* * * * *'::text), ('restmon-prune', '17 3 * * *'), ('restmon-upkeep', '* * * * *')$$,
 	'restmon_schedule() creates three jobs');
-SELECT is((SELECT count(*) FROM restmon_schedule('/tmp/restmon-fixtures/dir_ok', '* * * * *')), 3::bigint,
+SELECT is((SELECT count(*) FROM restmon_schedule(:'dir_ok', '* * * * *')), 3::bigint,
 	'scheduling again ...');
 SELECT is((SELECT count(*) FROM cron.job WHERE jobname LIKE 'restmon-%'), 3::bigint,
 	'... replaces the jobs instead of adding');

@@ -6,25 +6,25 @@
 -- SPEC 1: the bad rows are rejected, the rest loads.
 -- SPEC 3 and 5: test/spec_check.psql for every store.
 --
-SET client_min_messages = warning;
-CREATE EXTENSION restmon;
-RESET client_min_messages;
-SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
+\i test/preamble.psql
 
-\set outdir '/tmp/restmon-fixtures/demo'
+\set outdir :fixtures '/demo'
 \set stores 400
 \set days 8
 \set seed 7
 \set end_ts '2023-03-12 09:30:00+00'
 \set ECHO none
+\o /dev/null
 \i scripts/gen_demo.sql
+\o
 \set ON_ERROR_STOP 0
 \set ECHO all
+SELECT (SELECT count(*) FROM gen_store) AS stores,
+       (SELECT count(*) FROM gen_status) AS polls;
 
 -- the generator's bad rows: 5 status lines, 2 hours lines, 1 zone line
 SELECT regexp_replace(file, '^.*/', '') AS file, rows_rejected
-FROM restmon_ingest('/tmp/restmon-fixtures/demo');
+FROM restmon_ingest(:'outdir');
 SELECT reason, count(*) FROM restmon.rejected_row GROUP BY 1 ORDER BY 1;
 
 \i test/spec_check.psql

@@ -4,12 +4,12 @@
 -- and polls are applied in chunks of maintenance_work_mem that must give
 -- the same result as one pass.  Files are written here with COPY TO.
 --
-SET client_min_messages = warning;
-CREATE EXTENSION restmon;
-RESET client_min_messages;
-SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
-\set dir '/tmp/restmon-fixtures/demo'
+\i test/preamble.psql
+\set dir :fixtures '/demo'
+\set ts_file :dir '/ts.csv'
+\set chunks_file :dir '/chunks.csv'
+\set indexed_file :dir '/indexed.csv'
+\set triggered_file :dir '/triggered.csv'
 
 -- SPEC 1: "... UTC", ISO 8601 with Z or +00:00, no zone = UTC.  Every form
 -- must give what timestamptz_in gives with TimeZone = UTC, or be rejected
@@ -48,10 +48,10 @@ INSERT INTO ts_case VALUES
 COPY (SELECT 'ts' || lpad(n::text, 2, '0') AS store_id, 'active' AS status,
              txt AS timestamp_utc
       FROM ts_case ORDER BY n)
-TO '/tmp/restmon-fixtures/demo/ts.csv' WITH (FORMAT csv, HEADER);
+TO :'ts_file' WITH (FORMAT csv, HEADER);
 
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
-FROM restmon_ingest_status(:'dir' || '/ts.csv');
+FROM restmon_ingest_status(:'ts_file');
 
 -- timestamptz_in's answer for each input, NULL where it fails
 CREATE FUNCTION pg_temp.try_timestamptz(s text) RETURNS timestamptz
@@ -95,11 +95,11 @@ COPY (SELECT 'c' || (i % 97) AS store_id, status,
              to_char(timestamptz '2023-01-01 00:00 UTC' + i * interval '1 minute',
                      'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
       FROM chunk_line ORDER BY line)
-TO '/tmp/restmon-fixtures/demo/chunks.csv' WITH (FORMAT csv, HEADER);
+TO :'chunks_file' WITH (FORMAT csv, HEADER);
 
 SET maintenance_work_mem = '1MB';
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
-FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+FROM restmon_ingest_status(:'chunks_file');
 RESET maintenance_work_mem;
 
 -- the conflicting lines, with their raw text read back from the file
@@ -122,7 +122,7 @@ CREATE TEMP TABLE chunked AS
 SELECT store_id, observed_at, active FROM restmon.observation WHERE store_id LIKE 'c%';
 DELETE FROM restmon.observation WHERE store_id LIKE 'c%';
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
-FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+FROM restmon_ingest_status(:'chunks_file');
 SELECT (SELECT count(*) FROM (SELECT * FROM chunked
                               EXCEPT SELECT store_id, observed_at, active
                               FROM restmon.observation WHERE store_id LIKE 'c%') a) AS only_chunked,
@@ -132,7 +132,7 @@ SELECT (SELECT count(*) FROM (SELECT * FROM chunked
 
 -- and a third load of it adds nothing: 99,990 duplicates, 10 conflicts
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
-FROM restmon_ingest_status(:'dir' || '/chunks.csv');
+FROM restmon_ingest_status(:'chunks_file');
 
 -- an index a user adds is kept up to date by ingestion, as by COPY:
 -- 1,000 new polls, all found again through that index
@@ -141,8 +141,8 @@ COPY (SELECT 'x' || (i % 5) AS store_id, 'active' AS status,
              to_char(timestamptz '2023-03-01 00:00 UTC' + i * interval '1 hour',
                      'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
       FROM generate_series(1, 1000) i)
-TO '/tmp/restmon-fixtures/demo/indexed.csv' WITH (FORMAT csv, HEADER);
-SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'dir' || '/indexed.csv');
+TO :'indexed_file' WITH (FORMAT csv, HEADER);
+SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'indexed_file');
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 EXPLAIN (COSTS OFF)
@@ -162,8 +162,8 @@ CREATE TRIGGER poll_audit AFTER INSERT ON restmon.observation
 	FOR EACH ROW EXECUTE FUNCTION public.poll_audit();
 COPY (SELECT 'y1' AS store_id, 'active' AS status,
              '2023-04-01 00:00:00 UTC' AS timestamp_utc)
-TO '/tmp/restmon-fixtures/demo/triggered.csv' WITH (FORMAT csv, HEADER);
-SELECT rows_loaded FROM restmon_ingest_status(:'dir' || '/triggered.csv');
+TO :'triggered_file' WITH (FORMAT csv, HEADER);
+SELECT rows_loaded FROM restmon_ingest_status(:'triggered_file');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM restmon.observation WHERE store_id = 'y1';
 DROP TRIGGER poll_audit ON restmon.observation;

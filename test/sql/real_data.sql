@@ -7,12 +7,8 @@
 -- SPEC 5: uptime + downtime = business time, for every store and window
 -- (test/spec_check.psql).
 --
-SET client_min_messages = warning;
-CREATE EXTENSION restmon;
-RESET client_min_messages;
-SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
-\set fx '/tmp/restmon-fixtures/loop-2024'
+\i test/preamble.psql
+\set fx :fixtures '/loop-2024'
 
 SELECT regexp_replace(file, '^.*/', '') AS file, rows_read, rows_loaded,
        rows_duplicate, rows_rejected

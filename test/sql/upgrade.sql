@@ -3,12 +3,12 @@
 -- fresh install of the current version, and it works: an ingest after the
 -- upgrade keeps restmon.store, as does a plain INSERT through the trigger.
 --
+\i test/preamble.psql
 SET client_min_messages = warning;
+DROP EXTENSION restmon;
 CREATE EXTENSION restmon VERSION '0.1.0';
 ALTER EXTENSION restmon UPDATE;
 RESET client_min_messages;
-SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
 SELECT extversion FROM pg_extension WHERE extname = 'restmon';
 
 -- every member object, with the definition of every function, and every
@@ -35,7 +35,7 @@ CREATE TEMP TABLE upgraded AS SELECT * FROM ext_objects;
 
 -- a poll file after the upgrade: 5 rows, 2 stores (test/fixtures/ingest)
 SELECT rows_read, rows_loaded, rows_rejected
-FROM restmon_ingest_status('/tmp/restmon-fixtures/ingest/status_basic.csv');
+FROM restmon_ingest_status(:'fixtures' || '/ingest/status_basic.csv');
 SELECT count(*) AS stores FROM restmon.store;
 -- and a plain INSERT, through the trigger
 INSERT INTO restmon.observation VALUES ('upgraded', '2023-01-01 00:00+00', true);

@@ -4,11 +4,7 @@
 -- store); the query at the end prints restmon's figures and whether they
 -- equal the hand-computed ones.  H = hour; times UTC unless marked local.
 --
-SET client_min_messages = warning;
-CREATE EXTENSION restmon;
-RESET client_min_messages;
-SET DateStyle = 'ISO, YMD';
-SET TimeZone = 'UTC';
+\i test/preamble.psql
 
 CREATE TEMP TABLE expected (
 	store_id text, as_of timestamptz,
