@@ -75,7 +75,8 @@ report_missing_column(RmIngest *st, const RmColumn *col, const char *line,
 
 	initStringInfo(&aliases);
 	for (int a = 1; a < 4 && col->names[a] != NULL; a++)
-		appendStringInfo(&aliases, "%s\"%s\"", a > 1 ? ", " : "", col->names[a]);
+		appendStringInfo(&aliases, "%s\"%s\"", a > 1 ? ", " : "",
+						 col->names[a]);
 	ereport(ERROR,
 			(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 			 errmsg("file \"%s\" has no column \"%s\"",
@@ -441,7 +442,8 @@ ingest_in_subxact(RmSource source, const char *path, RmIngest *st)
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 		error = edata->message;
-		st->rows_read = st->rows_loaded = st->rows_duplicate = st->rows_rejected = 0;
+		st->rows_read = st->rows_loaded = 0;
+		st->rows_duplicate = st->rows_rejected = 0;
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("%s file not loaded: %s", def->name, edata->message),
@@ -474,7 +476,8 @@ restmon_ingest(PG_FUNCTION_ARGS)
 	int			nfound = 0;
 
 	/* time zones and hours first: they are small and a report needs them */
-	static const RmSource order[] = {RM_SRC_TIMEZONES, RM_SRC_HOURS, RM_SRC_STATUS};
+	static const RmSource order[] = {RM_SRC_TIMEZONES, RM_SRC_HOURS,
+	RM_SRC_STATUS};
 
 	InitMaterializedSRF(fcinfo, 0);
 

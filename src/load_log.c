@@ -102,7 +102,8 @@ prepare_kept(const char *sql, int nargs, Oid *types)
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 
 	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		elog(ERROR, "SPI_prepare failed: %s",
+			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
 	return plan;
 }
@@ -115,17 +116,21 @@ flush_rejects(RmIngest *st)
 	TEXTARRAYOID};
 
 	if (st->reject_plan == NULL)
-		st->reject_plan = prepare_kept(
-									   "INSERT INTO restmon.rejected_row (run_id, file, line_no, raw_line, reason)"
-									   " SELECT $1, $2, u.* FROM ROWS FROM (pg_catalog.unnest($3),"
-									   "   pg_catalog.unnest($4), pg_catalog.unnest($5)) AS u",
-									   5, types);
+		st->reject_plan =
+			prepare_kept("INSERT INTO restmon.rejected_row"
+						 " (run_id, file, line_no, raw_line, reason)"
+						 " SELECT $1, $2, u.* FROM ROWS FROM"
+						 " (pg_catalog.unnest($3), pg_catalog.unnest($4),"
+						 "  pg_catalog.unnest($5)) AS u",
+						 5, types);
 	args[0] = Int64GetDatum(st->run_id);
 	args[1] = CStringGetTextDatum(st->path);
-	args[2] = rm_make_array(int64_datums(st->rej_line_no, st->nrej), st->nrej, INT8OID);
+	args[2] = rm_make_array(int64_datums(st->rej_line_no, st->nrej),
+							st->nrej, INT8OID);
 	args[3] = rm_make_array(st->rej_raw, st->nrej, BYTEAOID);
 	args[4] = rm_make_array(st->rej_reason, st->nrej, TEXTOID);
-	if (SPI_execute_plan(st->reject_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(st->reject_plan, args, NULL, false, 0) !=
+		SPI_OK_INSERT)
 		elog(ERROR, "could not store rejected rows");
 	st->rows_rejected += st->nrej;
 }
@@ -144,11 +149,14 @@ flush_staged(RmIngest *st)
 	if (st->insert_plan == NULL)
 		st->insert_plan = prepare_kept(st->def->insert_sql, nargs, types);
 
-	args[0] = rm_make_array(int64_datums(st->line_no, st->nrows), st->nrows, INT8OID);
+	args[0] = rm_make_array(int64_datums(st->line_no, st->nrows),
+							st->nrows, INT8OID);
 	for (int c = 0; c < st->def->ncols; c++)
-		args[1 + c] = rm_make_array(st->values[c], st->nrows, st->def->cols[c].type);
+		args[1 + c] = rm_make_array(st->values[c], st->nrows,
+									st->def->cols[c].type);
 
-	if (SPI_execute_plan(st->insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(st->insert_plan, args, NULL, false, 0) !=
+		SPI_OK_INSERT)
 		elog(ERROR, "could not stage a batch of %s rows", st->def->name);
 }
 
@@ -242,14 +250,16 @@ rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n)
 int64
 rm_insert_run(const char *source, const char *path)
 {
-	Datum		args[2] = {CStringGetTextDatum(source), CStringGetTextDatum(path)};
+	Datum		args[2] = {CStringGetTextDatum(source),
+	CStringGetTextDatum(path)};
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	bool		isnull;
 	int64		run_id;
 
 	if (SPI_execute_with_args("INSERT INTO restmon.ingest_run (source, file)"
 							  " VALUES ($1, $2) RETURNING run_id",
-							  2, types, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+							  2, types, args, NULL, false, 1) !=
+		SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not log the ingest run");
 	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 1, &isnull));
@@ -263,7 +273,8 @@ rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
 			  const char *error)
 {
 	Datum		args[7];
-	Oid			types[7] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Oid			types[7] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	TEXTOID, TEXTOID};
 	char		nulls[7] = "      ";
 
 	args[0] = Int64GetDatum(run_id);
@@ -277,9 +288,12 @@ rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
 		args[6] = (Datum) 0;
 		nulls[6] = 'n';
 	}
-	if (SPI_execute_with_args("UPDATE restmon.ingest_run SET finished_at = pg_catalog.clock_timestamp(),"
-							  " rows_read = $2, rows_loaded = $3, rows_duplicate = $4,"
-							  " rows_rejected = $5, outcome = $6, error = $7 WHERE run_id = $1",
+	if (SPI_execute_with_args("UPDATE restmon.ingest_run"
+							  " SET finished_at = pg_catalog.clock_timestamp(),"
+							  "  rows_read = $2, rows_loaded = $3,"
+							  "  rows_duplicate = $4, rows_rejected = $5,"
+							  "  outcome = $6, error = $7"
+							  " WHERE run_id = $1",
 							  7, types, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not log the ingest run");
 }

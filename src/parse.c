@@ -81,8 +81,9 @@ parse_timestamp_fast(const char *s, TimestampTz *result)
 		mday < 1 || mday > day_tab[isleap(year)][mon - 1] ||
 		hour > 23 || min > 59 || sec > 59)
 		return false;
-	*result = ((int64) (date2j(year, mon, mday) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
-			   hour * SECS_PER_HOUR + min * SECS_PER_MINUTE + sec) * USECS_PER_SEC + frac;
+	*result = ((int64) (date2j(year, mon, mday) - POSTGRES_EPOCH_JDATE) *
+			   SECS_PER_DAY + hour * SECS_PER_HOUR + min * SECS_PER_MINUTE +
+			   sec) * USECS_PER_SEC + frac;
 	return IS_VALID_TIMESTAMP(*result);
 #undef DIG
 #undef NUM2
@@ -238,7 +239,8 @@ rm_load_zone_names(void)
 	h = hash_create("restmon zone names", 1024, &ctl,
 					HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	if (SPI_execute("SELECT pg_catalog.lower(name) FROM pg_catalog.pg_timezone_names",
+	if (SPI_execute("SELECT pg_catalog.lower(name)"
+					" FROM pg_catalog.pg_timezone_names",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list time-zone names");
 	for (uint64 i = 0; i < SPI_processed; i++)

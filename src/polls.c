@@ -93,10 +93,13 @@ rm_polls_init(RmIngest *st)
 	ctl.match = keyref_match;
 	ctl.hcxt = st->pollcxt;
 	st->stores = hash_create("restmon ingest stores", 1024, &ctl,
-							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+							 HASH_CONTEXT);
 	st->store_cap = 1024;
-	st->store_text = MemoryContextAlloc(st->pollcxt, sizeof(text *) * st->store_cap);
-	st->max_polls = (int) Min((int64) maintenance_work_mem * 1024 / (int64) sizeof(RmPollRow),
+	st->store_text = MemoryContextAlloc(st->pollcxt,
+										sizeof(text *) * st->store_cap);
+	st->max_polls = (int) Min((int64) maintenance_work_mem * 1024 /
+							  (int64) sizeof(RmPollRow),
 							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
 	st->max_polls = Max(st->max_polls, 1024);
 	st->poll_cap = Min(st->max_polls, 65536);
@@ -121,7 +124,8 @@ intern_store(RmIngest *st, const char *id, int len)
 		if (st->nstores == st->store_cap)
 		{
 			st->store_cap *= 2;
-			st->store_text = repalloc(st->store_text, sizeof(text *) * st->store_cap);
+			st->store_text = repalloc(st->store_text,
+									  sizeof(text *) * st->store_cap);
 		}
 		e->idx = st->nstores;
 		st->store_text[st->nstores++] = t;
@@ -137,8 +141,10 @@ add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
 
 	if (st->npolls == st->poll_cap && st->poll_cap < st->max_polls)
 	{
-		st->poll_cap = (int) Min((int64) st->poll_cap * 2, (int64) st->max_polls);
-		st->polls = repalloc_huge(st->polls, sizeof(RmPollRow) * (Size) st->poll_cap);
+		st->poll_cap = (int) Min((int64) st->poll_cap * 2,
+								 (int64) st->max_polls);
+		st->polls = repalloc_huge(st->polls,
+								  sizeof(RmPollRow) * (Size) st->poll_cap);
 	}
 	if (st->npolls == st->max_polls)
 		apply_chunk(st);
@@ -182,7 +188,7 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
  * ---------------------------------------------------------------------
  */
 
-/* store_ids in byte order: memcmp, then the shorter first */
+/* store_ids in byte order: memcmp, then the shorter first (as uptime.c) */
 static inline int
 key_cmp(const char *a, int alen, const char *b, int blen)
 {
@@ -390,7 +396,8 @@ static void
 track_stores(RmApply *ap)
 {
 	Datum		args[3];
-	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID};
 
 	if (ap->ntrack == 0)
 		return;
@@ -436,8 +443,10 @@ apply_chunk(RmIngest *st)
 
 	for (int i = 0, j; i < st->npolls; i = j)
 	{
+		int32		store = st->polls[i].store;
+
 		CHECK_FOR_INTERRUPTS();
-		for (j = i + 1; j < st->npolls && st->polls[j].store == st->polls[i].store; j++)
+		for (j = i + 1; j < st->npolls && st->polls[j].store == store; j++)
 			;
 		apply_store(st, &ap, i, j);
 	}

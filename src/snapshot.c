@@ -127,6 +127,8 @@ reject_conflicting(RmIngest *st, Datum d)
 void
 rm_stage_apply(RmIngest *st)
 {
+	HeapTuple	row;
+	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
@@ -139,11 +141,11 @@ rm_stage_apply(RmIngest *st)
 		SPI_processed != 1)
 		elog(ERROR, "could not apply the %s rows", st->def->name);
 
-	st->rows_loaded += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1, &isnull));
-	st->rows_duplicate += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 2, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	st->rows_loaded += DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+	st->rows_duplicate += DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+	d = SPI_getbinval(row, desc, 3, &isnull);
 	if (!isnull)
 		reject_conflicting(st, d);
 	SPI_freetuptable(SPI_tuptable);

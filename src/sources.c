@@ -61,7 +61,8 @@ const RmSourceDef rm_sources[RM_NUM_SOURCES] = {
 		.replace_sql = "DELETE FROM restmon.business_hours",
 		.finish_sql =
 		"WITH ins AS ("
-		"  INSERT INTO restmon.business_hours (store_id, day_of_week, start_local, end_local)"
+		"  INSERT INTO restmon.business_hours"
+		"   (store_id, day_of_week, start_local, end_local)"
 		"  SELECT DISTINCT store_id, day_of_week, start_local, end_local"
 		"  FROM pg_temp.restmon_stage_hours"
 		"  ORDER BY 1, 2, 3, 4"
@@ -102,7 +103,8 @@ const RmSourceDef rm_sources[RM_NUM_SOURCES] = {
 		"  RETURNING 1)"
 		" SELECT (SELECT pg_catalog.count(*) FROM ins),"
 		"  pg_catalog.count(*) FILTER (WHERE rn > 1 AND timezone = first_tz),"
-		"  pg_catalog.array_agg(line_no ORDER BY line_no) FILTER (WHERE timezone <> first_tz)"
+		"  pg_catalog.array_agg(line_no ORDER BY line_no)"
+		"   FILTER (WHERE timezone <> first_tz)"
 		" FROM ranked"
 	},
 };
