@@ -24,7 +24,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(OBJS): src/restmon.h src/core.h
-src/ingest.o src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o src/sources.o: src/ingest_int.h
+src/ingest.o src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o \
+	src/sources.o: src/ingest_int.h
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
