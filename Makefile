@@ -8,7 +8,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 MODULE_big = restmon
 OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o \
 	src/observation.o \
-	src/report.o
+	src/report.o \
+	src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o src/sources.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
@@ -23,6 +24,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(OBJS): src/restmon.h src/core.h
+src/ingest.o src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o \
+	src/sources.o: src/ingest_int.h
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.

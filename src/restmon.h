@@ -40,9 +40,8 @@ extern int	rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 							   TimestampTz lo, TimestampTz hi,
 							   RmInterval **out);
 
-/* ingest.c: SPEC 1 helpers shared with other files */
+/* parse.c: semantics §1 helpers shared with other files */
 extern bool rm_parse_local_time(const char *s, int64 *usecs);
-extern bool rm_zone_name_valid(const char *name);
 
 /* observation.c: restmon.observation through its primary key */
 typedef struct RmObsTable

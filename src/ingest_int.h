@@ -1,0 +1,169 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/ingest_int.h
+ *	  Private declarations of the ingestion files (semantics §1): the three
+ *	  sources, the state of one file's load, and what the files share.
+ *
+ * The ingestion files form layers; each calls only the ones below it:
+ *
+ *	ingest.c	header, line dispatch, the per-file driver, SQL entry points
+ *	polls.c, snapshot.c
+ *				the two pipelines: status polls (in memory, sorted, applied
+ *				through observation.c); hours and zones (staged, applied by
+ *				one statement per file)
+ *	load_log.c	rejected lines, the staging batches and the run log
+ *	csv.c, parse.c, sources.c
+ *				file access and lines; value parsers; the sources' definitions
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INGEST_INT_H
+#define INGEST_INT_H
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/hsearch.h"
+
+#include "restmon.h"
+
+#define RM_MAX_COLS		4
+#define RM_BATCH_ROWS	50000
+#define RM_READ_CHUNK	65536
+
+typedef enum RmSource
+{
+	RM_SRC_STATUS,
+	RM_SRC_HOURS,
+	RM_SRC_TIMEZONES
+} RmSource;
+
+#define RM_NUM_SOURCES	3
+
+typedef struct RmColumn
+{
+	const char *names[4];		/* canonical name first, then aliases */
+	Oid			type;			/* type of the staged value */
+} RmColumn;
+
+/*
+ * One source.  Every statement is fixed text: the staging table of a
+ * source has a fixed name, so nothing is built at run time.
+ */
+typedef struct RmSourceDef
+{
+	const char *name;			/* as in ingest_run.source */
+	const char *file_names[3];	/* usual file names (semantics §1) */
+	int			ncols;
+	RmColumn	cols[RM_MAX_COLS];
+	const char *stage_table;	/* the staging table, schema-qualified */
+	const char *stage_sql;		/* creates the staging table */
+	const char *truncate_sql;	/* empties it, when it exists already */
+	const char *analyze_sql;	/* analyzes it, before it is applied */
+	const char *insert_sql;		/* stages a batch: $1 line_no[], $2..
+								 * values[] */
+	const char *replace_sql;	/* run first: a lock, or for snapshots,
+								 * emptying the table */
+	const char *finish_sql;		/* applies the staged rows, returns
+								 * (loaded, duplicates, conflicting
+								 * line_no[]) */
+} RmSourceDef;
+
+/* sources.c: indexed by RmSource */
+extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
+
+struct RmPollRow;				/* polls.c */
+
+/* state of one file's ingestion */
+typedef struct RmIngest
+{
+	const RmSourceDef *def;
+	RmSource	source;
+	const char *path;
+	int64		run_id;
+	int			nfields;		/* fields in the header */
+	int			colpos[RM_MAX_COLS];	/* header position of each column */
+
+	MemoryContext batchcxt;		/* reset after each flush */
+	int			nrows;			/* staged valid rows */
+	int64	   *line_no;
+	Datum	   *values[RM_MAX_COLS];
+	int			nrej;			/* staged rejected rows */
+	int64	   *rej_line_no;
+	Datum	   *rej_raw;
+	Datum	   *rej_reason;
+
+	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	reject_plan;
+	HTAB	   *zones;			/* timezones: known zone names */
+
+	/* status: polls gathered in memory, applied in sorted chunks */
+	MemoryContext pollcxt;
+	HTAB	   *stores;			/* store_id -> index in store_text */
+	text	  **store_text;
+	int			nstores;
+	int			store_cap;
+	struct RmPollRow *polls;
+	int			npolls;
+	int			poll_cap;		/* allocated, grown up to max_polls */
+	int			max_polls;		/* a chunk: maintenance_work_mem */
+
+	int64		rows_read;
+	int64		rows_loaded;
+	int64		rows_duplicate;
+	int64		rows_rejected;
+} RmIngest;
+
+/* csv.c: files and lines */
+typedef struct RmLineReader
+{
+	FILE	   *fp;
+	const char *path;
+	char	   *chunk;			/* RM_READ_CHUNK bytes read ahead */
+	char	   *p;				/* next unread byte of chunk */
+	char	   *end;
+	bool		eof;
+	StringInfoData line;		/* the current line */
+	int64		line_no;		/* of the current line, from 1 */
+} RmLineReader;
+
+extern void rm_check_read_privilege(void);
+extern char *rm_resolve_path(const char *path);
+extern FILE *rm_open_source_file(const char *path);
+extern void rm_reader_open(RmLineReader *r, const char *path);
+extern bool rm_reader_next(RmLineReader *r, char **line, int *len);
+extern void rm_reader_close(RmLineReader *r);
+extern int	rm_split_csv_line(const char *line, int len, char *buf,
+							  char **fields, int maxfields,
+							  const char **reason);
+extern char *rm_trim(char *s);
+
+/* parse.c: values (rm_parse_local_time is in restmon.h) */
+extern bool rm_parse_timestamp_utc(const char *s, TimestampTz *result);
+extern HTAB *rm_load_zone_names(void);
+extern bool rm_zone_known(HTAB *zones, const char *name);
+
+/* load_log.c: batches, rejected lines and the run log (inside SPI) */
+extern Datum rm_make_array(Datum *elems, int n, Oid type);
+extern void rm_batch_init(RmIngest *st);
+extern void rm_batch_end(RmIngest *st);
+extern void rm_flush_batch(RmIngest *st);
+extern void rm_reject_line(RmIngest *st, int64 line_no, const char *line,
+						   int len, const char *reason);
+extern void rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n);
+extern int64 rm_insert_run(const char *source, const char *path);
+extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
+						  const char *error);
+
+/* polls.c: status polls */
+extern void rm_polls_init(RmIngest *st);
+extern void rm_polls_line(RmIngest *st, int64 line_no, const char *line,
+						  int len, char **f);
+extern void rm_polls_finish(RmIngest *st);
+
+/* snapshot.c: business hours and time zones */
+extern void rm_stage_create(RmIngest *st);
+extern void rm_snapshot_line(RmIngest *st, int64 line_no, const char *line,
+							 int len, char **f);
+extern void rm_stage_apply(RmIngest *st);
+
+#endif							/* INGEST_INT_H */

@@ -1,0 +1,470 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/polls.c
+ *	  Status polls (semantics §1): gathered in memory up to
+ *	  maintenance_work_mem, then sorted by (store_id, instant, line) and
+ *	  applied store by store against what is stored, read through the
+ *	  primary key (observation.c).
+ *
+ * Invariants:
+ *	- the first line of a (store, instant) not stored yet is inserted;
+ *	- a later line, or one whose (store, instant) is stored, is a duplicate
+ *	  when its status agrees with the one that won, a conflicting duplicate
+ *	  (rejected) otherwise;
+ *	- new rows are inserted in key order, as COPY does, and restmon.store is
+ *	  updated once per chunk;
+ *	- a chunk sees the rows of the chunks before it, so a file applied in
+ *	  several chunks gives the same result as in one.
+ *
+ * This is the hot path of ingestion: a line costs one hash lookup of its
+ * store_id and one 24-byte row; nothing else is allocated per line.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/hash.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "ingest_int.h"
+
+static void apply_chunk(RmIngest *st);
+
+typedef struct RmPollRow
+{
+	TimestampTz t;
+	int64		line_no;
+	int32		store;			/* index in store_text; rank while sorting */
+	bool		active;
+} RmPollRow;
+
+typedef struct RmKeyRef
+{
+	const char *p;
+	int			len;
+} RmKeyRef;
+
+typedef struct RmStoreEntry
+{
+	RmKeyRef	key;
+	int32		idx;
+} RmStoreEntry;
+
+/* ---------------------------------------------------------------------
+ * Gathering
+ * ---------------------------------------------------------------------
+ */
+
+static uint32
+keyref_hash(const void *key, Size keysize)
+{
+	const RmKeyRef *k = key;
+
+	return DatumGetUInt32(hash_any((const unsigned char *) k->p, k->len));
+}
+
+static int
+keyref_match(const void *a, const void *b, Size keysize)
+{
+	const RmKeyRef *x = a;
+	const RmKeyRef *y = b;
+
+	return (x->len == y->len && memcmp(x->p, y->p, x->len) == 0) ? 0 : 1;
+}
+
+/* before the first line: an empty chunk */
+void
+rm_polls_init(RmIngest *st)
+{
+	HASHCTL		ctl;
+
+	st->pollcxt = AllocSetContextCreate(CurrentMemoryContext,
+										"restmon ingest polls",
+										ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(RmKeyRef);
+	ctl.entrysize = sizeof(RmStoreEntry);
+	ctl.hash = keyref_hash;
+	ctl.match = keyref_match;
+	ctl.hcxt = st->pollcxt;
+	st->stores = hash_create("restmon ingest stores", 1024, &ctl,
+							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+							 HASH_CONTEXT);
+	st->store_cap = 1024;
+	st->store_text = MemoryContextAlloc(st->pollcxt,
+										sizeof(text *) * st->store_cap);
+	st->max_polls = (int) Min((int64) maintenance_work_mem * 1024 /
+							  (int64) sizeof(RmPollRow),
+							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
+	st->max_polls = Max(st->max_polls, 1024);
+	st->poll_cap = Min(st->max_polls, 65536);
+	st->polls = MemoryContextAllocHuge(st->pollcxt,
+									   sizeof(RmPollRow) * (Size) st->poll_cap);
+}
+
+static int32
+intern_store(RmIngest *st, const char *id, int len)
+{
+	RmKeyRef	key = {id, len};
+	bool		found;
+	RmStoreEntry *e = hash_search(st->stores, &key, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		text	   *t = MemoryContextAlloc(st->pollcxt, VARHDRSZ + len);
+
+		SET_VARSIZE(t, VARHDRSZ + len);
+		memcpy(VARDATA(t), id, len);
+		e->key.p = VARDATA(t);	/* the key must outlive the line */
+		if (st->nstores == st->store_cap)
+		{
+			st->store_cap *= 2;
+			st->store_text = repalloc(st->store_text,
+									  sizeof(text *) * st->store_cap);
+		}
+		e->idx = st->nstores;
+		st->store_text[st->nstores++] = t;
+	}
+	return e->idx;
+}
+
+static void
+add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
+		 int64 line_no)
+{
+	RmPollRow  *row;
+
+	if (st->npolls == st->poll_cap && st->poll_cap < st->max_polls)
+	{
+		st->poll_cap = (int) Min((int64) st->poll_cap * 2,
+								 (int64) st->max_polls);
+		st->polls = repalloc_huge(st->polls,
+								  sizeof(RmPollRow) * (Size) st->poll_cap);
+	}
+	if (st->npolls == st->max_polls)
+		apply_chunk(st);
+	row = &st->polls[st->npolls++];
+	row->t = t;
+	row->line_no = line_no;
+	row->store = intern_store(st, id, strlen(id));
+	row->active = active;
+}
+
+/*
+ * One data line of the status file, its fields already split (f: store_id,
+ * timestamp_utc, status; store_id not empty): gathered, or rejected.
+ */
+void
+rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
+			  char **f)
+{
+	const char *reason = NULL;
+	TimestampTz ts;
+	bool		active = false;
+	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
+
+	if (!rm_parse_timestamp_utc(f[1], &ts))
+		reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
+	else if (pg_strcasecmp(f[2], "active") == 0)
+		active = true;
+	else if (pg_strcasecmp(f[2], "inactive") == 0)
+		active = false;
+	else
+		reason = psprintf("unknown status \"%s\" (expected active or inactive)", f[2]);
+	MemoryContextSwitchTo(old);
+	if (reason != NULL)
+		rm_reject_line(st, line_no, line, len, reason);
+	else
+		add_poll(st, f[0], ts, active, line_no);
+}
+
+/* ---------------------------------------------------------------------
+ * Sorting
+ * ---------------------------------------------------------------------
+ */
+
+/* store_ids in byte order: memcmp, then the shorter first (as uptime.c) */
+static inline int
+key_cmp(const char *a, int alen, const char *b, int blen)
+{
+	int			c = memcmp(a, b, Min(alen, blen));
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static int
+text_ptr_cmp(const void *a, const void *b)
+{
+	const text *x = *(text *const *) a;
+	const text *y = *(text *const *) b;
+
+	return key_cmp(VARDATA(x), VARSIZE(x) - VARHDRSZ,
+				   VARDATA(y), VARSIZE(y) - VARHDRSZ);
+}
+
+static int
+poll_cmp(const void *a, const void *b)
+{
+	const RmPollRow *x = a;
+	const RmPollRow *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return (x->line_no > y->line_no) - (x->line_no < y->line_no);
+}
+
+/*
+ * Order the rows by (store rank, instant, line): the store field becomes
+ * the rank, rows are moved to their store's bucket in place (American flag
+ * sort, linear), then each bucket, one store's rows, is sorted by time.
+ */
+static void
+sort_polls(RmPollRow *rows, int n, const int32 *rank, int nstores)
+{
+	int		   *next = palloc0(sizeof(int) * (nstores + 1));
+	int		   *end = palloc(sizeof(int) * nstores);
+	int			start = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		rows[i].store = rank[rows[i].store];
+		next[rows[i].store]++;
+	}
+	for (int r = 0; r < nstores; r++)
+	{
+		int			count = next[r];
+
+		next[r] = start;
+		start += count;
+		end[r] = start;
+	}
+	for (int r = 0; r < nstores; r++)
+	{
+		for (int i = next[r]; i < end[r]; i = ++next[r])
+		{
+			int32		b;
+
+			while ((b = rows[i].store) != r)
+			{
+				RmPollRow	tmp = rows[next[b]];
+
+				rows[next[b]++] = rows[i];
+				rows[i] = tmp;
+			}
+		}
+	}
+	start = 0;
+	for (int r = 0; r < nstores; r++)
+	{
+		if (end[r] - start > 1)
+			qsort(rows + start, end[r] - start, sizeof(RmPollRow), poll_cmp);
+		start = end[r];
+	}
+	pfree(next);
+	pfree(end);
+}
+
+/*
+ * Sort the chunk's rows by (store_id in byte order, instant, line);
+ * returns the store_id of each rank (the rows' store field).
+ */
+static text **
+sort_chunk(RmIngest *st)
+{
+	text	  **by_rank = palloc(sizeof(text *) * st->nstores);
+	int32	   *rank = palloc(sizeof(int32) * st->nstores);
+
+	memcpy(by_rank, st->store_text, sizeof(text *) * st->nstores);
+	qsort(by_rank, st->nstores, sizeof(text *), text_ptr_cmp);
+	for (int r = 0; r < st->nstores; r++)
+	{
+		RmKeyRef	key = {VARDATA(by_rank[r]), VARSIZE(by_rank[r]) - VARHDRSZ};
+		RmStoreEntry *e = hash_search(st->stores, &key, HASH_FIND, NULL);
+
+		rank[e->idx] = r;
+	}
+	sort_polls(st->polls, st->npolls, rank, st->nstores);
+	pfree(rank);
+	return by_rank;
+}
+
+/* ---------------------------------------------------------------------
+ * Applying a chunk
+ * ---------------------------------------------------------------------
+ */
+
+/* what applying one chunk gathers, store after store */
+typedef struct RmApply
+{
+	RmObsTable	obs;
+	text	  **by_rank;		/* store_id of each rank */
+	RmObs	   *stored;			/* a store's stored polls in the chunk's
+								 * range */
+	int			stored_cap;
+	int64	   *conflict_no;	/* lines of conflicting duplicates */
+	int			nconflicts;
+	int			conflict_cap;
+	Datum	   *track_id;		/* stores with new polls, and their range */
+	Datum	   *track_lo;
+	Datum	   *track_hi;
+	int			ntrack;
+} RmApply;
+
+static void
+add_conflict(RmApply *ap, int64 line_no)
+{
+	if (ap->nconflicts == ap->conflict_cap)
+	{
+		ap->conflict_cap = Max(64, ap->conflict_cap * 2);
+		ap->conflict_no = ap->conflict_no ?
+			repalloc(ap->conflict_no, sizeof(int64) * ap->conflict_cap) :
+			palloc(sizeof(int64) * ap->conflict_cap);
+	}
+	ap->conflict_no[ap->nconflicts++] = line_no;
+}
+
+/*
+ * Apply rows i .. j-1 of the chunk, one store's, sorted by instant: the
+ * first of each instant not stored yet is inserted, the others counted as
+ * duplicates or kept as conflicts.
+ */
+static void
+apply_store(RmIngest *st, RmApply *ap, int i, int j)
+{
+	RmPollRow  *polls = st->polls;
+	Datum		id = PointerGetDatum(ap->by_rank[polls[i].store]);
+	int			nstored;
+	int			k = 0;
+	TimestampTz lo = 0;
+	TimestampTz hi = 0;
+	bool		inserted = false;
+
+	nstored = rm_obs_read(&ap->obs, id, polls[i].t - 1, polls[j - 1].t,
+						  &ap->stored, &ap->stored_cap);
+	for (int g = i, h; g < j; g = h)
+	{
+		TimestampTz t = polls[g].t;
+		bool		winner;
+		int			from;
+
+		for (h = g + 1; h < j && polls[h].t == t; h++)
+			;
+		while (k < nstored && ap->stored[k].t < t)
+			k++;
+		if (k < nstored && ap->stored[k].t == t)
+		{
+			winner = ap->stored[k].active;
+			from = g;
+		}
+		else
+		{
+			winner = polls[g].active;
+			rm_obs_insert(&ap->obs, id, t, winner);
+			st->rows_loaded++;
+			if (!inserted)
+				lo = t;
+			hi = t;
+			inserted = true;
+			from = g + 1;
+		}
+		for (int r = from; r < h; r++)
+		{
+			if (polls[r].active == winner)
+				st->rows_duplicate++;
+			else
+				add_conflict(ap, polls[r].line_no);
+		}
+	}
+	if (inserted)
+	{
+		ap->track_id[ap->ntrack] = id;
+		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(lo);
+		ap->track_hi[ap->ntrack] = TimestampTzGetDatum(hi);
+		ap->ntrack++;
+	}
+}
+
+/* restmon.store, as the statement trigger keeps it for other writers */
+static void
+track_stores(RmApply *ap)
+{
+	Datum		args[3];
+	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID};
+
+	if (ap->ntrack == 0)
+		return;
+	args[0] = rm_make_array(ap->track_id, ap->ntrack, TEXTOID);
+	args[1] = rm_make_array(ap->track_lo, ap->ntrack, TIMESTAMPTZOID);
+	args[2] = rm_make_array(ap->track_hi, ap->ntrack, TIMESTAMPTZOID);
+	if (SPI_execute_with_args("SELECT restmon.track_stores($1, $2, $3)",
+							  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not update restmon.store");
+}
+
+/* apply the chunk gathered so far, then start an empty one */
+static void
+apply_chunk(RmIngest *st)
+{
+	RmApply		ap = {0};
+	MemoryContext applycxt;
+	MemoryContext oldcxt;
+
+	if (st->npolls == 0)
+		return;
+	applycxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon ingest apply",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(applycxt);
+	ap.by_rank = sort_chunk(st);
+
+	/*
+	 * One status ingestion at a time, so what it found absent stays absent
+	 * until it inserts it; then a snapshot taken after the lock (in READ
+	 * COMMITTED) that also sees the chunks applied before this one.
+	 */
+	rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+
+	ap.stored_cap = 256;
+	ap.stored = palloc(sizeof(RmObs) * ap.stored_cap);
+	ap.track_id = palloc(sizeof(Datum) * st->nstores);
+	ap.track_lo = palloc(sizeof(Datum) * st->nstores);
+	ap.track_hi = palloc(sizeof(Datum) * st->nstores);
+
+	for (int i = 0, j; i < st->npolls; i = j)
+	{
+		int32		store = st->polls[i].store;
+
+		CHECK_FOR_INTERRUPTS();
+		for (j = i + 1; j < st->npolls && st->polls[j].store == store; j++)
+			;
+		apply_store(st, &ap, i, j);
+	}
+	rm_obs_close(&ap.obs);
+	PopActiveSnapshot();
+
+	track_stores(&ap);
+	rm_reject_conflicts(st, ap.conflict_no, ap.nconflicts);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(applycxt);
+	st->npolls = 0;
+}
+
+/* after the last line: apply the last chunk, free the polls' memory */
+void
+rm_polls_finish(RmIngest *st)
+{
+	apply_chunk(st);
+	MemoryContextDelete(st->pollcxt);
+	st->pollcxt = NULL;
+}
