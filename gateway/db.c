@@ -66,13 +66,15 @@ db_conn(void)
 	conn = PQconnectdb(conninfo);
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
-		fprintf(stderr, "restmon-http: cannot connect: %s", PQerrorMessage(conn));
+		fprintf(stderr, "restmon-http: cannot connect: %s",
+				PQerrorMessage(conn));
 		PQfinish(conn);
 		pthread_setspecific(conn_key, NULL);
 		return NULL;
 	}
 	/* an integer, not user input */
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", statement_timeout_ms);
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+			 statement_timeout_ms);
 	res = PQexec(conn, sql);
 	PQclear(res);
 	prepared = 0;
@@ -144,16 +146,22 @@ send_db_unavailable(struct MHD_Connection *c, Request *r)
 enum MHD_Result
 send_db_error(struct MHD_Connection *c, Request *r, PGconn *conn, PGresult *res)
 {
-	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *sqlstate = NULL;
+	const char *msg = NULL;
 	unsigned int status;
 	enum MHD_Result ret;
 
+	if (res != NULL)
+	{
+		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	}
 	if (conn != NULL && PQstatus(conn) != CONNECTION_OK)
 		sqlstate = NULL;		/* the connection broke: retry later */
 	status = db_http_status(sqlstate);
 	if (msg == NULL)
-		msg = status == 503 ? "the database is not available" : "database error";
+		msg = status == 503 ?
+			"the database is not available" : "database error";
 	ret = send_error(c, r, status, msg, sqlstate, NULL);
 	PQclear(res);
 	return ret;

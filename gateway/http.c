@@ -35,9 +35,10 @@ enum MHD_Result
 send_json(struct MHD_Connection *c, Request *r, unsigned int status,
 		  json_object *obj, const char *allow)
 {
-	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	const char *text;
 	struct MHD_Response *resp;
 
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
 	resp = MHD_create_response_from_buffer(strlen(text), (void *) text,
 										   MHD_RESPMEM_MUST_COPY);
 	json_object_put(obj);
@@ -68,7 +69,8 @@ request_json_body(struct MHD_Connection *c, Request *r, enum MHD_Result *sent)
 		return json_object_new_object();
 	obj = js_parse_object(r->body, r->body_len);
 	if (obj == NULL)
-		*sent = send_error(c, r, 400, "the body must be a JSON object", NULL, NULL);
+		*sent = send_error(c, r, 400, "the body must be a JSON object",
+						   NULL, NULL);
 	return obj;
 }
 

@@ -46,7 +46,8 @@ js_parse_object(const char *text, size_t len)
 	json_tokener *tok = json_tokener_new();
 	json_object *obj;
 
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(tok,
+						   JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int) len);
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
 		json_tokener_get_parse_end(tok) != len ||

@@ -138,7 +138,8 @@ main(int argc, char **argv)
 				opts.bind_addr, opts.port);
 		return 1;
 	}
-	fprintf(stderr, "restmon-http: listening on http://%s:%d/ with %d threads\n",
+	fprintf(stderr,
+			"restmon-http: listening on http://%s:%d/ with %d threads\n",
 			opts.bind_addr, opts.port, opts.threads);
 
 	sigwait(&sigs, &sig);

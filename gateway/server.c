@@ -23,6 +23,8 @@
 
 #include "gateway.h"
 
+#define CONNECTION_MEMORY	(32 * 1024) /* libmicrohttpd's, per connection */
+
 /* the first call of a request: its state */
 static enum MHD_Result
 begin_request(const char *url, const char *method, void **req_cls)
@@ -78,7 +80,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		return ret;
 	}
 	if (r->too_large)
-		return send_error(c, r, 413, "the request body is too large", NULL, NULL);
+		return send_error(c, r, 413, "the request body is too large",
+						  NULL, NULL);
 	return route_request(c, r, url, method);
 }
 
@@ -87,15 +90,16 @@ static void
 client_address(struct MHD_Connection *c, char *addr, size_t size)
 {
 	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
 
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *) ci->client_addr)->sin_addr,
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
 				  addr, (socklen_t) size);
-	else if (ci->client_addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) ci->client_addr)->sin6_addr,
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr,
 				  addr, (socklen_t) size);
 }
 
@@ -107,16 +111,19 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	Request    *r = *req_cls;
 	char		addr[INET6_ADDRSTRLEN] = "-";
 	struct timespec now;
+	double		ms;
 
 	(void) cls;
 	if (r == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - r->started.tv_sec) * 1e3 +
+		(now.tv_nsec - r->started.tv_nsec) / 1e6;
 	client_address(c, addr, sizeof(addr));
 	fprintf(stderr, "%s %s %s %u %.1fms%s\n", addr, r->method,
-			r->url ? r->url : "-", r->status,
-			(now.tv_sec - r->started.tv_sec) * 1e3 + (now.tv_nsec - r->started.tv_nsec) / 1e6,
-			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+			r->url ? r->url : "-", r->status, ms,
+			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
+			"" : " (not completed)");
 	free(r->url);
 	free(r->body);
 	free(r);
@@ -127,13 +134,20 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 struct MHD_Daemon *
 server_start(const GatewayOptions *opts)
 {
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-							(uint16_t) opts->port, NULL, NULL, on_request, NULL,
-							MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &opts->addr,
-							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) opts->threads,
-							MHD_OPTION_CONNECTION_LIMIT, (unsigned int) opts->max_conn,
-							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) opts->timeout,
-							MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) (32 * 1024),
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	return MHD_start_daemon(flags, (uint16_t) opts->port, NULL, NULL,
+							on_request, NULL,
+							MHD_OPTION_SOCK_ADDR,
+							(struct sockaddr *) &opts->addr,
+							MHD_OPTION_THREAD_POOL_SIZE,
+							(unsigned int) opts->threads,
+							MHD_OPTION_CONNECTION_LIMIT,
+							(unsigned int) opts->max_conn,
+							MHD_OPTION_CONNECTION_TIMEOUT,
+							(unsigned int) opts->timeout,
+							MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+							(size_t) CONNECTION_MEMORY,
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_END);
 }
