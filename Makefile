@@ -61,13 +61,13 @@ installcheck: restmon-fixtures
 
 # The HTTP gateway, built and installed with the extension
 all: gateway/restmon-http
-gateway/restmon-http: gateway/restmon_http.c
+gateway/restmon-http: $(wildcard gateway/*.c gateway/*.h) gateway/Makefile
 	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG)
 install: install-gateway
 .PHONY: install-gateway
 install-gateway: gateway/restmon-http
 	$(MAKE) -C gateway install PG_CONFIG=$(PG_CONFIG)
-EXTRA_CLEAN += gateway/restmon-http
+EXTRA_CLEAN += gateway/restmon-http gateway/*.o
 
 # The benchmark (not a test): its own cluster, writes bench/RESULTS.md.
 # SMOKE=1 for a quick run at tiny scale.

@@ -3,7 +3,8 @@
 # builds and installs it, starts the local cluster, loads data (your CSV
 # files from ./data if you put them there, otherwise generated demo data),
 # schedules hourly ingestion with pg_cron, runs a report, and starts the
-# HTTP gateway on 127.0.0.1:5000.
+# HTTP gateway on 127.0.0.1:5000 (RESTMON_HTTP_PORT and RESTMON_HTTP_BIND
+# choose another port and address, see scripts/gateway.sh).
 # STORES=N sets the demo size (default 14000, the real data's scale).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -61,9 +62,11 @@ echo "  ... $(($(wc -l < "$DATA_DIR/report-$id.csv") - 1)) stores in $DATA_DIR/r
 echo
 scripts/gateway.sh stop
 scripts/gateway.sh start
-echo "  curl -s -X POST http://127.0.0.1:5000/api/trigger_report"
-echo "  curl -s 'http://127.0.0.1:5000/api/get_report?report_id=$id' | head -3"
-curl -s "http://127.0.0.1:5000/api/get_report?report_id=$id" | head -3 || true
+url=$(scripts/gateway.sh url)
+url=${url/#http:\/\/0.0.0.0:/http://127.0.0.1:}	# bound to every interface
+echo "  curl -s -X POST ${url}api/trigger_report"
+echo "  curl -s '${url}api/get_report?report_id=$id' | head -3"
+curl -s "${url}api/get_report?report_id=$id" | head -3 || true
 echo
 echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
 echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"

@@ -2,8 +2,9 @@
 # test/http.sh: restmon-http against the test cluster, with curl (TAP).
 # Every endpoint and status code, the full flow, both route shapes, hostile
 # input, a database restart under the gateway, a short bounded load run,
-# one run under valgrind, and every response checked against
-# gateway/openapi.json.  Run by scripts/test.sh after the other suites.
+# scripts/gateway.sh's port, one run under valgrind, and every response
+# checked against gateway/openapi.json.  Run by scripts/test.sh after the
+# other suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -20,6 +21,7 @@ fails=0
 
 cleanup() {
 	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
+	scripts/gateway.sh stop 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -224,6 +226,19 @@ stop_gateway
 is "SIGTERM stops the gateway cleanly" 0 $?
 is "access lines give address, method, path, status and time" 0 \
 	"$(grep -qE '^127\.0\.0\.1 GET /api/health 200 [0-9.]+ms$' "$tmp/gateway.log"; echo $?)"
+
+# --- scripts/gateway.sh: where it listens ---
+scripts/gateway.sh start --port 5088 > /dev/null 2>&1
+is "gateway.sh start --port: status says where it listens" \
+	"running, http://127.0.0.1:5088/" "$(scripts/gateway.sh status | sed 's/, pid [0-9]*//')"
+is "... and it answers there" "application/json" \
+	"$(curl -s -o /dev/null -w '%{content_type}' http://127.0.0.1:5088/api/health)"
+scripts/gateway.sh stop
+st=$(scripts/gateway.sh status)
+is "gateway.sh stop: status says stopped (exit 3)" "stopped 3" "$st $?"
+RESTMON_HTTP_PORT=5088 scripts/gateway.sh start > /dev/null 2>&1
+is "RESTMON_HTTP_PORT: gateway.sh url" "http://127.0.0.1:5088/" "$(scripts/gateway.sh url)"
+scripts/gateway.sh stop
 
 # --- once under valgrind ---
 if command -v valgrind > /dev/null; then

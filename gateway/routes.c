@@ -1,0 +1,123 @@
+/*-------------------------------------------------------------------------
+ *
+ * gateway/routes.c
+ *	  restmon-http's routing table: a request's path and method -> its
+ *	  handler.
+ *
+ * A route's path is matched to the letter, except for at most one
+ * "{name}" segment, which matches a non-empty run of characters other than
+ * '/' and is handed to the handler as its parameter (at most
+ * MAX_ID_IN_PATH bytes, else 400 "name is too long").  A route may take
+ * one trailing slash or not.  The first route whose path and method match
+ * wins; a path that matches with another method only is a 405 that names
+ * the methods it has in Allow; no path at all, 404.  No normalisation:
+ * "/../" is just characters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+
+typedef struct Route
+{
+	const char *method;
+	const char *path;			/* without a trailing slash */
+	bool		slash_optional; /* path + "/" matches too */
+	RouteHandler handler;
+} Route;
+
+static const Route routes[] = {
+	{"POST", "/api/trigger_report", false, seed_trigger_body},
+	{"GET", "/api/get_report", false, seed_get_report_query},
+	{"GET", "/api/health", false, seed_health},
+	{"POST", "/store/get_report", true, seed_get_report_body},
+	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store},
+};
+
+/* a path parameter: where it stands in the URL, and its name */
+typedef struct PathParam
+{
+	const char *start;
+	size_t		len;
+	const char *name;			/* in the route's path, up to '}' */
+	size_t		name_len;
+} PathParam;
+
+/* does url match the route's path? (sets *param if it has one) */
+static bool
+path_matches(const Route *route, const char *url, PathParam *param)
+{
+	const char *p = route->path;
+
+	param->start = NULL;
+	while (*p != '\0')
+	{
+		if (*p == '{')
+		{
+			const char *close = strchr(p, '}');
+
+			param->name = p + 1;
+			param->name_len = (size_t) (close - p - 1);
+			param->start = url;
+			param->len = strcspn(url, "/");
+			if (param->len == 0)
+				return false;
+			url += param->len;
+			p = close + 1;
+			continue;
+		}
+		if (*p++ != *url++)
+			return false;
+	}
+	return *url == '\0' || (route->slash_optional && strcmp(url, "/") == 0);
+}
+
+/* the route's handler, with its path parameter (if any) checked and copied */
+static enum MHD_Result
+call_route(struct MHD_Connection *c, Request *r, const Route *route,
+		   const PathParam *param)
+{
+	char		value[MAX_ID_IN_PATH + 1];
+	char		msg[96];
+
+	if (param->start == NULL)
+		return route->handler(c, r, NULL);
+	if (param->len > MAX_ID_IN_PATH)
+	{
+		snprintf(msg, sizeof(msg), "%.*s is too long",
+				 (int) param->name_len, param->name);
+		return send_error(c, r, 400, msg, NULL, NULL);
+	}
+	memcpy(value, param->start, param->len);
+	value[param->len] = '\0';
+	return route->handler(c, r, value);
+}
+
+enum MHD_Result
+route_request(struct MHD_Connection *c, Request *r, const char *url,
+			  const char *method)
+{
+	char		allow[64] = "";
+	char		msg[80];
+	PathParam	param;
+	size_t		i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+	{
+		if (!path_matches(&routes[i], url, &param))
+			continue;
+		if (strcmp(method, routes[i].method) == 0)
+			return call_route(c, r, &routes[i], &param);
+		if (strstr(allow, routes[i].method) == NULL)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
+					 "%s%s", allow[0] ? ", " : "", routes[i].method);
+	}
+	if (allow[0] != '\0')
+	{
+		snprintf(msg, sizeof(msg), "use %s", allow);
+		return send_error(c, r, 405, msg, NULL, allow);
+	}
+	return send_error(c, r, 404, "no such endpoint", NULL, NULL);
+}
