@@ -40,7 +40,7 @@ if ls data/*.csv >/dev/null 2>&1; then
 else
 	echo "generating demo data: ${STORES:-14000} stores x 8 days"
 	psql -X -q -v ON_ERROR_STOP=1 -v outdir="$DATA_DIR" -v stores="${STORES:-14000}" \
-		-f scripts/gen_demo.sql
+		-f scripts/gen_demo.sql | grep -v '^Output format is '
 fi
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$DATA_DIR"
 chmod -R a+rX "$DATA_DIR"
