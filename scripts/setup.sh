@@ -10,6 +10,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$PROJECT_DIR"
 export RESTMON_CLUSTER=main
+# paths in messages: relative to the checkout when they are inside it
+rel() { case "$1" in "$PROJECT_DIR"/*) printf '%s\n' "${1#"$PROJECT_DIR"/}" ;; *) printf '%s\n' "$1" ;; esac; }
+echo "restmon setup: packages, build, cluster $(rel "$(cluster_dir)"), data, ingest, report, gateway"
 
 install_packages
 build_and_install
@@ -38,14 +41,14 @@ if ls data/*.csv >/dev/null 2>&1; then
 else
 	echo "generating demo data: ${STORES:-14000} stores x 8 days"
 	psql -X -q -v ON_ERROR_STOP=1 -v outdir="$DATA_DIR" -v stores="${STORES:-14000}" \
-		-f scripts/gen_demo.sql
+		-f scripts/gen_demo.sql | grep -v '^Output format is '
 fi
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$DATA_DIR"
 chmod -R a+rX "$DATA_DIR"
 
 # --- main job: ingest, schedule, report ---
 echo
-echo "ingesting $DATA_DIR:"
+echo "ingesting $(rel "$DATA_DIR"):"
 psql -X -v ON_ERROR_STOP=1 -c "SELECT regexp_replace(file, '^.*/', '') AS file, rows_read, rows_loaded, rows_duplicate, rows_rejected, outcome FROM restmon_ingest('$DATA_DIR')"
 
 echo "scheduling hourly ingestion and upkeep with pg_cron:"
@@ -58,7 +61,7 @@ psql -X -At -v ON_ERROR_STOP=1 -c "SELECT '  status: ' || restmon_wait_report('$
 psql -X -v ON_ERROR_STOP=1 -c "SELECT report_id, status, as_of, rows, duration FROM restmon.reports WHERE report_id = '$id'"
 psql -X -At -v ON_ERROR_STOP=1 -c "SELECT restmon_report_csv('$id')" | sed '/^$/d' > "$DATA_DIR/report-$id.csv"
 head -6 "$DATA_DIR/report-$id.csv"
-echo "  ... $(($(wc -l < "$DATA_DIR/report-$id.csv") - 1)) stores in $DATA_DIR/report-$id.csv"
+echo "  ... $(($(wc -l < "$DATA_DIR/report-$id.csv") - 1)) stores in $(rel "$DATA_DIR/report-$id.csv")"
 echo
 scripts/gateway.sh stop
 scripts/gateway.sh start
@@ -70,3 +73,4 @@ curl -s "${url}api/get_report?report_id=$id" | head -3 || true
 echo
 echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
 echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"
+echo "restmon setup done in ${SECONDS}s (stop: scripts/gateway.sh stop; scripts/cluster.sh stop; more: doc/operations.md)"
