@@ -1,5 +1,5 @@
 --
--- bench/reference.sql: an independent, pure-SQL implementation of SPEC 2-6,
+-- bench/reference.sql: an independent, pure-SQL implementation of semantics §2-6,
 -- written the way the usual implementations are (window functions and
 -- range types), only to compare against restmon in the benchmark: same
 -- figures, measured speed.  Not part of the extension.
@@ -16,17 +16,17 @@ LANGUAGE sql STABLE
 SET enable_nestloop = off
 AS $$
 WITH stores AS (
-	-- SPEC 6: every store with a poll at or before T
+	-- semantics §6: every store with a poll at or before T
 	SELECT DISTINCT o.store_id FROM restmon.observation o WHERE o.observed_at <= t),
 zone AS (
-	-- SPEC 2: no zone = America/Chicago
+	-- semantics §2: no zone = America/Chicago
 	SELECT s.store_id, COALESCE(z.timezone, 'America/Chicago') AS tz
 	FROM stores s LEFT JOIN restmon.store_timezone z USING (store_id)),
 dates AS (
 	SELECT d::date AS d
 	FROM generate_series((t - interval '10 days')::date, (t + interval '2 days')::date, interval '1 day') d),
 ranges AS (
-	-- SPEC 3: [date + start, date + end) local; end >= 23:59 is midnight;
+	-- semantics §3: [date + start, date + end) local; end >= 23:59 is midnight;
 	-- end <= start runs into the next date; AT TIME ZONE to UTC
 	SELECT z.store_id,
 	       tstzrange((d.d + h.start_local) AT TIME ZONE z.tz,
@@ -37,7 +37,7 @@ ranges AS (
 	JOIN restmon.business_hours h USING (store_id)
 	JOIN dates d ON extract(isodow FROM d.d) - 1 = h.day_of_week
 	UNION ALL
-	-- SPEC 2: no rows = 24x7
+	-- semantics §2: no rows = 24x7
 	SELECT z.store_id, tstzrange(t - interval '9 days', t + interval '1 day')
 	FROM zone z
 	WHERE NOT EXISTS (SELECT FROM restmon.business_hours h WHERE h.store_id = z.store_id)),
@@ -46,7 +46,7 @@ business AS (
 	       range_agg(r.r) * tstzmultirange(tstzrange(t - interval '192 hours', t, '(]')) AS b
 	FROM ranges r GROUP BY r.store_id),
 evidence AS (
-	-- SPEC 5: polls in (T - 192h, T] inside business time
+	-- semantics §5: polls in (T - 192h, T] inside business time
 	SELECT o.store_id, o.observed_at, o.active
 	FROM restmon.observation o JOIN business b USING (store_id)
 	WHERE o.observed_at > t - interval '192 hours' AND o.observed_at <= t

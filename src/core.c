@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * src/core.c
- *	  The extrapolation core (SPEC 4-6): business intervals + polls + T ->
+ *	  The extrapolation core (semantics §4-6): business intervals + polls + T ->
  *	  uptime and downtime of the last hour, day and week.
  *
  * Pure C: no postgres.h, no allocation (the caller passes scratch space),
@@ -83,7 +83,7 @@ rm_round_hundredths(int64_t measure2, int64_t unit_usecs)
 }
 
 /*
- * Evidence index e owns, per SPEC 5 (nearest poll), the doubled instants
+ * Evidence index e owns, per semantics §5 (nearest poll), the doubled instants
  * from bound(e-1) to bound(e), where bound(e) = t[e] + t[e+1] is twice the
  * midpoint of two neighbouring polls.  A tie (an instant exactly at a
  * midpoint) belongs to the earlier poll; a single instant has measure zero,
@@ -123,7 +123,7 @@ rm_compute(const RmInterval *business, int nbusiness,
 		if (obs[i].t <= obs[i - 1].t)
 			return RM_ERR_UNSORTED_OBS;
 
-	/* SPEC 5: evidence = observations with T - 192h < t <= T and t in B */
+	/* semantics §5: evidence = observations with T - 192h < t <= T and t in B */
 	for (int i = 0; i < nobs; i++)
 	{
 		if (obs[i].t <= T - RM_HORIZON || obs[i].t > T)

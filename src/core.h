@@ -8,7 +8,7 @@
  * it builds and runs outside the server (test/unit) and can be fuzzed.
  *
  * Instants are int64 microseconds on any fixed UTC axis (the server passes
- * PostgreSQL TimestampTz values).  SPEC.md sections cited below.
+ * PostgreSQL TimestampTz values).  doc/semantics.md sections cited below.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,13 +20,13 @@
 
 #define RM_USECS_PER_HOUR	INT64_C(3600000000)
 
-/* SPEC 4: the three windows, [T - len, T) */
+/* semantics §4: the three windows, [T - len, T) */
 #define RM_HOUR		0
 #define RM_DAY		1
 #define RM_WEEK		2
 #define RM_NWINDOWS	3
 
-/* SPEC 5: evidence horizon (T - 192h, T] */
+/* semantics §5: evidence horizon (T - 192h, T] */
 #define RM_HORIZON	(192 * RM_USECS_PER_HOUR)
 
 extern const int64_t rm_window_len[RM_NWINDOWS];
@@ -68,18 +68,18 @@ typedef enum RmStatus
 
 /*
  * rm_merge_intervals: sort iv[0..n) by start and merge overlapping or
- * touching intervals in place (SPEC 3: B is their union); empty intervals
+ * touching intervals in place (semantics §3: B is their union); empty intervals
  * are dropped.  Returns the new count.
  */
 extern int	rm_merge_intervals(RmInterval *iv, int n);
 
 /*
- * rm_compute: SPEC 5 for one store.
+ * rm_compute: semantics §5 for one store.
  *
  * business: B as merged, sorted, non-empty, non-touching intervals (as
  *	 rm_merge_intervals leaves them); must cover at least (T-192h, T].
  * obs: the store's observations, strictly increasing in t; any range (those
- *	 outside B or outside (T-192h, T] are ignored here, per SPEC 5).
+ *	 outside B or outside (T-192h, T] are ignored here, per semantics §5).
  * T: the report instant.
  * scratch: room for nobs RmObs (the evidence is gathered there).
  *
@@ -92,7 +92,7 @@ extern RmStatus rm_compute(const RmInterval *business, int nbusiness,
 /*
  * rm_round_hundredths: a doubled-microsecond measure expressed in units of
  * unit_usecs (60e6 for minutes, 3600e6 for hours), in hundredths, rounded
- * half away from zero (SPEC 6).  measure2 >= 0.
+ * half away from zero (semantics §6).  measure2 >= 0.
  */
 extern int64_t rm_round_hundredths(int64_t measure2, int64_t unit_usecs);
 

@@ -72,11 +72,16 @@ report_missing_column(RmIngest *st, const RmColumn *col, const char *line,
 					  int len)
 {
 	StringInfoData aliases;
+	StringInfoData needed;
 
 	initStringInfo(&aliases);
 	for (int a = 1; a < 4 && col->names[a] != NULL; a++)
 		appendStringInfo(&aliases, "%s\"%s\"", a > 1 ? ", " : "",
 						 col->names[a]);
+	initStringInfo(&needed);
+	for (int c = 0; c < st->def->ncols; c++)
+		appendStringInfo(&needed, "%s%s", c > 0 ? ", " : "",
+						 st->def->cols[c].names[0]);
 	ereport(ERROR,
 			(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 			 errmsg("file \"%s\" has no column \"%s\"",
@@ -85,8 +90,8 @@ report_missing_column(RmIngest *st, const RmColumn *col, const char *line,
 			 errdetail("The header line is \"%.*s\"; accepted names for the column are \"%s\", %s.",
 					   len, line, col->names[0], aliases.data) :
 			 errdetail("The header line is \"%.*s\".", len, line),
-			 errhint("The %s file needs the columns named in SPEC section 1, in any order.",
-					 st->def->name)));
+			 errhint("The %s file needs the columns %s, in any order.",
+					 st->def->name, needed.data)));
 }
 
 /*

@@ -1,5 +1,5 @@
 --
--- Two status ingestions at once (SPEC 1: polls accumulate, the first of a
+-- Two status ingestions at once (semantics §1: polls accumulate, the first of a
 -- store and instant wins): the second waits for the first and then sees
 -- what it stored, so overlapping files give the same result as one after
 -- the other.  A report does not wait for an ingestion.  Runs in

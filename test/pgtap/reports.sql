@@ -34,7 +34,7 @@ COMMIT;
 SELECT is(restmon_wait_report(:'r2', '60 s'), 'Complete', 'Running -> Complete after commit');
 SELECT is(restmon_wait_report(:'r1', '60 s'), 'Complete', 'first report completes too');
 
--- SPEC 4: T resolved at trigger time and stored with the report
+-- semantics §4: T resolved at trigger time and stored with the report
 SELECT is((SELECT as_of FROM restmon.reports WHERE report_id = :'r2'),
 	restmon_default_as_of(), 'the default as_of is stored with the report');
 
@@ -51,10 +51,10 @@ SELECT is((SELECT count(DISTINCT status) FROM restmon_get_report(:'r2')), 1::big
 SELECT is((SELECT rows FROM restmon.reports WHERE report_id = :'r2'),
 	(SELECT count(*) FROM restmon_store_uptime()), 'row count recorded');
 
--- SPEC 6 CSV: exact header, one line per store, byte order
+-- semantics §6 CSV: exact header, one line per store, byte order
 SELECT is(split_part(restmon_report_csv(:'r2'), E'\n', 1),
 	'store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week',
-	'CSV header as SPEC 6 writes it');
+	'CSV header as semantics §6 writes it');
 SELECT is((SELECT count(*) FROM regexp_split_to_table(rtrim(restmon_report_csv(:'r2'), E'\n'), E'\n')),
 	(SELECT count(*) + 1 FROM restmon_store_uptime()), 'CSV has a header and one line per store');
 SELECT is(split_part(split_part(restmon_report_csv(:'r2'), E'\n', 2), ',', 1),

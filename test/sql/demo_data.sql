@@ -3,8 +3,8 @@
 -- 23:59:59 and 23:59:00 ends, closed days, 24x7 stores, zones across the US,
 -- Lord_Howe and Sydney, missing zones, bad rows), ending just after the US
 -- spring-forward change so that the windows cross it.
--- SPEC 1: the bad rows are rejected, the rest loads.
--- SPEC 3 and 5: test/spec_check.psql for every store.
+-- semantics §1: the bad rows are rejected, the rest loads.
+-- semantics §3 and 5: test/spec_check.psql for every store.
 --
 \i test/preamble.psql
 

@@ -1,6 +1,6 @@
 --
--- Ingestion of the three CSV sources: SPEC 1 (inputs, rejected rows,
--- accumulation, snapshots) and SPEC 2 (what a missing row means is left to
+-- Ingestion of the three CSV sources: semantics §1 (inputs, rejected rows,
+-- accumulation, snapshots) and semantics §2 (what a missing row means is left to
 -- the report tests).  Fixtures: test/fixtures/ingest, read from the copy
 -- named :fixtures (test/preamble.psql).
 --
@@ -25,10 +25,10 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- SPEC 1: a timestamp without a zone means UTC, whatever the session says
+-- semantics §1: a timestamp without a zone means UTC, whatever the session says
 SET TimeZone = 'America/Los_Angeles';
 
--- SPEC 1: integer and UUID store ids; "... UTC", ISO "Z" and "+00:00";
+-- semantics §1: integer and UUID store ids; "... UTC", ISO "Z" and "+00:00";
 -- status case-insensitive and trimmed; a quoted field.  5 rows, all new.
 SELECT replace(file, :'fixtures', '<fixtures>') AS file, rows_read, rows_loaded,
        rows_duplicate, rows_rejected, outcome
@@ -36,17 +36,17 @@ FROM restmon_ingest_status(:'fx' || '/status_basic.csv');
 SET TimeZone = 'UTC';
 SELECT store_id, observed_at, active FROM restmon.observation ORDER BY 1, 2;
 
--- SPEC 1: re-loading the same file adds nothing: 5 duplicates
+-- semantics §1: re-loading the same file adds nothing: 5 duplicates
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_status(:'fx' || '/status_basic.csv');
 
--- SPEC 1: columns by header name (swapped, mixed case, spaces and quotes
+-- semantics §1: columns by header name (swapped, mixed case, spaces and quotes
 -- around names), a UTF-8 byte-order mark, CRLF and no final newline.
 -- Line 2 is new, line 3 repeats a stored observation.
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_status(:'fx' || '/status_reordered.csv');
 
--- SPEC 1: every kind of malformed line is rejected with its line number,
+-- semantics §1: every kind of malformed line is rejected with its line number,
 -- raw text and reason; the one good line (15) still loads.
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_status(:'fx' || '/status_bad.csv') AS r \gset bad_
@@ -57,7 +57,7 @@ WHERE run_id = (SELECT max(run_id) FROM restmon.ingest_run)
 ORDER BY line_no;
 SELECT count(*) AS store_11_loaded FROM restmon.observation WHERE store_id = '11';
 
--- SPEC 1: same store and instant with the opposite status is a conflict:
+-- semantics §1: same store and instant with the opposite status is a conflict:
 -- the first (stored) stays, the later is rejected; also within one file.
 --   line 2: stored active, file inactive  -> conflicting duplicate
 --   line 3: same as stored                -> duplicate
@@ -73,7 +73,7 @@ WHERE store_id IN ('42', '8419537941919820732') AND observed_at < '2023-01-22 13
    OR store_id = '42'
 ORDER BY 1, 2;
 
--- SPEC 1: a header without a required column, an empty file and a missing
+-- semantics §1: a header without a required column, an empty file and a missing
 -- file fail the run with an error that names the file, and change nothing.
 SELECT count(*) AS observations_before FROM restmon.observation;
 SELECT pg_temp.error_of(format('SELECT * FROM restmon_ingest_status(%L)',
@@ -89,14 +89,14 @@ SELECT count(*) AS observations_after FROM restmon.observation;
 -- restmon.store follows the observations: first poll per store
 SELECT store_id, first_observed_at FROM restmon.store ORDER BY 1;
 
--- SPEC 1: business hours, "dayOfWeek" alias, H:MM and fractions.
+-- semantics §1: business hours, "dayOfWeek" alias, H:MM and fractions.
 -- 4 rows: 3 new, line 4 repeats line 3.
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_hours(:'fx' || '/hours_v1.csv');
 SELECT store_id, day_of_week, start_local, end_local
 FROM restmon.business_hours ORDER BY 1, 2, 3;
 
--- SPEC 1: a new hours file replaces the snapshot; bad days and times are
+-- semantics §1: a new hours file replaces the snapshot; bad days and times are
 -- rejected (8 rows: 1 loaded, 7 rejected).
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_hours(:'fx' || '/hours_v2.csv');
@@ -105,14 +105,14 @@ WHERE run_id = (SELECT max(run_id) FROM restmon.ingest_run) ORDER BY line_no;
 SELECT store_id, day_of_week, start_local, end_local
 FROM restmon.business_hours ORDER BY 1, 2, 3;
 
--- SPEC 1: a failed hours load (no end_time_local column) keeps the old
+-- semantics §1: a failed hours load (no end_time_local column) keeps the old
 -- snapshot
 SELECT pg_temp.error_of(format('SELECT * FROM restmon_ingest_hours(%L)',
 	:'fx' || '/hours_nocol.csv'), :'fixtures');
 SELECT store_id, day_of_week, start_local, end_local
 FROM restmon.business_hours ORDER BY 1, 2, 3;
 
--- SPEC 1: time zones must be names PostgreSQL knows (IANA, any case);
+-- semantics §1: time zones must be names PostgreSQL knows (IANA, any case);
 -- a POSIX spec or an unknown name is rejected; the same store twice with
 -- another zone is a conflicting duplicate.
 --   8 rows: 3 new (1, 2, 5), 1 duplicate (6), 4 rejected (3, 4, 7, 9)

@@ -1,5 +1,5 @@
 --
--- Status ingestion at scale (SPEC 1): the usual timestamp form is read by a
+-- Status ingestion at scale (semantics §1): the usual timestamp form is read by a
 -- fast path that must agree with PostgreSQL's own parser on every input,
 -- and polls are applied in chunks of maintenance_work_mem that must give
 -- the same result as one pass.  Files are written here with COPY TO.
@@ -11,7 +11,7 @@
 \set indexed_file :dir '/indexed.csv'
 \set triggered_file :dir '/triggered.csv'
 
--- SPEC 1: "... UTC", ISO 8601 with Z or +00:00, no zone = UTC.  Every form
+-- semantics §1: "... UTC", ISO 8601 with Z or +00:00, no zone = UTC.  Every form
 -- must give what timestamptz_in gives with TimeZone = UTC, or be rejected
 -- where timestamptz_in fails.
 CREATE TEMP TABLE ts_case (n int, txt text);
@@ -71,7 +71,7 @@ LEFT JOIN restmon.observation o ON o.store_id = 'ts' || lpad(c.n::text, 2, '0')
 LEFT JOIN restmon.rejected r ON r.file LIKE '%/ts.csv' AND r.line_no = c.n + 1
 ORDER BY c.n;
 
--- SPEC 1 at scale: 100,000 lines applied in 3 chunks (maintenance_work_mem
+-- semantics §1 at scale: 100,000 lines applied in 3 chunks (maintenance_work_mem
 -- = 1MB holds 43,690 polls of 24 bytes), 97 stores, one instant per line:
 --   lines 1-60000       new: store c<i % 97>, 2023-01-01 + i minutes,
 --                       active when i % 3 = 0

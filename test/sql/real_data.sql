@@ -1,10 +1,10 @@
 --
 -- The real public data (test/fixtures/loop-2024: complete hours and zones,
 -- the head of a status export, the same head saved with a UTF-8 BOM).
--- SPEC 1: every row loads; the BOM copy adds nothing new.
--- SPEC 3: restmon's business intervals equal an independent computation
+-- semantics §1: every row loads; the BOM copy adds nothing new.
+-- semantics §3: restmon's business intervals equal an independent computation
 -- with PostgreSQL range types, for every store of the hours file, and
--- SPEC 5: uptime + downtime = business time, for every store and window
+-- semantics §5: uptime + downtime = business time, for every store and window
 -- (test/spec_check.psql).
 --
 \i test/preamble.psql

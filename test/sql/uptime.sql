@@ -1,6 +1,6 @@
 --
--- restmon_store_uptime(): SPEC 2-7.  Every expected figure below is
--- computed by hand from SPEC (the derivation is in the comment of each
+-- restmon_store_uptime(): semantics §2-7.  Every expected figure below is
+-- computed by hand from doc/semantics.md (the derivation is in the comment of each
 -- store); the query at the end prints restmon's figures and whether they
 -- equal the hand-computed ones.  H = hour; times UTC unless marked local.
 --
@@ -11,7 +11,7 @@ CREATE TEMP TABLE expected (
 	uh numeric, ud numeric, uw numeric, dh numeric, dd numeric, dw numeric,
 	eh int, ed int, ew int);
 
--- s01, SPEC 7 worked example.  New York, open Monday 09:00-12:00 local
+-- s01, semantics §7 worked example.  New York, open Monday 09:00-12:00 local
 -- (14:00-17:00 UTC in January).  Polls 10:14 local inactive, 11:15 local
 -- active; T = 12:30 local.  Midpoint 10:44:30: up 12:00-10:44:30 = 1.2583 H,
 -- down 1.7417 H; last hour [11:30, 12:30) meets 30 min of business, all
@@ -23,12 +23,12 @@ INSERT INTO restmon.observation VALUES
 	('s01', '2023-01-23 15:14', false), ('s01', '2023-01-23 16:15', true);
 INSERT INTO expected VALUES ('s01', '2023-01-23 17:30', 30.00, 1.26, 1.26, 0.00, 1.74, 1.74, 0, 2, 2);
 
--- s02, SPEC 2: no hours rows = open 24x7.  One active poll 2 H before T
+-- s02, semantics §2: no hours rows = open 24x7.  One active poll 2 H before T
 -- fills every window.
 INSERT INTO restmon.observation VALUES ('s02', '2023-01-25 16:00', true);
 INSERT INTO expected VALUES ('s02', '2023-01-25 18:00', 60.00, 24.00, 168.00, 0.00, 0.00, 0.00, 0, 1, 1);
 
--- s03, SPEC 2: no time zone = America/Chicago.  Monday 09:00-17:00 local
+-- s03, semantics §2: no time zone = America/Chicago.  Monday 09:00-17:00 local
 -- = 15:00-23:00 UTC (CST).  Polls 16:00 active, 20:00 inactive (both open
 -- in Chicago; 20:00 would be closed in UTC).  Midpoint 18:00: up 3 H, down
 -- 5 H.  T = Tuesday 12:00: the hour is closed; the Monday before ended
@@ -38,7 +38,7 @@ INSERT INTO restmon.observation VALUES
 	('s03', '2023-01-23 16:00', true), ('s03', '2023-01-23 20:00', false);
 INSERT INTO expected VALUES ('s03', '2023-01-24 12:00', 0.00, 3.00, 3.00, 0.00, 5.00, 5.00, 0, 2, 2);
 
--- s04, SPEC 2-3: a weekday without a row is closed; 23:59:59 = midnight.
+-- s04, semantics §2-3: a weekday without a row is closed; 23:59:59 = midnight.
 -- UTC, Tuesday 00:00-23:59:59 only.  Monday's inactive poll is outside
 -- business time (ignored).  T = Wednesday 00:00: the hour [23:00, 24:00)
 -- is a full 60 min (not 59.98); the day is the whole 24 H Tuesday.
@@ -48,14 +48,14 @@ INSERT INTO restmon.observation VALUES
 	('s04', '2023-01-23 12:00', false), ('s04', '2023-01-24 06:00', true);
 INSERT INTO expected VALUES ('s04', '2023-01-25 00:00', 60.00, 24.00, 24.00, 0.00, 0.00, 0.00, 0, 1, 1);
 
--- s05, SPEC 3: 23:59:00 = midnight too.  Tuesday 10:00-23:59, one
+-- s05, semantics §3: 23:59:00 = midnight too.  Tuesday 10:00-23:59, one
 -- inactive poll 23:30: hour 60 min down, day 14 H down.
 INSERT INTO restmon.store_timezone VALUES ('s05', 'UTC');
 INSERT INTO restmon.business_hours VALUES ('s05', 1, '10:00', '23:59:00');
 INSERT INTO restmon.observation VALUES ('s05', '2023-01-24 23:30', false);
 INSERT INTO expected VALUES ('s05', '2023-01-25 00:00', 0.00, 0.00, 0.00, 60.00, 14.00, 14.00, 1, 1, 1);
 
--- s06, SPEC 3: end <= start runs past midnight.  Every day 22:00-02:00.
+-- s06, semantics §3: end <= start runs past midnight.  Every day 22:00-02:00.
 -- Polls Jan 24 01:30 active (in Monday's shift), Jan 24 23:00 inactive;
 -- midpoint Jan 24 12:15.  T = Jan 25 01:00.
 --   hour [00:00, 01:00): inside Tuesday's shift, nearest 23:00: 60 min down
@@ -71,7 +71,7 @@ INSERT INTO expected VALUES ('s06', '2023-01-25 01:00', 0.00, 1.00, 25.00, 60.00
 
 -- s07, split shift Monday 11:00-14:00 and 17:00-22:00.  Polls 12:00 active,
 -- 18:00 inactive, midpoint 15:00 (in the gap): up 3 H, down 5 H.
--- s08, the same plus an overlapping row 13:00-15:00 (SPEC 3: union):
+-- s08, the same plus an overlapping row 13:00-15:00 (semantics §3: union):
 -- 11:00-15:00 up (4 H), 17:00-22:00 down (5 H).
 INSERT INTO restmon.store_timezone VALUES ('s07', 'UTC'), ('s08', 'UTC');
 INSERT INTO restmon.business_hours VALUES
@@ -84,7 +84,7 @@ INSERT INTO expected VALUES
 	('s07', '2023-01-23 23:00', 0.00, 3.00, 3.00, 0.00, 5.00, 5.00, 0, 2, 2),
 	('s08', '2023-01-23 23:00', 0.00, 4.00, 4.00, 0.00, 5.00, 5.00, 0, 2, 2);
 
--- s09, SPEC 3: end = start is 24 H from start.  Monday 10:00-10:00 =
+-- s09, semantics §3: end = start is 24 H from start.  Monday 10:00-10:00 =
 -- Mon 10:00 - Tue 10:00.  Poll Monday 11:00 active; T = Tuesday 12:00.
 -- Day [Mon 12:00, Tue 12:00) meets 22 H; week 24 H (the shift of Jan 16
 -- ended before the week began).  The poll is before the day window.
@@ -93,7 +93,7 @@ INSERT INTO restmon.business_hours VALUES ('s09', 0, '10:00', '10:00');
 INSERT INTO restmon.observation VALUES ('s09', '2023-01-23 11:00', true);
 INSERT INTO expected VALUES ('s09', '2023-01-24 12:00', 0.00, 22.00, 24.00, 0.00, 0.00, 0.00, 0, 0, 1);
 
--- s10, SPEC 3 + DST: New York, Sunday 00:00-23:59:59 local.  Sunday
+-- s10, semantics §3 + DST: New York, Sunday 00:00-23:59:59 local.  Sunday
 -- 2023-03-12 (spring forward) is 23 H long: 05:00 UTC - Mar 13 04:00 UTC.
 -- T = Mar 13 04:00 (local midnight).  Week [Mar 6 04:00, ...) also meets
 -- the last hour of Sunday Mar 5 (EST, until Mar 6 05:00 UTC): 24 H.
@@ -114,9 +114,9 @@ INSERT INTO restmon.observation VALUES
 	('s11', '2023-03-12 06:45', false), ('s11', '2023-03-12 07:20', true);
 INSERT INTO expected VALUES ('s11', '2023-03-12 07:30', 27.50, 0.46, 0.46, 32.50, 2.04, 23.54, 2, 2, 2);
 
--- s12, SPEC 3: a local time in the spring-forward gap resolves as
+-- s12, semantics §3: a local time in the spring-forward gap resolves as
 -- PostgreSQL does (offset before the change): Sunday 02:30-04:00 local on
--- Mar 12 = 07:30-08:00 UTC, 30 min.  No polls at all: all downtime (SPEC 5).
+-- Mar 12 = 07:30-08:00 UTC, 30 min.  No polls at all: all downtime (semantics §5).
 INSERT INTO restmon.store_timezone VALUES ('s12', 'America/New_York');
 INSERT INTO restmon.business_hours VALUES ('s12', 6, '02:30', '04:00');
 INSERT INTO expected VALUES ('s12', '2023-03-12 09:00', 0.00, 0.00, 0.00, 0.00, 0.50, 0.50, 0, 0, 0);
@@ -128,7 +128,7 @@ INSERT INTO restmon.business_hours VALUES ('s13', 6, '00:00', '23:59:59');
 INSERT INTO restmon.observation VALUES ('s13', '2023-11-05 12:00', false);
 INSERT INTO expected VALUES ('s13', '2023-11-06 05:00', 0.00, 0.00, 0.00, 60.00, 24.00, 25.00, 0, 1, 1);
 
--- s14, SPEC 3: a repeated local time takes the later instant: Sunday
+-- s14, semantics §3: a repeated local time takes the later instant: Sunday
 -- 01:30-03:00 local on Nov 5 = 06:30 (EST) - 08:00 UTC = 1.5 H.
 INSERT INTO restmon.store_timezone VALUES ('s14', 'America/New_York');
 INSERT INTO restmon.business_hours VALUES ('s14', 6, '01:30', '03:00');
@@ -153,7 +153,7 @@ INSERT INTO restmon.business_hours VALUES ('s16', 6, '00:00', '00:00');
 INSERT INTO restmon.observation VALUES ('s16', '2023-10-01 01:00', false);
 INSERT INTO expected VALUES ('s16', '2023-10-01 13:00', 0.00, 0.00, 0.00, 60.00, 23.00, 24.00, 0, 1, 1);
 
--- s17, SPEC 5: polls outside business hours are ignored.  Monday
+-- s17, semantics §5: polls outside business hours are ignored.  Monday
 -- 09:00-17:00; polls 08:50 inactive and 17:10 inactive (closed: ignored),
 -- 09:30 and 16:30 active.  Counted, they would take 10 min at each end.
 INSERT INTO restmon.store_timezone VALUES ('s17', 'UTC');
@@ -164,7 +164,7 @@ INSERT INTO restmon.observation VALUES
 INSERT INTO expected VALUES ('s17', '2023-01-23 20:00', 0.00, 8.00, 8.00, 0.00, 0.00, 0.00, 0, 2, 2);
 
 -- s18-s25: open 24x7, T = 2023-01-25 12:00.
--- s18, SPEC 5: polls after T are ignored: T-30min inactive, T+10min active
+-- s18, semantics §5: polls after T are ignored: T-30min inactive, T+10min active
 -- -> all down.
 INSERT INTO restmon.observation VALUES
 	('s18', '2023-01-25 11:30', false), ('s18', '2023-01-25 12:10', true);
@@ -189,7 +189,7 @@ INSERT INTO expected VALUES
 INSERT INTO restmon.observation VALUES
 	('s23', '2023-01-25 10:50', true), ('s23', '2023-01-25 11:10', false);
 INSERT INTO expected VALUES ('s23', '2023-01-25 12:00', 0.00, 23.00, 167.00, 60.00, 1.00, 1.00, 1, 2, 2);
--- s24, SPEC 6 rounding, half away from zero: polls T-34H active,
+-- s24, semantics §6 rounding, half away from zero: polls T-34H active,
 -- T-11:59:24 inactive, midpoint T-22.995H: day up 1.005 H -> 1.01, down
 -- 22.995 H -> 23.00; week up 145.005 H -> 145.01.
 INSERT INTO restmon.observation VALUES
@@ -215,7 +215,7 @@ SELECT r.store_id, r.uptime_last_hour AS uh, r.uptime_last_day AS ud,
 FROM expected e, LATERAL restmon_store_uptime(e.as_of, e.store_id) r
 ORDER BY e.store_id;
 
--- The session's TimeZone changes nothing (SPEC 3 uses each store's zone)
+-- The session's TimeZone changes nothing (semantics §3 uses each store's zone)
 SET TimeZone = 'Pacific/Chatham';
 SELECT count(*) AS rows_differing_under_chatham
 FROM expected e, LATERAL restmon_store_uptime(e.as_of, e.store_id) r
@@ -225,7 +225,7 @@ WHERE (r.uptime_last_hour, r.uptime_last_day, r.uptime_last_week,
 SET TimeZone = 'UTC';
 
 -- Business intervals agree with PostgreSQL's AT TIME ZONE at the gap and
--- at the repeated hour (SPEC 3)
+-- at the repeated hour (semantics §3)
 SELECT b.opens, b.closes,
        b.opens = ('2023-03-12 02:30'::timestamp AT TIME ZONE 'America/New_York') AS gap_as_pg
 FROM restmon_business_intervals('s12', '2023-03-12 00:00', '2023-03-13 00:00') b;
@@ -233,7 +233,7 @@ SELECT b.opens, b.closes,
        b.opens = ('2023-11-05 01:30'::timestamp AT TIME ZONE 'America/New_York') AS repeat_as_pg
 FROM restmon_business_intervals('s14', '2023-11-05 00:00', '2023-11-06 00:00') b;
 
--- SPEC 6: the full report as of T lists every store with a poll at or
+-- semantics §6: the full report as of T lists every store with a poll at or
 -- before T (not s10-s16, polled later, nor s12/s14, never polled), in byte
 -- order: 'Z' < '_' < 'a' whatever the locale.
 INSERT INTO restmon.observation VALUES
@@ -246,7 +246,7 @@ FROM restmon_store_uptime('2023-01-25 12:00');
 SELECT * FROM restmon_store_uptime('2023-01-25 12:00', 'nope');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- SPEC 4: without as_of, T is the latest poll stored: s13's 2023-11-05 12:00
+-- semantics §4: without as_of, T is the latest poll stored: s13's 2023-11-05 12:00
 SELECT restmon_default_as_of();
 SELECT count(*) AS same_as_explicit_T FROM (
 	SELECT * FROM restmon_store_uptime()
@@ -254,7 +254,7 @@ SELECT count(*) AS same_as_explicit_T FROM (
 	SELECT * FROM restmon_store_uptime('2023-11-05 12:00')) x;
 SELECT count(*) AS stores_in_default_report FROM restmon_store_uptime();
 
--- SPEC 5: a report as of a past T does not change when newer polls arrive
+-- semantics §5: a report as of a past T does not change when newer polls arrive
 CREATE TEMP TABLE before_new AS SELECT * FROM restmon_store_uptime('2023-01-25 12:00');
 INSERT INTO restmon.observation
 	SELECT store_id, '2023-01-25 12:00'::timestamptz + i * interval '7 min', i % 2 = 0

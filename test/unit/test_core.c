@@ -4,8 +4,8 @@
  *	  Prints TAP.  Built and run by "make unittest" under AddressSanitizer
  *	  and UndefinedBehaviorSanitizer.
  *
- * Expected values are computed by hand from SPEC (cited per test), plus a
- * randomized comparison with an independent brute-force statement of SPEC 5
+ * Expected values are computed by hand from doc/semantics.md (cited per test), plus a
+ * randomized comparison with an independent brute-force statement of semantics §5
  * (sample every grid cell, find the nearest evidence by scanning).
  */
 #include <inttypes.h>
@@ -69,7 +69,7 @@ run(const RmInterval *b, int nb, const RmObs *o, int no, int64_t T)
 	return r;
 }
 
-/* SPEC 7: the worked example, in UTC (New York is UTC-5 in January) */
+/* semantics §7: the worked example, in UTC (New York is UTC-5 in January) */
 static void
 test_worked_example(void)
 {
@@ -82,14 +82,14 @@ test_worked_example(void)
 	/* day: up 12:00 - 10:44:30 = 1.2583 H, down 1.7417 H; hour: 30 min up */
 	int64_t		want[6] = {3000, 126, 126, 0, 174, 174};
 
-	check_figures("SPEC 7 worked example", &r, want);
-	check_i64("SPEC 7: exact up_day in half-microseconds",
+	check_figures("semantics §7 worked example", &r, want);
+	check_i64("semantics §7: exact up_day in half-microseconds",
 			  r.up2[RM_DAY], 2 * (75 * MIN + 30 * INT64_C(1000000)));
-	check_i64("SPEC 7: evidence in hour", r.evidence[RM_HOUR], 0);
-	check_i64("SPEC 7: evidence in day", r.evidence[RM_DAY], 2);
+	check_i64("semantics §7: evidence in hour", r.evidence[RM_HOUR], 0);
+	check_i64("semantics §7: evidence in day", r.evidence[RM_DAY], 2);
 }
 
-/* SPEC 5: no evidence = all downtime; no business time = zeros */
+/* semantics §5: no evidence = all downtime; no business time = zeros */
 static void
 test_empty(void)
 {
@@ -105,7 +105,7 @@ test_empty(void)
 	check_figures("no business time", &r, zero);
 }
 
-/* SPEC 5: the horizon (T-192h, T], polls after T, a poll at T */
+/* semantics §5: the horizon (T-192h, T], polls after T, a poll at T */
 static void
 test_horizon(void)
 {
@@ -132,7 +132,7 @@ test_horizon(void)
 	check_i64("a poll at T counts in the hour", r.evidence[RM_HOUR], 1);
 }
 
-/* SPEC 5: polls outside business time are ignored */
+/* semantics §5: polls outside business time are ignored */
 static void
 test_outside_hours(void)
 {
@@ -180,7 +180,7 @@ test_half_microsecond(void)
 	check_i64("half-microsecond midpoint: down", r.down2[RM_HOUR], 17);	/* 8.5 us */
 }
 
-/* SPEC 4: windows are half-open [T-len, T) */
+/* semantics §4: windows are half-open [T-len, T) */
 static void
 test_window_edges(void)
 {
@@ -195,7 +195,7 @@ test_window_edges(void)
 	check_i64("evidence in the hour window", r.evidence[RM_HOUR], 1);
 }
 
-/* SPEC 3: union of intervals */
+/* semantics §3: union of intervals */
 static void
 test_merge(void)
 {
@@ -208,7 +208,7 @@ test_merge(void)
 	check_i64("merge: nothing", rm_merge_intervals(iv, 0), 0);
 }
 
-/* SPEC 6: half away from zero */
+/* semantics §6: half away from zero */
 static void
 test_rounding(void)
 {
@@ -357,7 +357,7 @@ test_random(void)
 					   n, w, r.up2[w], r.down2[w], up2[w], down2[w]);
 			}
 	}
-	check_i64("300 random stores agree with a brute-force SPEC 5", bad, 0);
+	check_i64("300 random stores agree with a brute-force semantics §5", bad, 0);
 }
 
 int
