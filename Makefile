@@ -6,9 +6,9 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = restmon
-OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o \
+OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/store_uptime.o \
 	src/observation.o \
-	src/report.o
+	src/report.o src/report_queue.o src/report_worker.o src/report_csv.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
@@ -22,7 +22,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/restmon.h src/core.h
+$(OBJS): src/restmon.h src/core.h src/observation.h src/schedule.h src/report.h
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
