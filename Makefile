@@ -22,7 +22,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/restmon.h src/core.h src/observation.h src/schedule.h src/report.h
+$(OBJS): src/restmon.h src/core.h src/observation.h src/schedule.h src/report_queue.h src/report_worker.h src/report_csv.h
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.

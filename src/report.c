@@ -23,7 +23,9 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "report.h"
+#include "report_csv.h"
+#include "report_queue.h"
+#include "report_worker.h"
 #include "restmon.h"
 
 PG_FUNCTION_INFO_V1(restmon_trigger_report);

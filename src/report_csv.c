@@ -18,7 +18,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "report.h"
+#include "report_csv.h"
+#include "report_queue.h"
 
 #define RM_CSV_FETCH	10000
 

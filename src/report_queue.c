@@ -30,7 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "report.h"
+#include "report_queue.h"
 
 #define RM_ID_BYTES		16		/* 128 random bits */
 
@@ -62,6 +62,19 @@ static Datum
 status_datum(RmReportStatus status)
 {
 	return CStringGetTextDatum(rm_report_status_name(status));
+}
+
+/*
+ * Run one of the queue's statements, not read-only (it sees what this
+ * command wrote before it).  A result other than expected cannot happen:
+ * "could not <what>".
+ */
+static void
+queue_exec(const char *sql, int nargs, Oid *types, Datum *args,
+		   const char *nulls, int expected, const char *what)
+{
+	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0) != expected)
+		elog(ERROR, "could not %s", what);
 }
 
 /* ---------------------------------------------------------------------
@@ -110,10 +123,10 @@ rm_report_insert(char *id, const TimestampTz *as_of, text *store)
 	else
 		nulls[2] = 'n';
 
-	if (SPI_execute_with_args("INSERT INTO restmon.report (report_id, as_of, store_filter)"
-							  " VALUES ($1, $2, $3)",
-							  3, types, args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the report request");
+	queue_exec("INSERT INTO restmon.report (report_id, as_of, store_filter)"
+			   " VALUES ($1, $2, $3)",
+			   3, types, args, nulls, SPI_OK_INSERT,
+			   "record the report request");
 }
 
 /* ---------------------------------------------------------------------
@@ -123,7 +136,8 @@ rm_report_insert(char *id, const TimestampTz *as_of, text *store)
 
 /*
  * Claim for this backend the given report, or (id empty) the oldest queued
- * one, writing its id to id.  False if there is none to claim.
+ * one, writing its id to id.  False if there is none to claim.  A request
+ * of this transaction can be claimed too: the synchronous path does.
  */
 bool
 rm_report_claim(char *id)
@@ -132,34 +146,19 @@ rm_report_claim(char *id)
 	status_datum(RM_REPORT_RUNNING)};
 	Oid			types[3] = {TEXTOID, INT4OID, TEXTOID};
 
-	if (SPI_execute_with_args("UPDATE restmon.report SET worker_pid = $2,"
-							  " started_at = pg_catalog.clock_timestamp(), attempts = attempts + 1"
-							  " WHERE report_id = (SELECT report_id FROM restmon.report"
-							  "   WHERE status = $3 AND worker_pid IS NULL"
-							  "     AND ($1 = '' OR report_id = $1)"
-							  "   ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-							  " RETURNING report_id",
-							  3, types, args, NULL, false, 1) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not claim a report");
+	queue_exec("UPDATE restmon.report SET worker_pid = $2,"
+			   " started_at = pg_catalog.clock_timestamp(), attempts = attempts + 1"
+			   " WHERE report_id = (SELECT report_id FROM restmon.report"
+			   "   WHERE status = $3 AND worker_pid IS NULL"
+			   "     AND ($1 = '' OR report_id = $1)"
+			   "   ORDER BY requested_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+			   " RETURNING report_id",
+			   3, types, args, NULL, SPI_OK_UPDATE_RETURNING, "claim a report");
 	if (SPI_processed != 1)
 		return false;
 	strlcpy(id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 			RM_ID_LEN + 1);
 	return true;
-}
-
-/* the synchronous path's claim: the report is this backend's */
-void
-rm_report_start(const char *id)
-{
-	Datum		args[2] = {CStringGetTextDatum(id), Int32GetDatum(MyProcPid)};
-	Oid			types[2] = {TEXTOID, INT4OID};
-
-	if (SPI_execute_with_args("UPDATE restmon.report SET worker_pid = $2,"
-							  " started_at = pg_catalog.clock_timestamp(), attempts = attempts + 1"
-							  " WHERE report_id = $1",
-							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not start report %s", id);
 }
 
 /*
@@ -173,18 +172,20 @@ rm_report_release_stopped(void)
 		status_datum(RM_REPORT_RUNNING), status_datum(RM_REPORT_FAILED)};
 	Oid			types[3] = {INT4OID, TEXTOID, TEXTOID};
 
-	if (SPI_execute_with_args("UPDATE restmon.report r SET"
-							  " worker_pid = NULL,"
-							  " status = CASE WHEN r.attempts >= $1 THEN $3 ELSE $2 END,"
-							  " finished_at = CASE WHEN r.attempts >= $1 THEN pg_catalog.clock_timestamp() END,"
-							  " error_sqlstate = CASE WHEN r.attempts >= $1 THEN '57P01' END,"
-							  " error_message = CASE WHEN r.attempts >= $1 THEN"
-							  "   pg_catalog.format('the report worker stopped before finishing, %s times', r.attempts) END"
-							  " WHERE r.status = $2 AND r.worker_pid IS NOT NULL"
-							  "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a"
-							  "                   WHERE a.pid = r.worker_pid)",
-							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not release reports of stopped workers");
+	queue_exec("UPDATE restmon.report r SET"
+			   " worker_pid = NULL,"
+			   " status = CASE WHEN r.attempts >= $1 THEN $3 ELSE $2 END,"
+			   " finished_at = CASE WHEN r.attempts >= $1"
+			   "   THEN pg_catalog.clock_timestamp() END,"
+			   " error_sqlstate = CASE WHEN r.attempts >= $1 THEN '57P01' END,"
+			   " error_message = CASE WHEN r.attempts >= $1 THEN"
+			   "   pg_catalog.format('the report worker stopped before finishing, %s times',"
+			   "   r.attempts) END"
+			   " WHERE r.status = $2 AND r.worker_pid IS NOT NULL"
+			   "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a"
+			   "                   WHERE a.pid = r.worker_pid)",
+			   3, types, args, NULL, SPI_OK_UPDATE,
+			   "release reports of stopped workers");
 }
 
 /* how many reports wait for a worker */
@@ -196,11 +197,10 @@ rm_report_count_queued(void)
 	bool		isnull;
 	int64		queued;
 
-	/* not read-only: sees an UPDATE of this command, such as a release */
-	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM restmon.report"
-							  " WHERE status = $1 AND worker_pid IS NULL",
-							  1, &type, &arg, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not count queued reports");
+	/* sees an UPDATE of this command, such as a release */
+	queue_exec("SELECT pg_catalog.count(*) FROM restmon.report"
+			   " WHERE status = $1 AND worker_pid IS NULL",
+			   1, &type, &arg, NULL, SPI_OK_SELECT, "count queued reports");
 	queued = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
@@ -219,11 +219,11 @@ complete_report(const char *id, int64 rows)
 	status_datum(RM_REPORT_COMPLETE)};
 	Oid			types[3] = {TEXTOID, INT8OID, TEXTOID};
 
-	if (SPI_execute_with_args("UPDATE restmon.report SET status = $3,"
-							  " finished_at = pg_catalog.clock_timestamp(), row_count = $2"
-							  " WHERE report_id = $1",
-							  3, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not complete report %s", id);
+	queue_exec("UPDATE restmon.report SET status = $3,"
+			   " finished_at = pg_catalog.clock_timestamp(), row_count = $2"
+			   " WHERE report_id = $1",
+			   3, types, args, NULL, SPI_OK_UPDATE,
+			   psprintf("complete report %s", id));
 }
 
 /*
@@ -237,13 +237,13 @@ rm_report_fill(const char *id)
 	Datum		arg = CStringGetTextDatum(id);
 	Oid			type = TEXTOID;
 
-	if (SPI_execute_with_args("DELETE FROM restmon.report_row WHERE report_id = $1",
-							  1, &type, &arg, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not clear the rows of report %s", id);
-	if (SPI_execute_with_args("INSERT INTO restmon.report_row"
-							  " SELECT * FROM restmon.report_rows($1)",
-							  1, &type, &arg, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write the rows of report %s", id);
+	queue_exec("DELETE FROM restmon.report_row WHERE report_id = $1",
+			   1, &type, &arg, NULL, SPI_OK_DELETE,
+			   psprintf("clear the rows of report %s", id));
+	queue_exec("INSERT INTO restmon.report_row"
+			   " SELECT * FROM restmon.report_rows($1)",
+			   1, &type, &arg, NULL, SPI_OK_INSERT,
+			   psprintf("write the rows of report %s", id));
 	complete_report(id, (int64) SPI_processed);
 }
 
@@ -254,12 +254,12 @@ rm_report_fail(const char *id, const char *sqlstate, const char *message)
 		CStringGetTextDatum(message), status_datum(RM_REPORT_FAILED)};
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 
-	if (SPI_execute_with_args("UPDATE restmon.report SET status = $4,"
-							  " finished_at = pg_catalog.clock_timestamp(),"
-							  " error_sqlstate = $2, error_message = $3"
-							  " WHERE report_id = $1",
-							  4, types, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not mark report %s failed", id);
+	queue_exec("UPDATE restmon.report SET status = $4,"
+			   " finished_at = pg_catalog.clock_timestamp(),"
+			   " error_sqlstate = $2, error_message = $3"
+			   " WHERE report_id = $1",
+			   4, types, args, NULL, SPI_OK_UPDATE,
+			   psprintf("mark report %s failed", id));
 }
 
 /*
@@ -273,10 +273,10 @@ rm_report_prune(int retention_mins)
 	status_datum(RM_REPORT_RUNNING)};
 	Oid			types[2] = {INT4OID, TEXTOID};
 
-	if (SPI_execute_with_args("DELETE FROM restmon.report WHERE status <> $2"
-							  " AND finished_at < pg_catalog.now() - pg_catalog.make_interval(mins => $1)",
-							  2, types, args, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not prune reports");
+	queue_exec("DELETE FROM restmon.report WHERE status <> $2"
+			   " AND finished_at < pg_catalog.now()"
+			   "   - pg_catalog.make_interval(mins => $1)",
+			   2, types, args, NULL, SPI_OK_DELETE, "prune reports");
 	return (int64) SPI_processed;
 }
 

@@ -30,7 +30,8 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "report.h"
+#include "report_queue.h"
+#include "report_worker.h"
 
 PGDLLEXPORT void restmon_report_worker_main(Datum main_arg);
 
@@ -86,8 +87,12 @@ rm_report_launch(const char *id, TransactionId wait_xid)
 void
 rm_run_report(const char *id)
 {
+	char		claimed[RM_ID_LEN + 1];
+
+	strlcpy(claimed, id, sizeof(claimed));
 	SPI_connect();
-	rm_report_start(id);
+	if (!rm_report_claim(claimed))
+		elog(ERROR, "could not start report %s", id);
 	rm_report_fill(id);
 	SPI_finish();
 }
