@@ -73,7 +73,10 @@ static void
 queue_exec(const char *sql, int nargs, Oid *types, Datum *args,
 		   const char *nulls, int expected, const char *what)
 {
-	if (SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0) != expected)
+	int			ret;
+
+	ret = SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0);
+	if (ret != expected)
 		elog(ERROR, "could not %s", what);
 }
 
