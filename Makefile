@@ -6,10 +6,11 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = restmon
-OBJS = src/restmon.o src/core.o src/schedule.o src/ingest.o src/uptime.o \
-	src/observation.o \
-	src/report.o \
-	src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o src/sources.o
+OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
+	src/sources.o src/csv.o src/parse.o src/load_log.o src/polls.o \
+	src/snapshot.o src/ingest.o \
+	src/store_uptime.o \
+	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
@@ -23,9 +24,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(OBJS): src/restmon.h src/core.h
-src/ingest.o src/csv.o src/load_log.o src/parse.o src/polls.o src/snapshot.o \
-	src/sources.o: src/ingest_int.h
+# every object depends on every header (a few small headers: simpler than
+# listing which file includes which)
+$(OBJS): $(wildcard src/*.h)
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.

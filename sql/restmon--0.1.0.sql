@@ -5,10 +5,10 @@
 
 -- Internal data lives in schema restmon; the API functions live in the
 -- schema the extension is created in (normally public), so the user calls
--- them unqualified.  The SPEC rules live in the C code only.
+-- them unqualified.  The rules of doc/semantics.md live in the C code only.
 CREATE SCHEMA restmon;
 
--- Status polls (SPEC 1): accumulate; one row per store and instant.
+-- Status polls (semantics §1): accumulate; one row per store and instant.
 CREATE TABLE restmon.observation (
 	store_id	text COLLATE "C" NOT NULL,
 	observed_at	timestamptz NOT NULL,
@@ -21,8 +21,8 @@ CREATE TABLE restmon.observation (
 -- maintains a single index, filled in key order.
 
 -- Every store ever polled, with its first and latest poll: lets a report
--- list the stores seen at or before T (SPEC 6) and find the default T
--- (SPEC 4) without scanning the history.
+-- list the stores seen at or before T (semantics §6) and find the default T
+-- (semantics §4) without scanning the history.
 CREATE TABLE restmon.store (
 	store_id	text COLLATE "C" PRIMARY KEY,
 	first_observed_at timestamptz NOT NULL,
@@ -52,7 +52,7 @@ CREATE TRIGGER observation_track_stores
 	REFERENCING NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION restmon.observation_track_stores();
 
--- Business hours snapshot (SPEC 1-3).  day_of_week: 0 = Monday.
+-- Business hours snapshot (semantics §1-3).  day_of_week: 0 = Monday.
 CREATE TABLE restmon.business_hours (
 	store_id	text COLLATE "C" NOT NULL,
 	day_of_week	smallint NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
@@ -61,7 +61,7 @@ CREATE TABLE restmon.business_hours (
 );
 CREATE INDEX business_hours_store_idx ON restmon.business_hours (store_id);
 
--- Time-zone snapshot (SPEC 1-2); names validated against PostgreSQL's
+-- Time-zone snapshot (semantics §1-2); names validated against PostgreSQL's
 -- time-zone database on ingest.
 CREATE TABLE restmon.store_timezone (
 	store_id	text COLLATE "C" PRIMARY KEY,
@@ -84,7 +84,7 @@ CREATE TABLE restmon.ingest_run (
 	error		text
 );
 
--- Rows that broke a rule of SPEC 1, kept with their line and reason.
+-- Rows that broke a rule of semantics §1, kept with their line and reason.
 CREATE TABLE restmon.rejected_row (
 	run_id		bigint NOT NULL REFERENCES restmon.ingest_run ON DELETE CASCADE,
 	file		text NOT NULL,
@@ -111,7 +111,7 @@ CREATE VIEW restmon.rejected AS
 	FROM restmon.rejected_row r;
 
 ---------------------------------------------------------------------------
--- Ingestion (SPEC 1)
+-- Ingestion (semantics §1)
 ---------------------------------------------------------------------------
 
 CREATE FUNCTION restmon_ingest_status(path text,
@@ -151,7 +151,7 @@ REVOKE ALL ON FUNCTION restmon_ingest_timezones(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_ingest(text) FROM PUBLIC;
 
 ---------------------------------------------------------------------------
--- The report (SPEC 3-6)
+-- The report (semantics §3-6)
 ---------------------------------------------------------------------------
 
 CREATE FUNCTION restmon_store_uptime(as_of timestamptz DEFAULT NULL,
@@ -165,7 +165,7 @@ LANGUAGE C STABLE CALLED ON NULL INPUT
 -- its reads are index range scans: compiling them costs more than it saves
 SET jit = off;
 
--- The business time of one store as merged UTC intervals (SPEC 3), for
+-- The business time of one store as merged UTC intervals (semantics §3), for
 -- inspection: what the report counts as open.
 CREATE FUNCTION restmon_business_intervals(store_id text,
 	range_start timestamptz, range_end timestamptz)
@@ -173,7 +173,7 @@ RETURNS TABLE (opens timestamptz, closes timestamptz)
 AS 'MODULE_PATHNAME', 'restmon_business_intervals'
 LANGUAGE C STABLE STRICT;
 
--- SPEC 4's default report instant: the latest poll stored.
+-- semantics §4's default report instant: the latest poll stored.
 CREATE FUNCTION restmon_default_as_of()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'restmon_default_as_of'
@@ -190,7 +190,7 @@ CREATE TABLE restmon.report (
 	requested_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
 	started_at	timestamptz,
 	finished_at	timestamptz,
-	as_of		timestamptz,		-- SPEC 4's T, resolved when requested
+	as_of		timestamptz,		-- semantics §4's T, resolved when requested
 	store_filter text,				-- a single-store report
 	worker_pid	int,				-- the backend working on it
 	attempts	int NOT NULL DEFAULT 0,
@@ -273,7 +273,7 @@ BEGIN
 END
 $$;
 
--- SPEC 6's CSV; NULL while the report is Running, an error if it Failed
+-- semantics §6's CSV; NULL while the report is Running, an error if it Failed
 CREATE FUNCTION restmon_report_csv(report_id text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'restmon_report_csv'

@@ -44,7 +44,7 @@
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
-#include "restmon.h"
+#include "observation.h"
 
 /* rows handed to table_multi_insert at once, as COPY does */
 #define RM_INSERT_BATCH 1000

@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "ingest_int.h"
+#include "observation.h"
 
 static void apply_chunk(RmIngest *st);
 
@@ -188,25 +189,15 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
  * ---------------------------------------------------------------------
  */
 
-/* store_ids in byte order: memcmp, then the shorter first (as uptime.c) */
-static inline int
-key_cmp(const char *a, int alen, const char *b, int blen)
-{
-	int			c = memcmp(a, b, Min(alen, blen));
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
+/* store_ids in byte order (rm_key_cmp) */
 static int
 text_ptr_cmp(const void *a, const void *b)
 {
 	const text *x = *(text *const *) a;
 	const text *y = *(text *const *) b;
 
-	return key_cmp(VARDATA(x), VARSIZE(x) - VARHDRSZ,
-				   VARDATA(y), VARSIZE(y) - VARHDRSZ);
+	return rm_key_cmp(VARDATA(x), VARSIZE(x) - VARHDRSZ,
+					  VARDATA(y), VARSIZE(y) - VARHDRSZ);
 }
 
 static int

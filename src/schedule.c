@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * src/schedule.c
- *	  Schedule expansion (SPEC 2-3): a store's weekly local business hours
- *	  and its time zone -> the merged UTC intervals of its business time
- *	  within a UTC range.
+ *	  Schedule expansion (semantics §2-3): a store's weekly local business
+ *	  hours and its time zone -> the merged UTC intervals of its business
+ *	  time within a UTC range.
  *
  * Local instants become UTC through PostgreSQL's own time-zone code
  * (DetermineTimeZoneOffset), which resolves them exactly as
@@ -23,9 +23,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "restmon.h"
+#include "schedule.h"
 
-/* SPEC 3: an end of 23:59 or later means midnight */
+/* semantics §3: an end of 23:59 or later means midnight */
 #define RM_MIDNIGHT_FROM	(INT64CONST(23 * 60 + 59) * USECS_PER_MINUTE)
 
 typedef struct RmZoneCacheEntry
@@ -39,7 +39,7 @@ static HTAB *zone_cache = NULL;
 /*
  * The pg_tz of a zone name, looked up once per zone per backend.  NULL or
  * unknown names (possible only if the server's time-zone database changed
- * since ingestion) get the default zone (SPEC 2).
+ * since ingestion) get the default zone (semantics §2).
  */
 pg_tz *
 rm_lookup_zone(const char *name)
@@ -117,7 +117,7 @@ rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 		return 0;
 	}
 
-	/* SPEC 2: no rows at all = open 24x7 */
+	/* semantics §2: no rows at all = open 24x7 */
 	if (nrows == 0)
 	{
 		iv = palloc(sizeof(RmInterval));
@@ -142,7 +142,7 @@ rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 
 	for (int date = first_date; date <= last_date; date++)
 	{
-		/* j2day: 0 = Sunday; SPEC 1: 0 = Monday */
+		/* j2day: 0 = Sunday; semantics §1: 0 = Monday */
 		int			weekday = (j2day(date + POSTGRES_EPOCH_JDATE) + 6) % 7;
 
 		for (int r = 0; r < nrows; r++)

@@ -1,18 +1,20 @@
 /*-------------------------------------------------------------------------
  *
- * src/uptime.c
- *	  SQL-callable report functions: restmon_store_uptime() (SPEC 4-6),
- *	  restmon_business_intervals() and restmon_default_as_of().
+ * src/store_uptime.c
+ *	  The synchronous report: restmon_store_uptime() (semantics §4-6), the
+ *	  one implementation of the figures, which asynchronous reports
+ *	  (report_*.c) call too; restmon_business_intervals() and
+ *	  restmon_default_as_of(); and the store lookups of restmon.h.
  *
  * restmon_store_uptime reads everything in one ordered pass: the stores seen
  * at or before T and the business hours, each through an SPI cursor ordered
  * by store_id in byte order, merged store by store; and for each store the
  * observations of its evidence horizon (T - 192h, T], read straight from the
- * primary key of restmon.observation as one index range (observation.c).  Per store it expands the schedule
- * (schedule.c), runs the core (core.c) and emits one row; all per-store
- * memory lives in a context reset for every store, so memory does not grow
- * with the number of stores, and cost depends on the rows of the horizon,
- * not on the history kept.
+ * primary key of restmon.observation as one index range (observation.c).
+ * Per store it expands the schedule (schedule.c), runs the core (core.c)
+ * and emits one row; all per-store memory lives in a context reset for
+ * every store, so memory does not grow with the number of stores, and cost
+ * depends on the rows of the horizon, not on the history kept.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +31,9 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "observation.h"
 #include "restmon.h"
+#include "schedule.h"
 
 PG_FUNCTION_INFO_V1(restmon_store_uptime);
 PG_FUNCTION_INFO_V1(restmon_business_intervals);
@@ -99,24 +103,13 @@ reader_col(RmReader *r, int col, bool *isnull)
 	return SPI_getbinval(r->tuple, r->tuptable->tupdesc, col, isnull);
 }
 
-/* byte order, as COLLATE "C" (SPEC 6) */
-static int
-key_cmp(const char *a, int alen, const char *b, int blen)
-{
-	int			c = memcmp(a, b, Min(alen, blen));
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* skip the reader past keys before (key, len); true if positioned at it */
 static bool
 reader_seek(RmReader *r, const char *key, int len)
 {
-	while (r->tuple != NULL && key_cmp(r->key, r->keylen, key, len) < 0)
+	while (r->tuple != NULL && rm_key_cmp(r->key, r->keylen, key, len) < 0)
 		reader_next(r);
-	return r->tuple != NULL && key_cmp(r->key, r->keylen, key, len) == 0;
+	return r->tuple != NULL && rm_key_cmp(r->key, r->keylen, key, len) == 0;
 }
 
 /* the business-hours rows of the store the reader is at (cols 2-4) */
@@ -154,7 +147,10 @@ check_interval_status(RmStatus status, const char *key, int len)
 			 (int) status, len, key);
 }
 
-/* SPEC 4: the latest poll stored; false when there is none.  Inside SPI. */
+/*
+ * semantics §4: the latest poll stored; false when there is none.  Inside
+ * SPI.
+ */
 bool
 rm_default_as_of(TimestampTz *T)
 {
@@ -190,68 +186,79 @@ rm_store_known(text *store)
 	return known;
 }
 
+/* the error for a store no source knows (semantics §6) */
+void
+rm_error_unknown_store(text *store)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("store \"%s\" is unknown", text_to_cstring(store)),
+			 errdetail("No status poll, business hours or time zone names it.")));
+}
+
 static Datum
 hundredths_numeric(int64 measure2, int64 unit_usecs)
 {
-	return NumericGetDatum(int64_div_fast_to_numeric(rm_round_hundredths(measure2, unit_usecs), 2));
+	int64		hundredths = rm_round_hundredths(measure2, unit_usecs);
+
+	return NumericGetDatum(int64_div_fast_to_numeric(hundredths, 2));
 }
 
-/*
- * restmon_store_uptime(as_of timestamptz DEFAULT NULL, store_id text DEFAULT NULL)
- */
-Datum
-restmon_store_uptime(PG_FUNCTION_ARGS)
+/* one report being computed: its instant, its readers, its output */
+typedef struct RmUptimeScan
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz T = 0;
-	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	RmReader	stores,
-				hours;
+	TimestampTz T;
+	RmReader	stores;			/* store_id, timezone */
+	RmReader	hours;			/* store_id, day_of_week, start, end */
 	RmObsTable	obs;
-	Datum		args[3];
-	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	char		nulls[3] = "   ";
-	MemoryContext storecxt;
-	MemoryContext oldcxt;
+	MemoryContext storecxt;		/* reset for every store */
+	ReturnSetInfo *rsinfo;
+} RmUptimeScan;
 
-	InitMaterializedSRF(fcinfo, 0);
-
-	SPI_connect();
-
-	if (only != NULL && !rm_store_known(only))
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("store \"%s\" is unknown", text_to_cstring(only)),
-				 errdetail("No status poll, business hours or time zone names it.")));
-
+/*
+ * The report instant T (semantics §4): as_of, or the latest poll stored.
+ * False for a full report when no poll is stored: the report is empty.
+ */
+static bool
+resolve_as_of(FunctionCallInfo fcinfo, text *only, TimestampTz *T)
+{
 	if (!PG_ARGISNULL(0))
-		T = PG_GETARG_TIMESTAMPTZ(0);
-	else if (!rm_default_as_of(&T))
+		*T = PG_GETARG_TIMESTAMPTZ(0);
+	else if (!rm_default_as_of(T))
 	{
 		if (only != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("no status polls are stored, so there is no default report instant"),
 					 errhint("Pass as_of, or ingest status polls first.")));
-		SPI_finish();
-		return (Datum) 0;
+		return false;
 	}
-	if (TIMESTAMP_NOT_FINITE(T) ||
-		!IS_VALID_TIMESTAMP(T - RM_HORIZON - 3 * USECS_PER_DAY) ||
-		!IS_VALID_TIMESTAMP(T + 3 * USECS_PER_DAY))
+	if (TIMESTAMP_NOT_FINITE(*T) ||
+		!IS_VALID_TIMESTAMP(*T - RM_HORIZON - 3 * USECS_PER_DAY) ||
+		!IS_VALID_TIMESTAMP(*T + 3 * USECS_PER_DAY))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("as_of is out of range")));
+	return true;
+}
 
-	args[0] = TimestampTzGetDatum(T - RM_HORIZON);
-	args[1] = TimestampTzGetDatum(T);
+/* open the two ordered readers and the observation table, as of s->T */
+static void
+open_scan(RmUptimeScan *s, text *only)
+{
+	Datum		args[3];
+	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	char		nulls[3] = "   ";
+
+	args[0] = TimestampTzGetDatum(s->T - RM_HORIZON);
+	args[1] = TimestampTzGetDatum(s->T);
 	if (only != NULL)
 		args[2] = PointerGetDatum(only);
 	else
 		nulls[2] = 'n';
 
-	/* the stores of SPEC 6; a single-store report has its store */
-	reader_open(&stores,
+	/* the stores of semantics §6; a single-store report has its store */
+	reader_open(&s->stores,
 				"SELECT k.store_id, z.timezone"
 				" FROM (SELECT s.store_id FROM restmon.store s"
 				"       WHERE $3 IS NULL AND s.first_observed_at <= $2"
@@ -259,72 +266,115 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
 				" ORDER BY k.store_id",
 				3, types, args, nulls);
-	reader_open(&hours,
+	reader_open(&s->hours,
 				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
 				" FROM restmon.business_hours h"
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
 				" ORDER BY h.store_id",
 				3, types, args, nulls);
-	rm_obs_open(&obs, AccessShareLock, ACL_SELECT);
+	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
 
-	storecxt = AllocSetContextCreate(CurrentMemoryContext,
-									 "restmon per-store",
-									 ALLOCSET_DEFAULT_SIZES);
+	s->storecxt = AllocSetContextCreate(CurrentMemoryContext,
+										"restmon per-store",
+										ALLOCSET_DEFAULT_SIZES);
+}
 
-	while (stores.tuple != NULL)
+/*
+ * The figures of the store the stores reader is at: its business time
+ * over the horizon, its polls of the horizon, the core.  Allocates in the
+ * current (per-store) context.
+ */
+static void
+compute_store(RmUptimeScan *s, RmResult *res)
+{
+	TimestampTz T = s->T;
+	bool		isnull;
+	Datum		zone;
+	RmHoursRow *rows;
+	int			nrows;
+	RmInterval *business;
+	int			nbusiness;
+	RmObs	   *polls;
+	RmObs	   *scratch;
+	int			npolls;
+	int			cap = 64;
+
+	zone = reader_col(&s->stores, 2, &isnull);
+	nrows = read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
+	nbusiness = rm_expand_schedule(rows, nrows,
+								   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
+								   T - RM_HORIZON, T + 1, &business);
+
+	polls = palloc(sizeof(RmObs) * cap);
+	npolls = rm_obs_read(&s->obs, reader_col(&s->stores, 1, &isnull),
+						 T - RM_HORIZON, T, &polls, &cap);
+	scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
+	check_interval_status(rm_compute(business, nbusiness, polls, npolls,
+									 T, scratch, res),
+						  s->stores.key, s->stores.keylen);
+}
+
+/* one output row: store_id, then uptime, downtime and evidence per window */
+static void
+put_store_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
+			  const RmResult *res)
+{
+	Datum		values[RM_UPTIME_COLS];
+	bool		nulls[RM_UPTIME_COLS] = {0};
+
+	values[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
+	values[1] = hundredths_numeric(res->up2[RM_HOUR], USECS_PER_MINUTE);
+	values[2] = hundredths_numeric(res->up2[RM_DAY], USECS_PER_HOUR);
+	values[3] = hundredths_numeric(res->up2[RM_WEEK], USECS_PER_HOUR);
+	values[4] = hundredths_numeric(res->down2[RM_HOUR], USECS_PER_MINUTE);
+	values[5] = hundredths_numeric(res->down2[RM_DAY], USECS_PER_HOUR);
+	values[6] = hundredths_numeric(res->down2[RM_WEEK], USECS_PER_HOUR);
+	values[7] = Int32GetDatum(res->evidence[RM_HOUR]);
+	values[8] = Int32GetDatum(res->evidence[RM_DAY]);
+	values[9] = Int32GetDatum(res->evidence[RM_WEEK]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * restmon_store_uptime(as_of timestamptz DEFAULT NULL,
+ *						store_id text DEFAULT NULL)
+ */
+Datum
+restmon_store_uptime(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	RmUptimeScan s;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+
+	if (only != NULL && !rm_store_known(only))
+		rm_error_unknown_store(only);
+	if (!resolve_as_of(fcinfo, only, &s.T))
 	{
-		bool		isnull;
-		Datum		zone;
-		RmHoursRow *rows;
-		int			nrows;
-		RmInterval *business;
-		int			nbusiness;
-		RmObs	   *polls;
-		RmObs	   *scratch;
-		int			npolls = 0;
-		int			cap = 64;
+		SPI_finish();
+		return (Datum) 0;
+	}
+	open_scan(&s, only);
+
+	while (s.stores.tuple != NULL)
+	{
 		RmResult	res;
-		Datum		values[RM_UPTIME_COLS];
-		bool		outnulls[RM_UPTIME_COLS] = {0};
-		const char *key = stores.key;
-		int			keylen = stores.keylen;
+		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
-		oldcxt = MemoryContextSwitchTo(storecxt);
-
-		zone = reader_col(&stores, 2, &isnull);
-		nrows = read_hours(&hours, key, keylen, &rows);
-		nbusiness = rm_expand_schedule(rows, nrows,
-									   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
-									   T - RM_HORIZON, T + 1, &business);
-
-		polls = palloc(sizeof(RmObs) * cap);
-		npolls = rm_obs_read(&obs, reader_col(&stores, 1, &isnull),
-							 T - RM_HORIZON, T, &polls, &cap);
-		scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
-		check_interval_status(rm_compute(business, nbusiness, polls, npolls,
-										 T, scratch, &res),
-							  key, keylen);
-
-		values[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
-		values[1] = hundredths_numeric(res.up2[RM_HOUR], USECS_PER_MINUTE);
-		values[2] = hundredths_numeric(res.up2[RM_DAY], USECS_PER_HOUR);
-		values[3] = hundredths_numeric(res.up2[RM_WEEK], USECS_PER_HOUR);
-		values[4] = hundredths_numeric(res.down2[RM_HOUR], USECS_PER_MINUTE);
-		values[5] = hundredths_numeric(res.down2[RM_DAY], USECS_PER_HOUR);
-		values[6] = hundredths_numeric(res.down2[RM_WEEK], USECS_PER_HOUR);
-		values[7] = Int32GetDatum(res.evidence[RM_HOUR]);
-		values[8] = Int32GetDatum(res.evidence[RM_DAY]);
-		values[9] = Int32GetDatum(res.evidence[RM_WEEK]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, outnulls);
-
+		oldcxt = MemoryContextSwitchTo(s.storecxt);
+		compute_store(&s, &res);
+		put_store_row(rsinfo, s.stores.key, s.stores.keylen, &res);
 		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(storecxt);
-		reader_next(&stores);
+		MemoryContextReset(s.storecxt);
+		reader_next(&s.stores);
 	}
 
-	MemoryContextDelete(storecxt);
-	rm_obs_close(&obs);
+	MemoryContextDelete(s.storecxt);
+	rm_obs_close(&s.obs);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -375,7 +425,8 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
 				" FROM restmon.business_hours h WHERE h.store_id = $1",
 				1, types, args, NULL);
-	nrows = read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store), &rows);
+	nrows = read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
+					   &rows);
 	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
 
 	for (int i = 0; i < n; i++)
@@ -390,7 +441,7 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* restmon_default_as_of(): SPEC 4's default report instant */
+/* restmon_default_as_of(): semantics §4's default report instant */
 Datum
 restmon_default_as_of(PG_FUNCTION_ARGS)
 {

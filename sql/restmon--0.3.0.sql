@@ -1,0 +1,431 @@
+/* sql/restmon--0.3.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION restmon" to load this file. \quit
+
+-- Internal data lives in schema restmon; the API functions live in the
+-- schema the extension is created in (normally public), so the user calls
+-- them unqualified.  The rules of doc/semantics.md live in the C code only.
+CREATE SCHEMA restmon;
+
+-- Status polls (semantics §1): accumulate; one row per store and instant.
+CREATE TABLE restmon.observation (
+	store_id	text COLLATE "C" NOT NULL,
+	observed_at	timestamptz NOT NULL,
+	active		boolean NOT NULL,
+	PRIMARY KEY (store_id, observed_at) INCLUDE (active)
+);
+-- No index on observed_at alone: a report reads each store's horizon as a
+-- range of the primary key (store by store, in store order), so its cost
+-- follows the rows of the horizon, not the history kept, and ingestion
+-- maintains a single index, filled in key order.
+
+-- Every store ever polled, with its first and latest poll: lets a report
+-- list the stores seen at or before T (semantics §6) and find the default T
+-- (semantics §4) without scanning the history.
+CREATE TABLE restmon.store (
+	store_id	text COLLATE "C" PRIMARY KEY,
+	first_observed_at timestamptz NOT NULL,
+	last_observed_at timestamptz NOT NULL
+);
+
+-- restmon.store follows every insert into restmon.observation: ingestion,
+-- which writes the table directly, calls track_stores once per chunk; any
+-- other writer goes through the statement-level trigger below, which reads
+-- the transition table and calls the same function.
+CREATE FUNCTION restmon.track_stores(store_ids text[], firsts timestamptz[],
+	lasts timestamptz[]) RETURNS void
+LANGUAGE sql AS
+$$
+	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
+	SELECT * FROM ROWS FROM (pg_catalog.unnest(store_ids),
+		pg_catalog.unnest(firsts), pg_catalog.unnest(lasts))
+	ON CONFLICT (store_id) DO UPDATE
+		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
+			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
+		WHERE excluded.first_observed_at < s.first_observed_at
+		   OR excluded.last_observed_at > s.last_observed_at
+$$;
+
+CREATE FUNCTION restmon.observation_track_stores() RETURNS trigger
+LANGUAGE plpgsql AS
+$$
+BEGIN
+	PERFORM restmon.track_stores(pg_catalog.array_agg(n.store_id),
+		pg_catalog.array_agg(n.lo), pg_catalog.array_agg(n.hi))
+	FROM (SELECT store_id, pg_catalog.min(observed_at) AS lo,
+	             pg_catalog.max(observed_at) AS hi
+	      FROM new_rows GROUP BY store_id) n;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER observation_track_stores
+	AFTER INSERT ON restmon.observation
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION restmon.observation_track_stores();
+
+-- Business hours snapshot (semantics §1-3).  day_of_week: 0 = Monday.
+CREATE TABLE restmon.business_hours (
+	store_id	text COLLATE "C" NOT NULL,
+	day_of_week	smallint NOT NULL CHECK (day_of_week BETWEEN 0 AND 6),
+	start_local	time NOT NULL,
+	end_local	time NOT NULL
+);
+CREATE INDEX business_hours_store_idx ON restmon.business_hours (store_id);
+
+-- Time-zone snapshot (semantics §1-2); names validated against PostgreSQL's
+-- time-zone database on ingest.
+CREATE TABLE restmon.store_timezone (
+	store_id	text COLLATE "C" PRIMARY KEY,
+	timezone	text NOT NULL
+);
+
+-- One row per file ingested.
+CREATE TABLE restmon.ingest_run (
+	run_id		bigserial PRIMARY KEY,
+	started_at	timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at	timestamptz,
+	source		text NOT NULL CHECK (source IN ('status', 'hours', 'timezones')),
+	file		text NOT NULL,
+	rows_read	bigint NOT NULL DEFAULT 0,
+	rows_loaded	bigint NOT NULL DEFAULT 0,
+	rows_duplicate bigint NOT NULL DEFAULT 0,
+	rows_rejected bigint NOT NULL DEFAULT 0,
+	outcome		text NOT NULL DEFAULT 'running'
+		CHECK (outcome IN ('running', 'loaded', 'failed')),
+	error		text
+);
+
+-- Rows that broke a rule of semantics §1, kept with their line and reason.
+CREATE TABLE restmon.rejected_row (
+	run_id		bigint NOT NULL REFERENCES restmon.ingest_run ON DELETE CASCADE,
+	file		text NOT NULL,
+	line_no		bigint NOT NULL,
+	raw_line	bytea NOT NULL,
+	reason		text NOT NULL,
+	PRIMARY KEY (run_id, line_no)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('restmon.observation', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.store', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.business_hours', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.store_timezone', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.ingest_run', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.ingest_run_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.rejected_row', '');
+
+-- Rejected rows with their raw text shown as text where it is valid UTF-8.
+CREATE VIEW restmon.rejected AS
+	SELECT r.run_id, r.file, r.line_no, r.reason,
+		   CASE WHEN pg_catalog.length(r.raw_line) <= 1000
+				THEN pg_catalog.encode(r.raw_line, 'escape') END AS raw_text,
+		   r.raw_line
+	FROM restmon.rejected_row r;
+
+---------------------------------------------------------------------------
+-- Ingestion (semantics §1)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_ingest_status(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_status'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_hours(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_hours'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_timezones(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_timezones'
+LANGUAGE C STRICT VOLATILE;
+
+-- dir NULL: the setting restmon.data_dir
+CREATE FUNCTION restmon_ingest(dir text DEFAULT NULL)
+RETURNS TABLE (file text, rows_read bigint, rows_loaded bigint,
+	rows_duplicate bigint, rows_rejected bigint, outcome text, error text)
+AS 'MODULE_PATHNAME', 'restmon_ingest'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION restmon_ingest_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_hours(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_timezones(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest(text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- The report (semantics §3-6)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_store_uptime(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL)
+RETURNS TABLE (store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
+	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
+AS 'MODULE_PATHNAME', 'restmon_store_uptime'
+LANGUAGE C STABLE CALLED ON NULL INPUT
+-- its reads are index range scans: compiling them costs more than it saves
+SET jit = off;
+
+-- The business time of one store as merged UTC intervals (semantics §3), for
+-- inspection: what the report counts as open.
+CREATE FUNCTION restmon_business_intervals(store_id text,
+	range_start timestamptz, range_end timestamptz)
+RETURNS TABLE (opens timestamptz, closes timestamptz)
+AS 'MODULE_PATHNAME', 'restmon_business_intervals'
+LANGUAGE C STABLE STRICT;
+
+-- semantics §4's default report instant: the latest poll stored.
+CREATE FUNCTION restmon_default_as_of()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'restmon_default_as_of'
+LANGUAGE C STABLE;
+
+---------------------------------------------------------------------------
+-- Asynchronous reports
+---------------------------------------------------------------------------
+
+CREATE TABLE restmon.report (
+	report_id	text PRIMARY KEY,
+	status		text NOT NULL DEFAULT 'Running'
+		CHECK (status IN ('Running', 'Complete', 'Failed')),
+	requested_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	started_at	timestamptz,
+	finished_at	timestamptz,
+	as_of		timestamptz,		-- semantics §4's T, resolved when requested
+	store_filter text,				-- a single-store report
+	worker_pid	int,				-- the backend working on it
+	attempts	int NOT NULL DEFAULT 0,
+	row_count	bigint,
+	error_sqlstate text,
+	error_message text
+);
+CREATE INDEX report_running_idx ON restmon.report (requested_at)
+	WHERE status = 'Running';
+
+CREATE TABLE restmon.report_row (
+	report_id	text NOT NULL REFERENCES restmon.report ON DELETE CASCADE,
+	store_id	text COLLATE "C" NOT NULL,
+	uptime_last_hour numeric NOT NULL,
+	uptime_last_day numeric NOT NULL,
+	uptime_last_week numeric NOT NULL,
+	downtime_last_hour numeric NOT NULL,
+	downtime_last_day numeric NOT NULL,
+	downtime_last_week numeric NOT NULL,
+	PRIMARY KEY (report_id, store_id)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('restmon.report', '');
+SELECT pg_catalog.pg_extension_config_dump('restmon.report_row', '');
+
+-- The rows of one report: restmon_store_uptime()'s figures for the
+-- request's as_of and store, in restmon.report_row's shape.  Report
+-- workers fill a report with one fixed statement,
+--   INSERT INTO restmon.report_row SELECT * FROM restmon.report_rows($1)
+-- the extension's schema bound here, at install time.
+CREATE FUNCTION restmon.report_rows(report_id text)
+RETURNS SETOF restmon.report_row
+LANGUAGE sql STABLE
+AS $$
+	SELECT r.report_id, u.store_id, u.uptime_last_hour, u.uptime_last_day,
+		   u.uptime_last_week, u.downtime_last_hour, u.downtime_last_day,
+		   u.downtime_last_week
+	FROM restmon.report r,
+		 @extschema@.restmon_store_uptime(r.as_of, r.store_filter) u
+	WHERE r.report_id = report_rows.report_id
+$$;
+
+CREATE VIEW restmon.reports AS
+	SELECT report_id, status, requested_at, started_at, finished_at, as_of,
+		   store_filter, row_count AS rows, finished_at - started_at AS duration,
+		   attempts, worker_pid,
+		   error_sqlstate || ': ' || error_message AS error
+	FROM restmon.report;
+
+-- The report API runs as the extension's owner (SECURITY DEFINER), so a
+-- role that may only EXECUTE these functions (the HTTP gateway's) can use
+-- reports without any access to the tables.  They are revoked from PUBLIC
+-- below: grant them to the roles that should trigger and read reports.
+
+-- Running, Complete or Failed, with the error of a failed report and the
+-- rows of a complete one; an error for a malformed (22023) or unknown
+-- (P0002) id
+CREATE FUNCTION restmon_report_status(report_id text,
+	OUT status text, OUT error text, OUT rows bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_report_status'
+LANGUAGE C STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+-- Records a report request and returns its id at once; a background worker
+-- computes it.  wait => true computes it before returning.
+CREATE FUNCTION restmon_trigger_report(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL, wait boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_trigger_report'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION restmon_get_report(report_id text)
+RETURNS TABLE (status text, store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric)
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	st text := (@extschema@.restmon_report_status(report_id)).status;
+BEGIN
+	IF st = 'Complete' THEN
+		RETURN QUERY
+			SELECT 'Complete'::text, r.store_id::text, r.uptime_last_hour,
+				   r.uptime_last_day, r.uptime_last_week, r.downtime_last_hour,
+				   r.downtime_last_day, r.downtime_last_week
+			FROM restmon.report_row r
+			WHERE r.report_id = restmon_get_report.report_id
+			ORDER BY r.store_id;
+	ELSE
+		RETURN QUERY SELECT st, NULL::text, NULL::numeric, NULL::numeric,
+			NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric;
+	END IF;
+END
+$$;
+
+-- semantics §6's CSV; NULL while the report is Running, an error if it Failed
+CREATE FUNCTION restmon_report_csv(report_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_report_csv'
+LANGUAGE C STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+-- Waits (up to timeout) until a report is no longer Running; returns its
+-- status.  Handy in psql and scripts.
+CREATE FUNCTION restmon_wait_report(report_id text,
+	timeout interval DEFAULT '5 minutes')
+RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	deadline timestamptz := pg_catalog.clock_timestamp() + timeout;
+	st text;
+BEGIN
+	LOOP
+		st := (@extschema@.restmon_report_status(report_id)).status;
+		EXIT WHEN st <> 'Running' OR pg_catalog.clock_timestamp() >= deadline;
+		PERFORM pg_catalog.pg_sleep(0.02);
+	END LOOP;
+	RETURN st;
+END
+$$;
+
+-- Re-runs reports whose worker stopped and starts queued ones; returns the
+-- number of workers started.  Scheduled every minute by restmon_schedule().
+CREATE FUNCTION restmon_upkeep()
+RETURNS int
+AS 'MODULE_PATHNAME', 'restmon_upkeep'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION restmon_report_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_trigger_report(timestamptz, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_get_report(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_report_csv(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_wait_report(text, interval) FROM PUBLIC;
+
+-- Lets a role use the report API, and nothing else: EXECUTE on the report
+-- functions (they run as the extension's owner); no privilege on any
+-- table.  This is what the HTTP gateway's role needs.
+CREATE FUNCTION restmon_grant_report_api(role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format(
+		'GRANT EXECUTE ON FUNCTION %1$I.restmon_trigger_report(timestamptz, text, boolean),'
+		' %1$I.restmon_report_status(text), %1$I.restmon_report_csv(text),'
+		' %1$I.restmon_get_report(text), %1$I.restmon_wait_report(text, interval)'
+		' TO %2$s', '@extschema@', role);
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_grant_report_api(regrole) FROM PUBLIC;
+
+-- Deletes finished reports older than restmon.report_retention.
+CREATE FUNCTION restmon_prune_reports()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_reports'
+LANGUAGE C VOLATILE;
+
+---------------------------------------------------------------------------
+-- Scheduling with pg_cron (optional: everything else works without it)
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon_schedule(data_dir text DEFAULT NULL,
+	ingest_cron text DEFAULT '0 * * * *')
+RETURNS TABLE (job_name text, schedule text, command text)
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	dir text := COALESCE(data_dir, pg_catalog.current_setting('restmon.data_dir', true), '');
+	jobs text[][] := ARRAY[
+		['restmon-ingest', ingest_cron,
+		 pg_catalog.format('SELECT * FROM %I.restmon_ingest(%L)', '@extschema@', dir)],
+		['restmon-upkeep', '* * * * *',
+		 pg_catalog.format('SELECT %I.restmon_upkeep()', '@extschema@')],
+		['restmon-prune', '17 3 * * *',
+		 pg_catalog.format('SELECT %I.restmon_prune_reports()', '@extschema@')]];
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'restmon_schedule() needs the pg_cron extension'
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name, and CREATE EXTENSION pg_cron.';
+	END IF;
+	IF dir = '' THEN
+		RAISE EXCEPTION 'no data directory to ingest from'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass data_dir or set restmon.data_dir.';
+	END IF;
+	FOR i IN 1 .. pg_catalog.array_length(jobs, 1) LOOP
+		-- named jobs: scheduling again replaces them
+		EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, pg_catalog.current_database())'
+			USING jobs[i][1], jobs[i][2], jobs[i][3];
+		job_name := jobs[i][1];
+		schedule := jobs[i][2];
+		command := jobs[i][3];
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+
+CREATE FUNCTION restmon_unschedule()
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+	n int := 0;
+	j text;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'restmon_unschedule() needs the pg_cron extension'
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'CREATE EXTENSION pg_cron first.';
+	END IF;
+	FOR j IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname IN (''restmon-ingest'', ''restmon-upkeep'', ''restmon-prune'')' LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING j;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;

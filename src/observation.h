@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/observation.h
+ *	  A handle on restmon.observation read and written through its primary
+ *	  key (store_id, observed_at) INCLUDE (active): observation.c.
+ *
+ * One handle per snapshot: every read uses the snapshot active at its
+ * first read.  Rows inserted through it fire no trigger; the caller keeps
+ * restmon.store up to date (restmon.track_stores).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_OBSERVATION_H
+#define RESTMON_OBSERVATION_H
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "datatype/timestamp.h"
+#include "nodes/execnodes.h"
+#include "storage/lockdefs.h"
+#include "utils/acl.h"
+
+#include "core.h"
+
+typedef struct RmObsTable
+{
+	Relation	heap;
+	Relation	index;
+	MemoryContext cxt;			/* where the scan and the slots live */
+	ScanKeyData keys[3];
+	IndexScanDesc scan;			/* reads */
+	Snapshot	snapshot;		/* the scan's */
+	TupleTableSlot *slot;		/* visibility checks on the heap */
+	Buffer		vmbuffer;
+	TupleTableSlot **slots;		/* inserts, buffered */
+	int			nbuffered;
+	BulkInsertState bistate;
+	EState	   *estate;			/* for index insertion */
+	ResultRelInfo *resultrel;
+} RmObsTable;
+
+extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
+extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
+						TimestampTz hi, RmObs **polls, int *cap);
+extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
+						  bool active);
+extern void rm_obs_close(RmObsTable *o);
+
+#endif							/* RESTMON_OBSERVATION_H */

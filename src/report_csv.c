@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/report_csv.c
+ *	  A complete report as semantics §6's CSV: a header line, then one line
+ *	  per store in byte order of store_id.
+ *
+ * csv_columns[] is the one list of the CSV's columns: the header is
+ * written from it and each line takes the same columns, by name, from the
+ * rows of restmon.report_row (report_queue.c).  A field is quoted only when
+ * it holds a comma, a quote or a line break.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "report_csv.h"
+#include "report_queue.h"
+
+#define RM_CSV_FETCH	10000
+
+/* semantics §6: the columns of the CSV, in order */
+static const char *const csv_columns[] = {
+	"store_id",
+	"uptime_last_hour",
+	"uptime_last_day",
+	"uptime_last_week",
+	"downtime_last_hour",
+	"downtime_last_day",
+	"downtime_last_week",
+};
+
+#define RM_CSV_NCOLS	((int) lengthof(csv_columns))
+
+static void
+append_csv_field(StringInfo buf, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL)
+	{
+		appendStringInfoString(buf, s);
+		return;
+	}
+	appendStringInfoChar(buf, '"');
+	for (; *s; s++)
+	{
+		if (*s == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, *s);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static void
+append_csv_header(StringInfo buf)
+{
+	for (int c = 0; c < RM_CSV_NCOLS; c++)
+	{
+		if (c > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoString(buf, csv_columns[c]);
+	}
+	appendStringInfoChar(buf, '\n');
+}
+
+/* where each CSV column is in the rows' tuple descriptor */
+static void
+find_csv_columns(TupleDesc tupdesc, int *attnums)
+{
+	for (int c = 0; c < RM_CSV_NCOLS; c++)
+	{
+		attnums[c] = SPI_fnumber(tupdesc, csv_columns[c]);
+		if (attnums[c] <= 0)
+			elog(ERROR, "restmon.report_row has no column \"%s\"",
+				 csv_columns[c]);
+	}
+}
+
+/* the lines of one batch of rows */
+static void
+append_csv_lines(StringInfo buf, SPITupleTable *tuptable, uint64 n,
+				 const int *attnums)
+{
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = tuptable->vals[i];
+
+		for (int c = 0; c < RM_CSV_NCOLS; c++)
+		{
+			char	   *v = SPI_getvalue(tup, tuptable->tupdesc, attnums[c]);
+
+			if (c > 0)
+				appendStringInfoChar(buf, ',');
+			if (v != NULL)
+				append_csv_field(buf, v);
+		}
+		appendStringInfoChar(buf, '\n');
+	}
+}
+
+/*
+ * The CSV of a complete report, as text allocated in resultcxt.  Inside
+ * SPI; the caller has checked the report's status.
+ */
+text *
+rm_report_csv(const char *id, MemoryContext resultcxt)
+{
+	StringInfoData buf;
+	Portal		portal;
+	int			attnums[RM_CSV_NCOLS];
+	MemoryContext batchcxt;
+	MemoryContext oldcxt;
+	text	   *result;
+
+	/* buf grows in resultcxt; the text of each batch lives in batchcxt */
+	oldcxt = MemoryContextSwitchTo(resultcxt);
+	initStringInfo(&buf);
+	MemoryContextSwitchTo(oldcxt);
+	append_csv_header(&buf);
+
+	portal = rm_report_open_rows(id);
+	find_csv_columns(portal->tupDesc, attnums);
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "restmon csv batch",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, RM_CSV_FETCH);
+		if (SPI_processed == 0)
+			break;
+		oldcxt = MemoryContextSwitchTo(batchcxt);
+		append_csv_lines(&buf, SPI_tuptable, SPI_processed, attnums);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(batchcxt);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextDelete(batchcxt);
+
+	oldcxt = MemoryContextSwitchTo(resultcxt);
+	result = cstring_to_text_with_len(buf.data, buf.len);
+	MemoryContextSwitchTo(oldcxt);
+	pfree(buf.data);
+	return result;
+}
