@@ -203,7 +203,10 @@ fi
 kill -TERM $gw
 wait $gw || true
 
-# --- RESULTS.md ---
+# --- RESULTS.md (a smoke run writes bench/RESULTS-smoke.md, which git
+# ignores, and leaves the committed results alone) ---
+RESULTS=bench/RESULTS.md
+[ "${SMOKE:-0}" = 1 ] && RESULTS=bench/RESULTS-smoke.md
 pgv=$(q -d b_ref -c "SHOW server_version")
 # huge pages mapped by the postmaster (its shared memory)
 HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$DIR/data/postmaster.pid")/status" 2>/dev/null || echo unknown)
@@ -238,6 +241,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	done <<< "$scale_rows"
 	echo
 	echo "Peak private memory = VmHWM - RssShmem of the backend after the report (shared buffers excluded)."
-} > bench/RESULTS.md
-cat bench/RESULTS.md
+} > "$RESULTS"
+cat "$RESULTS"
+
 scripts/cluster.sh stop

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # scripts/cluster.sh start|stop|status|env|destroy
+# (destroy stops the cluster and its gateway and deletes the cluster's data)
 # A project-local PostgreSQL 15 cluster for restmon: unix socket only (no TCP
 # port to clash with), pg_cron preloaded, database "restmon".
 # RESTMON_CLUSTER=main (default) or test selects which cluster.
@@ -86,6 +87,8 @@ case "${1:-}" in
 		else echo "stopped: $DATA"; exit 3; fi ;;
 	env)
 		echo "export PGHOST='$SOCK' PGPORT=$CLUSTER_PORT PGUSER=postgres PGDATABASE=restmon" ;;
-	destroy) stop; rm -rf "$DIR" ;;
+	destroy)	# the gateway started for this cluster goes with it
+		[ -f "$DIR/gateway.pid" ] && "$(dirname "$0")/gateway.sh" stop >/dev/null 2>&1
+		stop; rm -rf "$DIR" ;;
 	*) echo "usage: $0 start|stop|status|env|destroy" >&2; exit 2 ;;
 esac

@@ -21,3 +21,12 @@ AS $$
 		 @extschema@.restmon_store_uptime(r.as_of, r.store_filter) u
 	WHERE r.report_id = report_rows.report_id
 $$;
+
+-- 0.3.0: one privilege rule.  Every function that loads data, runs or
+-- schedules jobs, or hands out rights is revoked from PUBLIC (ingestion
+-- already was; upkeep, pruning and scheduling were not).  Functions that
+-- only read run with the caller's own rights on restmon's tables.
+REVOKE ALL ON FUNCTION restmon_upkeep() FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_prune_reports() FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_schedule(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_unschedule() FROM PUBLIC;

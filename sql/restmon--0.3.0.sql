@@ -337,6 +337,7 @@ CREATE FUNCTION restmon_upkeep()
 RETURNS int
 AS 'MODULE_PATHNAME', 'restmon_upkeep'
 LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION restmon_upkeep() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION restmon_report_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_trigger_report(timestamptz, text, boolean) FROM PUBLIC;
@@ -367,6 +368,7 @@ CREATE FUNCTION restmon_prune_reports()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'restmon_prune_reports'
 LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION restmon_prune_reports() FROM PUBLIC;
 
 ---------------------------------------------------------------------------
 -- Scheduling with pg_cron (optional: everything else works without it)
@@ -429,3 +431,5 @@ BEGIN
 	RETURN n;
 END
 $$;
+REVOKE ALL ON FUNCTION restmon_schedule(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_unschedule() FROM PUBLIC;

@@ -11,12 +11,14 @@ ALTER EXTENSION restmon UPDATE;
 RESET client_min_messages;
 SELECT extversion FROM pg_extension WHERE extname = 'restmon';
 
--- every member object, with the definition of every function, and every
--- column, index and trigger of its tables
+-- every member object, with the definition and privileges of every
+-- function, and every column, index and trigger of its tables
 CREATE TEMP VIEW ext_objects AS
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
        CASE WHEN d.classid = 'pg_proc'::regclass
-            THEN md5(pg_get_functiondef(d.objid)) END AS definition
+            THEN md5(pg_get_functiondef(d.objid) || coalesce(
+                     (SELECT proacl::text FROM pg_proc WHERE oid = d.objid), ''))
+       END AS definition
 FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon')
