@@ -89,3 +89,12 @@ EXTRA_CLEAN += gateway/restmon-http gateway/*.o
 .PHONY: bench
 bench:
 	bash bench/run.sh
+
+# Formatting: pg_bsd_indent with pgindent's options (scripts/indent.sh).
+.PHONY: indent indent-check typedefs
+indent:
+	scripts/indent.sh
+indent-check:
+	scripts/indent.sh --check
+typedefs:
+	scripts/indent.sh --typedefs --check || true
