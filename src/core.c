@@ -97,33 +97,39 @@ upper_bound2(const RmObs *ev, int nev, int e)
 	return ev[e].t + ev[e + 1].t;
 }
 
-RmStatus
-rm_compute(const RmInterval *business, int nbusiness,
-		   const RmObs *obs, int nobs,
-		   int64_t T, RmObs *ev, RmResult *out)
+/* the inputs are in range and ordered as core.h requires */
+static RmStatus
+check_inputs(const RmInterval *business, int nbusiness,
+			 const RmObs *obs, int nobs, int64_t T)
 {
-	int			nev = 0;
-	int			cursor = 0;
-
-	memset(out, 0, sizeof(*out));
-
 	if (T <= -RM_TIME_LIMIT + RM_HORIZON || T >= RM_TIME_LIMIT)
 		return RM_ERR_RANGE;
 	for (int i = 0; i < nbusiness; i++)
 	{
-		if (business[i].end <= business[i].start ||
-			(i > 0 && business[i].start <= business[i - 1].end) ||
-			business[i].start <= -RM_TIME_LIMIT ||
+		if (business[i].start <= -RM_TIME_LIMIT ||
 			business[i].end >= RM_TIME_LIMIT)
-			return business[i].start <= -RM_TIME_LIMIT ||
-				business[i].end >= RM_TIME_LIMIT ?
-				RM_ERR_RANGE : RM_ERR_UNSORTED_INTERVALS;
+			return RM_ERR_RANGE;
+		if (business[i].end <= business[i].start ||
+			(i > 0 && business[i].start <= business[i - 1].end))
+			return RM_ERR_UNSORTED_INTERVALS;
 	}
 	for (int i = 1; i < nobs; i++)
 		if (obs[i].t <= obs[i - 1].t)
 			return RM_ERR_UNSORTED_OBS;
+	return RM_OK;
+}
 
-	/* semantics §5: evidence = observations with T - 192h < t <= T and t in B */
+/*
+ * semantics §5: the evidence is the observations with T - 192h < t <= T
+ * that lie in business time; copied to ev, returns their number
+ */
+static int
+gather_evidence(const RmInterval *business, int nbusiness,
+				const RmObs *obs, int nobs, int64_t T, RmObs *ev)
+{
+	int			nev = 0;
+	int			cursor = 0;
+
 	for (int i = 0; i < nobs; i++)
 	{
 		if (obs[i].t <= T - RM_HORIZON || obs[i].t > T)
@@ -131,55 +137,84 @@ rm_compute(const RmInterval *business, int nbusiness,
 		if (in_business(business, nbusiness, &cursor, obs[i].t))
 			ev[nev++] = obs[i];
 	}
+	return nev;
+}
+
+/*
+ * Doubled business time and doubled uptime of the window [lo2, hi2)
+ * (doubled instants): each business interval's part in the window is
+ * walked across the evidence regions of upper_bound2(); with no evidence
+ * it is all downtime.
+ */
+static void
+measure_window(const RmInterval *business, int nbusiness,
+			   const RmObs *ev, int nev, int64_t lo2, int64_t hi2,
+			   int64_t *busy2, int64_t *up2)
+{
+	int			e = 0;
+
+	*busy2 = 0;
+	*up2 = 0;
+	for (int i = 0; i < nbusiness; i++)
+	{
+		int64_t		s = 2 * business[i].start;
+		int64_t		end = 2 * business[i].end;
+		int64_t		x;
+
+		if (end <= lo2)
+			continue;
+		if (s >= hi2)
+			break;
+		if (s < lo2)
+			s = lo2;
+		if (end > hi2)
+			end = hi2;
+		*busy2 += end - s;
+		if (nev == 0)
+			continue;			/* no evidence: all downtime */
+
+		/* walk the evidence regions across [s, end) */
+		for (x = s; x < end;)
+		{
+			int64_t		ub;
+			int64_t		seg;
+
+			while ((ub = upper_bound2(ev, nev, e)) <= x)
+				e++;
+			seg = ub < end ? ub : end;
+			if (ev[e].active)
+				*up2 += seg - x;
+			x = seg;
+		}
+	}
+}
+
+RmStatus
+rm_compute(const RmInterval *business, int nbusiness,
+		   const RmObs *obs, int nobs,
+		   int64_t T, RmObs *ev, RmResult *out)
+{
+	RmStatus	st;
+	int			nev;
+
+	memset(out, 0, sizeof(*out));
+	st = check_inputs(business, nbusiness, obs, nobs, T);
+	if (st != RM_OK)
+		return st;
+	nev = gather_evidence(business, nbusiness, obs, nobs, T, ev);
 
 	for (int w = 0; w < RM_NWINDOWS; w++)
 	{
-		int64_t		lo2 = 2 * (T - rm_window_len[w]);
-		int64_t		hi2 = 2 * T;
-		int64_t		busy2 = 0;
-		int64_t		up2 = 0;
-		int			e = 0;
+		int64_t		busy2;
+		int64_t		up2;
 
-		for (int i = 0; i < nbusiness; i++)
-		{
-			int64_t		s = 2 * business[i].start;
-			int64_t		x;
-			int64_t		end = 2 * business[i].end;
-
-			if (end <= lo2)
-				continue;
-			if (s >= hi2)
-				break;
-			if (s < lo2)
-				s = lo2;
-			if (end > hi2)
-				end = hi2;
-			busy2 += end - s;
-			if (nev == 0)
-				continue;		/* no evidence: all downtime */
-
-			/* walk the evidence regions across [s, end) */
-			x = s;
-			while (x < end)
-			{
-				int64_t		ub;
-				int64_t		seg;
-
-				while ((ub = upper_bound2(ev, nev, e)) <= x)
-					e++;
-				seg = ub < end ? ub : end;
-				if (ev[e].active)
-					up2 += seg - x;
-				x = seg;
-			}
-		}
+		measure_window(business, nbusiness, ev, nev,
+					   2 * (T - rm_window_len[w]), 2 * T, &busy2, &up2);
 		out->up2[w] = up2;
 		out->down2[w] = busy2 - up2;
-
 		for (int i = 0; i < nev; i++)
 			if (ev[i].t >= T - rm_window_len[w])
 				out->evidence[w]++;
 	}
-
 	return RM_OK;
 }
