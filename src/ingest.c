@@ -172,7 +172,7 @@ split_line(RmIngest *st, char *line, int len, char *buf, char **fields,
 		f[c] = rm_trim(fields[st->colpos[c]]);
 	if (f[0][0] == '\0')
 		return "empty store_id";
-	return NULL;
+	return rm_store_id_reason(f[0], strlen(f[0]));	/* semantics §1.3 */
 }
 
 /* validate one data line; hand it to its source's pipeline or reject it */

@@ -140,7 +140,8 @@ extern char *rm_trim(char *s);
 /* parse.c: values (rm_parse_local_time is in restmon.h) */
 extern bool rm_parse_timestamp_utc(const char *s, TimestampTz *result);
 extern HTAB *rm_load_zone_names(void);
-extern bool rm_zone_known(HTAB *zones, const char *name);
+extern const char *rm_zone_canonical(HTAB *zones, const char *name,
+									 const char **reason);
 
 /* load_log.c: batches, rejected lines and the run log (inside SPI) */
 extern Datum rm_make_array(Datum *elems, int n, Oid type);

@@ -17,6 +17,7 @@
 #include <ctype.h>
 
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/datetime.h"
 #include "utils/hsearch.h"
@@ -90,6 +91,44 @@ parse_timestamp_fast(const char *s, TimestampTz *result)
 }
 
 /*
+ * The words of a timestamp (ParseDateTime's fields, lower case) that do not
+ * depend on the session (semantics §1.3): "utc", "gmt", "ut", "z" and
+ * "zulu" become the offset +00; a word the session's
+ * timezone_abbreviations knows ("ist", "est", "cet", ...) is refused, as
+ * its meaning depends on that setting; so is any word that is not one of
+ * PostgreSQL's fixed date words (month and day names, am/pm, "t", ...),
+ * such as a zone name without a "/" ("japan", "posixrules", "localtime").
+ * Returns false to refuse the value.
+ */
+static bool
+pin_zone_words(char **field, int *ftype, int nf)
+{
+	static char utc_offset[] = "+00";
+
+	for (int i = 0; i < nf; i++)
+	{
+		int			val;
+		pg_tz	   *valtz;
+
+		if (ftype[i] != DTK_STRING && ftype[i] != DTK_SPECIAL)
+			continue;
+		if (strcmp(field[i], "utc") == 0 || strcmp(field[i], "gmt") == 0 ||
+			strcmp(field[i], "ut") == 0 || strcmp(field[i], "z") == 0 ||
+			strcmp(field[i], "zulu") == 0)
+		{
+			field[i] = utc_offset;
+			ftype[i] = DTK_TZ;
+			continue;
+		}
+		if (DecodeTimezoneAbbrev(i, field[i], &val, &valtz) != UNKNOWN_FIELD)
+			return false;
+		if (DecodeSpecial(i, field[i], &val) == UNKNOWN_FIELD)
+			return false;
+	}
+	return true;
+}
+
+/*
  * A timestamp as timestamptz_in reads it, except that a value without a
  * zone means UTC (semantics §1), whatever the session's TimeZone.
  */
@@ -106,6 +145,7 @@ rm_parse_timestamp_utc(const char *s, TimestampTz *result)
 	struct pg_tm tm;
 	fsec_t		fsec = 0;
 	pg_tz	   *saved = session_timezone;
+	int			saved_order = DateOrder;
 
 	if (parse_timestamp_fast(s, result))
 		return true;
@@ -142,16 +182,27 @@ rm_parse_timestamp_utc(const char *s, TimestampTz *result)
 				return false;
 	}
 
+	if (!pin_zone_words(field, ftype, nf))
+		return false;
+
+	/*
+	 * Semantics §1.3: the session's settings play no part.  No zone means
+	 * UTC, whatever TimeZone says; numeric dates are read year first, as
+	 * under DateStyle YMD, whatever DateStyle says (so "1/2/2023" is
+	 * refused: there is no day 2023).
+	 */
 	if (utc_tz == NULL)
 		utc_tz = pg_tzset("UTC");
 	PG_TRY();
 	{
 		session_timezone = utc_tz;
+		DateOrder = DATEORDER_YMD;
 		rc = DecodeDateTime(field, ftype, nf, &dtype, &tm, &fsec, &tz);
 	}
 	PG_FINALLY();
 	{
 		session_timezone = saved;
+		DateOrder = saved_order;
 	}
 	PG_END_TRY();
 
@@ -224,7 +275,8 @@ rm_parse_local_time(const char *s, int64 *usecs)
 
 typedef struct RmZoneEntry
 {
-	char		name[TZ_STRLEN_MAX + 1];	/* lower case */
+	char		name[TZ_STRLEN_MAX + 1];	/* lower case: the key */
+	char		canonical[TZ_STRLEN_MAX + 1];	/* as pg_timezone_names */
 } RmZoneEntry;
 
 HTAB *
@@ -239,33 +291,60 @@ rm_load_zone_names(void)
 	h = hash_create("restmon zone names", 1024, &ctl,
 					HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
-	if (SPI_execute("SELECT pg_catalog.lower(name)"
-					" FROM pg_catalog.pg_timezone_names",
+	if (SPI_execute("SELECT name FROM pg_catalog.pg_timezone_names"
+					" ORDER BY name COLLATE \"C\"",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list time-zone names");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[i],
 										SPI_tuptable->tupdesc, 1);
+		char		key[TZ_STRLEN_MAX + 1];
+		RmZoneEntry *e;
+		bool		found;
+		int			k;
 
-		if (name != NULL && strlen(name) <= TZ_STRLEN_MAX)
-			hash_search(h, name, HASH_ENTER, NULL);
+		if (name == NULL || strlen(name) > TZ_STRLEN_MAX)
+			continue;
+		for (k = 0; name[k] != '\0'; k++)
+			key[k] = pg_ascii_tolower((unsigned char) name[k]);
+		key[k] = '\0';
+		e = hash_search(h, key, HASH_ENTER, &found);
+		if (!found)				/* the first spelling in byte order */
+			strlcpy(e->canonical, name, sizeof(e->canonical));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return h;
 }
 
-bool
-rm_zone_known(HTAB *zones, const char *name)
+/*
+ * The spelling pg_timezone_names gives a zone name, found without regard
+ * to case (semantics §1.3); NULL, and in *reason why, if it is not a zone
+ * restmon accepts: unknown to the server, or one whose meaning depends on
+ * the machine ("localtime" and "posixrules" are the server's own settings,
+ * "Factory" means "not set").
+ */
+const char *
+rm_zone_canonical(HTAB *zones, const char *name, const char **reason)
 {
 	char		key[TZ_STRLEN_MAX + 1];
+	RmZoneEntry *e;
 	int			i;
 
+	*reason = "unknown time zone";
 	if (strlen(name) > TZ_STRLEN_MAX || name[0] == '\0')
-		return false;
+		return NULL;
 	for (i = 0; name[i] != '\0'; i++)
 		key[i] = pg_ascii_tolower((unsigned char) name[i]);
 	key[i] = '\0';
-	return hash_search(zones, key, HASH_FIND, NULL) != NULL &&
-		pg_tzset(name) != NULL;
+	if (strcmp(key, "localtime") == 0 || strcmp(key, "posixrules") == 0 ||
+		strcmp(key, "factory") == 0)
+	{
+		*reason = "machine-dependent time zone";
+		return NULL;
+	}
+	e = hash_search(zones, key, HASH_FIND, NULL);
+	if (e == NULL || pg_tzset(e->canonical) == NULL)
+		return NULL;
+	return e->canonical;
 }

@@ -50,6 +50,8 @@ restmon_trigger_report(PG_FUNCTION_ARGS)
 	TimestampTz T;
 	bool		has_T = true;
 
+	if (store != NULL)
+		rm_check_store_id(store);	/* semantics §1.3 */
 	SPI_connect();
 
 	/* semantics §6: an unknown store is an error now, not a Failed report */

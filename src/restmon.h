@@ -32,6 +32,13 @@ rm_key_cmp(const char *a, int alen, const char *b, int blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
+/* store_id.c: what a store id is (semantics §1.3) */
+#define RM_STORE_ID_MAX_BYTES	255
+extern bool rm_store_id_valid(const char *s, int len, const char **why);
+extern char *rm_value_excerpt(const char *s, int len);
+extern char *rm_store_id_reason(const char *s, int len);
+extern void rm_check_store_id(text *id);
+
 /* parse.c: semantics §1 helpers shared with other files */
 extern bool rm_parse_local_time(const char *s, int64 *usecs);
 

@@ -11,17 +11,25 @@
  *	- the snapshot is replaced inside the caller's transaction, so a file
  *	  that fails leaves the previous snapshot in place;
  *	- a conflicting duplicate (same key, other value, later line) is
- *	  rejected with its raw line; an agreeing one is counted.
+ *	  rejected with its raw line; an agreeing one is counted;
+ *	- one load of a snapshot table at a time: the table is locked (SHARE
+ *	  ROW EXCLUSIVE, which conflicts with itself and with other writers,
+ *	  not with readers) before its rows are deleted, so two overlapping
+ *	  loads end with the second file's rows only (semantics §1.7).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/snapmgr.h"
 
 #include "ingest_int.h"
 
@@ -84,16 +92,21 @@ rm_snapshot_line(RmIngest *st, int64 line_no, const char *line, int len,
 				 char **f)
 {
 	const char *reason = NULL;
+	const char *zone;
 	Datum		v[RM_MAX_COLS];
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
 	v[0] = CStringGetTextDatum(f[0]);
 	if (st->source == RM_SRC_HOURS)
 		reason = hours_values(f, v);
-	else if (!rm_zone_known(st->zones, f[1]))
-		reason = psprintf("unknown time zone \"%s\"", f[1]);
+	else if ((zone = rm_zone_canonical(st->zones, f[1], &reason)) == NULL)
+		reason = psprintf("%s \"%s\"", reason,
+						  rm_value_excerpt(f[1], strlen(f[1])));
 	else
-		v[1] = CStringGetTextDatum(f[1]);
+	{
+		reason = NULL;
+		v[1] = CStringGetTextDatum(zone);	/* the canonical spelling */
+	}
 	MemoryContextSwitchTo(old);
 
 	if (reason != NULL)
@@ -121,6 +134,54 @@ reject_conflicting(RmIngest *st, Datum d)
 }
 
 /*
+ * Wait for any other load of the snapshot table, and keep others out until
+ * this transaction ends.  In READ COMMITTED the DELETE that follows takes
+ * a new snapshot, so it sees (and removes) what a load before it
+ * committed.  A transaction snapshot (REPEATABLE READ, SERIALIZABLE) cannot
+ * see such rows: then, once its own rows are deleted, a row still visible
+ * to the latest snapshot was committed by a concurrent load, and this load
+ * fails with a serialization failure instead of keeping both.
+ */
+static void
+lock_snapshot_table(RmIngest *st)
+{
+	(void) RangeVarGetRelid(makeRangeVar("restmon",
+										 st->source == RM_SRC_HOURS ?
+										 "business_hours" : "store_timezone",
+										 -1),
+							ShareRowExclusiveLock, false);
+}
+
+static void
+check_concurrent_load(RmIngest *st)
+{
+	SPIPlanPtr	plan;
+	bool		isnull;
+	bool		found;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	plan = SPI_prepare(st->source == RM_SRC_HOURS ?
+					   "SELECT EXISTS (SELECT FROM restmon.business_hours)" :
+					   "SELECT EXISTS (SELECT FROM restmon.store_timezone)",
+					   0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(),
+							 InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the %s snapshot", st->def->name);
+	found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	if (found)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent %s load",
+						st->def->name),
+				 errhint("Retry the load.")));
+}
+
+/*
  * Apply the staged rows (after the last batch is flushed): the snapshot is
  * replaced; conflicting duplicates are rejected with their raw line.
  */
@@ -134,9 +195,11 @@ rm_stage_apply(RmIngest *st)
 
 	if (SPI_execute(st->def->analyze_sql, false, 0) < 0)
 		elog(ERROR, "could not analyze the staging table");
+	lock_snapshot_table(st);
 	if (st->def->replace_sql != NULL &&
 		SPI_execute(st->def->replace_sql, false, 0) < 0)
 		elog(ERROR, "could not prepare to apply the %s rows", st->def->name);
+	check_concurrent_load(st);
 	if (SPI_execute(st->def->finish_sql, false, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not apply the %s rows", st->def->name);

@@ -346,6 +346,8 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 	text	   *only = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	RmUptimeScan s;
 
+	if (only != NULL)
+		rm_check_store_id(only);	/* semantics §1.3 */
 	InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
@@ -400,6 +402,7 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	char	   *zone = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 
+	rm_check_store_id(store);	/* semantics §1.3 */
 	if (TIMESTAMP_NOT_FINITE(lo) || TIMESTAMP_NOT_FINITE(hi) ||
 		!IS_VALID_TIMESTAMP(lo - 3 * USECS_PER_DAY) ||
 		!IS_VALID_TIMESTAMP(hi + 3 * USECS_PER_DAY))

@@ -159,6 +159,8 @@ req GET "/api/get_report?report_id=short"
 is "a malformed report_id: 400" "400 22023" "$STATUS $(body_field .sqlstate)"
 req GET "/store/no-such-store/trigger_report/"
 is "a single-store report of an unknown store: 404" "404" "$STATUS"
+req POST /api/trigger_report -d '{"store_id": "=1+2"}'
+is "a store_id that is not a store id (semantics §1.8): 400 22023" "400 22023" "$STATUS $(body_field .sqlstate)"
 req GET /api/nothing
 is "an unknown path: 404 JSON" "404 application/json" "$STATUS $CTYPE"
 req DELETE /api/trigger_report

@@ -112,7 +112,8 @@ SELECT pg_temp.error_of(format('SELECT * FROM restmon_ingest_hours(%L)',
 SELECT store_id, day_of_week, start_local, end_local
 FROM restmon.business_hours ORDER BY 1, 2, 3;
 
--- semantics §1: time zones must be names PostgreSQL knows (IANA, any case);
+-- semantics §1: time zones must be names PostgreSQL knows (IANA, any case,
+-- stored as pg_timezone_names spells them: america/chicago -> America/Chicago);
 -- a POSIX spec or an unknown name is rejected; the same store twice with
 -- another zone is a conflicting duplicate.
 --   8 rows: 3 new (1, 2, 5), 1 duplicate (6), 4 rejected (3, 4, 7, 9)
