@@ -40,6 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+diag() { sed 's/^/# /'; }	# real output, quoted in doc/operations.md
 is() {	# description, expected, actual
 	n=$((n + 1))
 	if [ "$2" == "$3" ]; then
@@ -102,6 +103,7 @@ q -d postgres -c "CREATE DATABASE ops_fc" > /dev/null
 "$PGBIN/pg_restore" -d ops_fc "$tmp/ops.dump" > "$tmp/restore.out" 2>&1
 is "pg_restore into a fresh database: exit 0, no output" "0 " "$? $(cat "$tmp/restore.out")"
 figures ops_fc > "$tmp/fc.fig"
+{ echo "\$ pg_restore -d ops_fc ops.dump; echo \$?"; echo 0; echo "\$ psql -d ops_fc -c \"\$FIGURES\""; cat "$tmp/fc.fig"; } | diag
 is "pg_restore: every figure, report, CSV, reject and run equal" "$(cat "$tmp/src.fig")" "$(cat "$tmp/fc.fig")"
 
 # --- backup and restore: plain SQL ---
@@ -147,6 +149,7 @@ for db in ops_fc ops_plain; do
 		"restmon-ingest@$db,restmon-prune@$db,restmon-upkeep@$db" \
 		"$(q -d restmon -c "SELECT string_agg(jobname, ',' ORDER BY jobname) FROM cron.job WHERE database = '$db'")"
 done
+psql -X -d restmon -c "SELECT jobname, database, schedule FROM cron.job ORDER BY database, jobname" | diag
 is "the ingest job runs restmon_ingest of the directory given" \
 	"SELECT * FROM public.restmon_ingest('$FIX/dir_ok')" \
 	"$(q -d restmon -c "SELECT command FROM cron.job WHERE jobname = 'restmon-ingest@ops_fc'")"
@@ -158,6 +161,11 @@ is "restmon_unschedule() in ops_fc removes its three jobs" 3 \
 	"$(q -d ops_fc -c "SELECT restmon_unschedule()")"
 is "... and leaves ops_plain's" "ops_plain 3" \
 	"$(q -d restmon -c "SELECT string_agg(database || ' ' || n, ',' ORDER BY database) FROM (SELECT database, count(*) n FROM cron.job GROUP BY 1) j")"
+q -d ops_fc -c "SELECT count(*) FROM restmon_schedule('$FIX/dir_ok')" > /dev/null
+q -d ops_fc -c "DROP EXTENSION restmon" -c "CREATE EXTENSION restmon" > /dev/null
+is "DROP EXTENSION restmon removes that database's jobs (through dblink), no other's" "0 3" \
+	"$(q -d restmon -c "SELECT count(*) FILTER (WHERE database = 'ops_fc') || ' ' || count(*) FILTER (WHERE database = 'ops_plain') FROM cron.job")"
+psql -X -d restmon -c "SELECT jobname, database, schedule, command FROM cron.job ORDER BY database, jobname" | diag
 q -d restmon -c "DROP EXTENSION restmon" > /dev/null
 # ops_plain's jobs stay scheduled every minute: checked below, after the
 # standby, that its ingestion ran in ops_plain
@@ -200,6 +208,7 @@ is "standby: restmon_report_csv() of it" \
 	"$(q -d ops_src -c "SELECT md5(restmon_report_csv('$id'))")" \
 	"$(sq -d ops_src -c "SELECT md5(restmon_report_csv('$id'))" 2>&1)"
 got=$(psql -X -At -h "$SDIR" -p "$SPORT" -d ops_src -c "\\set VERBOSITY verbose" -c "SELECT restmon_trigger_report()" 2>&1)
+diag <<< "$got"
 is "standby: restmon_trigger_report() is error 25006 at once" 1 \
 	"$(grep -c 'ERROR:  25006: cannot trigger a report on a standby server' <<< "$got")"
 is "... with a hint to use the primary" 1 "$(grep -c 'HINT:  Trigger reports on the primary' <<< "$got")"
@@ -223,6 +232,7 @@ is "gateway on the standby: GET /api/get_report serves the CSV" "200 text/csv" "
 is "... the primary's CSV" "$(q -d ops_src -c "SELECT restmon_report_csv('$id')")" "$(cat "$tmp/csv")"
 got=$(curl -s -o "$tmp/body" -w '%{http_code} %{content_type}' -X POST "http://127.0.0.1:$GWPORT/api/trigger_report")
 is "gateway on the standby: POST /api/trigger_report is 503 JSON" "503 application/json" "$got"
+{ echo "\$ curl -s -i -X POST http://127.0.0.1:$GWPORT/api/trigger_report"; echo "$got"; cat "$tmp/body"; echo; } | diag
 is "... naming the standby and SQLSTATE 25006" \
 	"503 25006 cannot trigger a report on a standby server" \
 	"$(jq -r '"\(.error_code) \(.sqlstate) \(.message)"' "$tmp/body")"
