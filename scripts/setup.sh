@@ -56,7 +56,7 @@ if [ -n "$held" ] && [ "$held" != "$SOURCE" ]; then
 	echo "the database holds $(rel "$held"); resetting restmon's data (polls, hours, zones, reports, ingestion history) before loading $(rel "$SOURCE")"
 	psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
-SELECT restmon_unschedule();
+SELECT restmon_unschedule() AS unscheduled \gset
 DROP EXTENSION restmon;
 CREATE EXTENSION restmon;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
@@ -64,6 +64,13 @@ SQL
 	rm -f "$DATA_DIR"/*.csv
 fi
 if [ "$SOURCE" != demo ]; then
+	for pair in "store_status.csv stores.csv" "business_hours.csv menu_hours.csv"; do
+		set -- $pair
+		if [ -e "$USER_DIR/$1" ] && [ -e "$USER_DIR/$2" ]; then
+			echo "both $1 and $2 are in $(rel "$USER_DIR"): keep one (restmon reads one file per source)" >&2
+			exit 1
+		fi
+	done
 	echo "using your CSV files from $(rel "$USER_DIR")"
 	if as_postgres test -r "$USER_DIR" -a -x "$USER_DIR" 2>/dev/null &&
 	   ! as_postgres find "$USER_DIR" -maxdepth 1 -name '*.csv' ! -readable | grep -q .; then
