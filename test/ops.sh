@@ -22,7 +22,7 @@ tmp=$(mktemp -d)
 gw_pid=""
 n=0
 fails=0
-DBS="ops_src ops_fc ops_plain ops_drop"
+DBS="ops_src ops_fc ops_plain ops_drop ops_up ops_up2"
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }		# q -d DB -c SQL
 sq() { psql -X -q -At -h "$SDIR" -p "$SPORT" -v ON_ERROR_STOP=1 "$@"; }
@@ -128,6 +128,30 @@ is "plain and custom restores still agree after the same changes" \
 	"$(figures ops_fc | grep -v '^reports\|^report rows\|^csv\|^runs')" \
 	"$(figures ops_plain | grep -v '^reports\|^report rows\|^csv\|^runs')"
 
+# --- upgrade: a 0.2.0 database with data, ALTER EXTENSION restmon UPDATE,
+# same figures, and its dump restores cleanly ---
+q -d postgres -c "CREATE DATABASE ops_up" > /dev/null
+q -d ops_up > /dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION restmon VERSION '0.2.0';
+SELECT restmon_ingest_timezones('$FIX/loop-2024/timezones.csv');
+SELECT restmon_ingest_hours('$FIX/loop-2024/menu_hours.csv');
+SELECT restmon_ingest_status('$FIX/loop-2024/store_status_head_1000.csv');
+SQL
+figures ops_up > "$tmp/up0.fig"
+q -d ops_up -c "ALTER EXTENSION restmon UPDATE" > /dev/null
+is "ALTER EXTENSION restmon UPDATE from 0.2.0" "0.3.0" \
+	"$(q -d ops_up -c "SELECT extversion FROM pg_extension WHERE extname = 'restmon'")"
+figures ops_up > "$tmp/up1.fig"
+is "... keeps every figure and run" "$(cat "$tmp/up0.fig")" "$(cat "$tmp/up1.fig")"
+q -d ops_up -c "SELECT restmon_trigger_report(wait => true)" > /dev/null
+figures ops_up > "$tmp/up1.fig"
+"$PGBIN/pg_dump" -Fc -d ops_up -f "$tmp/up.dump" &&
+	q -d postgres -c "CREATE DATABASE ops_up2" > /dev/null &&
+	"$PGBIN/pg_restore" -d ops_up2 "$tmp/up.dump" > "$tmp/restore.out" 2>&1
+is "... a report after it, and its dump restores with no error" "0 " "$? $(cat "$tmp/restore.out")"
+is "... with the same figures" "$(cat "$tmp/up1.fig")" "$(figures ops_up2)"
+
 # --- several databases, each with its pg_cron jobs (cron.database_name is
 # restmon; the others write their jobs through dblink) ---
 q -d restmon > /dev/null <<'SQL'
@@ -175,6 +199,7 @@ mkdir -p "$DIR/ops_both"
 cp "$FIX/dir_ok/stores.csv" "$FIX/dir_badhours/store_status.csv" "$DIR/ops_both/"
 chown -R postgres: "$DIR/ops_both" 2>/dev/null
 got=$(psql -X -At -d ops_src -c "\\set VERBOSITY verbose" -c "SELECT * FROM restmon_ingest('$DIR/ops_both')" 2>&1)
+diag <<< "$got"
 is "both store_status.csv and stores.csv: error 22023 naming both" 1 \
 	"$(grep -c 'ERROR:  22023: both "store_status.csv" and "stores.csv" are in' <<< "$got")"
 rm -rf "$DIR/ops_both"
@@ -232,7 +257,7 @@ is "gateway on the standby: GET /api/get_report serves the CSV" "200 text/csv" "
 is "... the primary's CSV" "$(q -d ops_src -c "SELECT restmon_report_csv('$id')")" "$(cat "$tmp/csv")"
 got=$(curl -s -o "$tmp/body" -w '%{http_code} %{content_type}' -X POST "http://127.0.0.1:$GWPORT/api/trigger_report")
 is "gateway on the standby: POST /api/trigger_report is 503 JSON" "503 application/json" "$got"
-{ echo "\$ curl -s -i -X POST http://127.0.0.1:$GWPORT/api/trigger_report"; echo "$got"; cat "$tmp/body"; echo; } | diag
+{ echo "POST http://127.0.0.1:$GWPORT/api/trigger_report: $got"; cat "$tmp/body"; echo; } | diag
 is "... naming the standby and SQLSTATE 25006" \
 	"503 25006 cannot trigger a report on a standby server" \
 	"$(jq -r '"\(.error_code) \(.sqlstate) \(.message)"' "$tmp/body")"
