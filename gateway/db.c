@@ -122,6 +122,8 @@ db_http_status(const char *s)
 		strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
 		strcmp(s, "57P03") == 0)
 		return 503;
+	if (strcmp(s, "25006") == 0)
+		return 503;				/* a standby: writes go to the primary */
 	if (strcmp(s, "57014") == 0)
 		return 504;				/* statement timeout */
 	if (strcmp(s, "P0002") == 0)

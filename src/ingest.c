@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -327,6 +328,17 @@ summary_values(Datum *values, const char *path, const RmIngest *st,
 	values[5] = CStringGetTextDatum(outcome);
 }
 
+/* operations: a standby cannot write; say so at once, naming the primary */
+static void
+rm_error_if_standby(void)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot ingest on a standby server"),
+				 errhint("Ingest on the primary; its rows reach the standby by replication.")));
+}
+
 static Datum
 ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 {
@@ -338,6 +350,7 @@ ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	rm_error_if_standby();
 
 	SPI_connect();
 	ingest_file(source, path, &st);
@@ -395,20 +408,34 @@ ingest_dir(FunctionCallInfo fcinfo)
 	return dir;
 }
 
-/* the first of the source's usual file names found in dir, or NULL */
+/*
+ * The one of the source's usual file names found in dir, or NULL; an error
+ * if two are there (which one holds the current data is not ours to guess).
+ */
 static char *
 find_source_file(const char *dir, const RmSourceDef *def)
 {
 	struct stat stbuf;
+	char	   *found = NULL;
+	int			found_f = -1;
 
 	for (int f = 0; f < 3 && def->file_names[f] != NULL; f++)
 	{
 		char	   *candidate = psprintf("%s/%s", dir, def->file_names[f]);
 
-		if (stat(candidate, &stbuf) == 0)
-			return candidate;
+		if (stat(candidate, &stbuf) != 0)
+			continue;
+		if (found != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("both \"%s\" and \"%s\" are in \"%s\"",
+							def->file_names[found_f], def->file_names[f], dir),
+					 errhint("Keep one %s file in the directory: restmon_ingest() reads one file per source.",
+							 def->name)));
+		found = candidate;
+		found_f = f;
 	}
-	return NULL;
+	return found;
 }
 
 /*
@@ -484,6 +511,7 @@ restmon_ingest(PG_FUNCTION_ARGS)
 	static const RmSource order[] = {RM_SRC_TIMEZONES, RM_SRC_HOURS,
 	RM_SRC_STATUS};
 
+	rm_error_if_standby();
 	InitMaterializedSRF(fcinfo, 0);
 
 	for (int i = 0; i < (int) lengthof(order); i++)

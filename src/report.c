@@ -17,6 +17,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -49,6 +50,13 @@ restmon_trigger_report(PG_FUNCTION_ARGS)
 	text	   *store = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	TimestampTz T;
 	bool		has_T = true;
+
+	/* operations: a standby cannot record a report; say so at once */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot trigger a report on a standby server"),
+				 errhint("Trigger reports on the primary; restmon_get_report() and restmon_report_csv() read them here once replicated.")));
 
 	if (store != NULL)
 		rm_check_store_id(store);	/* semantics §1.3 */
