@@ -3,7 +3,12 @@
 # postgres user when we are root, and the Debian packages restmon needs.
 
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
+# PG_CONFIG chooses the PostgreSQL installation (default: Debian's 15);
+# PostgreSQL finds its libraries and share files relative to its binaries,
+# so a copy of the installation elsewhere works too (see CONTRIBUTING.md).
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+export PG_CONFIG
+PGBIN=$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-contrib
 libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
 make gcc curl jq valgrind pg-bsd-indent"
