@@ -20,7 +20,7 @@ PG_MODULE_MAGIC;
 
 char	   *restmon_data_dir = NULL;
 int			restmon_report_retention = 7 * 24 * 60;
-int			restmon_max_future = 24 * 60 * 60;
+int			restmon_max_future = 24 * 60;
 
 void		_PG_init(void);
 
@@ -52,11 +52,11 @@ _PG_init(void)
 							"How far a status poll may lie after the server clock; later polls are rejected.",
 							"A poll dated in the future would become the default report instant of every report.",
 							&restmon_max_future,
-							24 * 60 * 60,
+							24 * 60,
 							0,
 							INT_MAX,
 							PGC_SUSET,
-							GUC_UNIT_S,
+							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("restmon");
