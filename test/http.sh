@@ -142,7 +142,7 @@ psql -X -q -o "$tmp/sync.csv" -c "COPY (SELECT store_id, uptime_last_hour, uptim
 	uptime_last_week, downtime_last_hour, downtime_last_day, downtime_last_week
 	FROM restmon_store_uptime((SELECT as_of FROM restmon.report WHERE report_id = '$id'))
 	ORDER BY store_id COLLATE \"C\") TO STDOUT WITH (FORMAT csv, HEADER)"
-is "the CSV equals restmon_store_uptime() figure by figure, in byte order" 0 "$(cmp -s "$tmp/body_nl" "$tmp/sync.csv"; echo $?)"
+is "the CSV equals restmon_store_uptime() figure by figure, in byte order" 0 "$(cmp -s "$tmp/body" "$tmp/sync.csv"; echo $?)"
 is "... where 10 < 9 < Zeta < _under < alpha" "10 9 Zeta _under alpha" "$(cut -d, -f1 "$tmp/body" | grep -xE '9|10|Zeta|_under|alpha' | tr '\n' ' ' | sed 's/ $//')"
 
 # --- the second system's routes, a single store ---
@@ -161,14 +161,14 @@ is "... and the as_of is used" "2024-10-03 23:00:00+00" \
 
 # --- semantics §6.1 over HTTP: a known store whose first poll is after T
 # has no row, and GET's as_of is honoured ---
-t0=$(psql -X -At -c "SELECT to_char(restmon_default_as_of() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+t0=$(psql -X -At -c "SELECT to_char(restmon_default_as_of() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 psql -X -q -c "INSERT INTO restmon.observation VALUES ('late-http', restmon_default_as_of(), true)"
-t1=$(psql -X -At -c "SELECT to_char((restmon_default_as_of() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+t1=$(psql -X -At -c "SELECT to_char((restmon_default_as_of() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 req GET "/store/late-http/trigger_report/?as_of=$t1"
 is "GET /store/<id>/trigger_report/?as_of=: 200" "200" "$STATUS"
 lid=$(body_field .report_id)
 is "... and the as_of is used" "$t1" \
-	"$(psql -X -At -c "SELECT to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM restmon.report WHERE report_id = '$lid'")"
+	"$(psql -X -At -c "SELECT to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM restmon.report WHERE report_id = '$lid'")"
 wait_complete "$lid"
 is "a store first polled after T: the CSV has no row" "200 1" "$STATUS $(wc -l < "$tmp/body")"
 req GET "/store/late-http/trigger_report/?as_of=$t0"
