@@ -267,7 +267,17 @@ seq 1000 | timeout 120 xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' 
 	"$BASE/api/get_report?report_id=$fid" > "$tmp/load2"
 is "1000 status polls by 8 clients: all answered (500 = the failed report)" "1000" "$(grep -c '^500$' "$tmp/load2")"
 
-# --- the database restarts under the gateway ---
+# --- the database restarts under the gateway: first with no request
+# while it is down, so every thread's connection died idle; the first
+# request after it must not be a 503 (the gateway reconnects and retries
+# once), nor any of the next ones, whichever thread takes them ---
+scripts/cluster.sh stop
+scripts/cluster.sh start > /dev/null
+seen=""
+for _ in $(seq 8); do req GET "/api/get_report?report_id=$id"; seen="$seen $STATUS"; done
+is "a restart while idle: no request gets a 503" " 200 200 200 200 200 200 200 200" "$seen"
+
+# --- then down for a while, with requests meanwhile ---
 scripts/cluster.sh stop
 req GET /api/health
 is "database down: /api/health says 503" "503 application/json" "$STATUS $CTYPE"
