@@ -13,8 +13,9 @@
  * the methods it has in Allow; no path at all, 404.  No normalisation:
  * "/../" is just characters.
  *
- * A route names the query parameters it reads; any other one, or one of
- * them given twice, is a 400: a parameter is never silently ignored.
+ * A route names the query parameter it reads; any other one, or that one
+ * given twice or without a value, is a 400: a parameter is never silently
+ * ignored.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +42,10 @@ static const Route routes[] = {
 	"as_of"},
 };
 
+/* the characters of a parameter name an error message may echo */
+#define NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
 /* the query parameters of a request, checked against its route's */
 typedef struct QueryCheck
 {
@@ -56,14 +61,14 @@ check_query_param(void *cls, enum MHD_ValueKind kind, const char *key,
 	QueryCheck *q = cls;
 
 	(void) kind;
-	(void) value;
-	if (q->allowed != NULL && strcmp(key, q->allowed) == 0 && q->seen++ == 0)
+	if (q->allowed != NULL && strcmp(key, q->allowed) == 0 && value != NULL &&
+		q->seen++ == 0)
 		return MHD_YES;
 	if (q->allowed != NULL && strcmp(key, q->allowed) == 0)
-		snprintf(q->msg, sizeof(q->msg), "query parameter %s is given twice",
-				 q->allowed);
-	else if (strlen(key) <= 40 && strspn(key, "abcdefghijklmnopqrstuvwxyz"
-										 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(key))
+		snprintf(q->msg, sizeof(q->msg), value == NULL ?
+				 "query parameter %s has no value" :
+				 "query parameter %s is given twice", q->allowed);
+	else if (strlen(key) <= 40 && strspn(key, NAME_CHARS) == strlen(key))
 		snprintf(q->msg, sizeof(q->msg), "unknown query parameter \"%s\"",
 				 key);
 	else

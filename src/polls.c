@@ -171,7 +171,8 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
 
 	if (!rm_parse_timestamp_utc(f[1], &ts))
 		reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
-	else if (ts > GetCurrentStatementStartTimestamp() +
+	else if (restmon_max_future >= 0 &&
+			 ts > GetCurrentStatementStartTimestamp() +
 			 (int64) restmon_max_future * USECS_PER_MINUTE)
 		/* semantics §4: one future poll must not become every default T */
 		reason = psprintf("timestamp_utc \"%s\" is later than the server clock plus restmon.max_future",

@@ -50,10 +50,10 @@ _PG_init(void)
 	/* semantics §4: how far past the server clock a poll may lie */
 	DefineCustomIntVariable("restmon.max_future",
 							"How far a status poll may lie after the server clock; later polls are rejected.",
-							"A poll dated in the future would become the default report instant of every report.",
+							"A poll dated in the future would become the default report instant of every report; -1 means no limit.",
 							&restmon_max_future,
 							24 * 60,
-							0,
+							-1,
 							INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MIN,

@@ -17,7 +17,7 @@
 /* restmon.c: settings */
 extern char *restmon_data_dir;
 extern int	restmon_report_retention;	/* minutes */
-extern int	restmon_max_future;		/* minutes */
+extern int	restmon_max_future;		/* minutes; -1: no limit */
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the

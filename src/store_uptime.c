@@ -4,7 +4,8 @@
  *	  The synchronous report: restmon_store_uptime() (semantics §4-6), the
  *	  one implementation of the figures, which asynchronous reports
  *	  (report_*.c) call too; restmon_business_intervals() and
- *	  restmon_default_as_of(); and the store lookups of restmon.h.
+ *	  restmon_default_as_of(); the range of a report instant
+ *	  (rm_check_instant, semantics §4); and the store lookups of restmon.h.
  *
  * restmon_store_uptime reads everything in one ordered pass: the stores seen
  * at or before T and the business hours, each through an SPI cursor ordered
@@ -225,10 +226,10 @@ typedef struct RmUptimeScan
 void
 rm_check_instant(TimestampTz t, const char *what)
 {
-	TimestampTz lo = (TimestampTz) (date2j(1, 1, 1) - POSTGRES_EPOCH_JDATE) *
-		USECS_PER_DAY;
-	TimestampTz hi = (TimestampTz) (date2j(10000, 1, 1) - POSTGRES_EPOCH_JDATE) *
-		USECS_PER_DAY;
+	TimestampTz lo = (TimestampTz) (date2j(1, 1, 1) -
+									POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+	TimestampTz hi = (TimestampTz) (date2j(10000, 1, 1) -
+									POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
 
 	if (TIMESTAMP_NOT_FINITE(t) || t < lo || t >= hi)
 		ereport(ERROR,
