@@ -6,7 +6,7 @@
  *
  *	POST /api/trigger_report			[{"store_id": "...", "as_of": "..."}]
  *	GET  /api/get_report?report_id=ID
- *	GET  /store/STORE_ID/trigger_report/
+ *	GET  /store/STORE_ID/trigger_report/[?as_of=...]
  *	POST /store/get_report/				{"report_id": "..."}
  *	GET  /api/health
  *
@@ -16,6 +16,11 @@
  * state: Running (200 JSON), Failed (500 JSON with the error), Complete
  * (200 CSV, served from the libpq result without a copy).
  *
+ * An as_of is checked here before any SQL: only ISO 8601 with an explicit
+ * offset (Z or +hh[:mm]) is accepted, so words such as "now" or "epoch",
+ * "infinity", or a time read in the gateway session's zone never reach
+ * the database (semantics §4).
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
@@ -23,17 +28,75 @@
 
 #include "gateway.h"
 
+/* n ASCII digits at *p, advancing it */
+static bool
+digits(const char **p, int n)
+{
+	for (int i = 0; i < n; i++, (*p)++)
+		if (**p < '0' || **p > '9')
+			return false;
+	return true;
+}
+
+/*
+ * YYYY-MM-DD(T| )hh:mm[:ss[.f+]](Z|+hh[:mm]|-hh[:mm]|+hhmm|-hhmm): ISO 8601
+ * with an explicit offset; the database checks that the fields are a real
+ * date and the instant is in range.
+ */
+static bool
+iso8601_with_offset(const char *s)
+{
+	const char *p = s;
+
+	if (!digits(&p, 4) || *p++ != '-' || !digits(&p, 2) || *p++ != '-' ||
+		!digits(&p, 2) || (*p != 'T' && *p != 't' && *p != ' '))
+		return false;
+	p++;
+	if (!digits(&p, 2) || *p++ != ':' || !digits(&p, 2))
+		return false;
+	if (*p == ':')
+	{
+		p++;
+		if (!digits(&p, 2))
+			return false;
+		if (*p == '.' || *p == ',')
+		{
+			p++;
+			if (!digits(&p, 1))
+				return false;
+			while (*p >= '0' && *p <= '9')
+				p++;
+		}
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return true;
+	if (*p != '+' && *p != '-')
+		return false;
+	p++;
+	if (!digits(&p, 2))
+		return false;
+	if (*p == ':')
+		p++;
+	if (*p != '\0' && !digits(&p, 2))
+		return false;
+	return *p == '\0';
+}
+
 static enum MHD_Result
 do_trigger(struct MHD_Connection *c, Request *r, const char *store_id,
 		   const char *as_of)
 {
-	PGconn	   *conn = db_conn();
+	PGconn	   *conn;
 	const char *params[2] = {as_of, store_id};
 	PGresult   *err = NULL;
 	PGresult   *res;
 	json_object *obj;
 
-	if (conn == NULL)
+	if (as_of != NULL && !iso8601_with_offset(as_of))
+		return send_error(c, r, 400,
+						  "as_of must be an ISO 8601 timestamp with an explicit offset, such as 2024-10-03T23:00:00Z",
+						  "22007", NULL);
+	if ((conn = db_conn()) == NULL)
 		return send_db_unavailable(c, r);
 	res = db_call(conn, DB_TRIGGER, 2, params, &err);
 	if (res == NULL)
@@ -147,11 +210,13 @@ seed_trigger_body(struct MHD_Connection *c, Request *r, const char *param)
 	return ret;
 }
 
-/* GET /store/STORE_ID/trigger_report/ */
+/* GET /store/STORE_ID/trigger_report/[?as_of=...] */
 enum MHD_Result
 seed_trigger_store(struct MHD_Connection *c, Request *r, const char *param)
 {
-	return do_trigger(c, r, param, NULL);
+	return do_trigger(c, r, param,
+					  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+												  "as_of"));
 }
 
 /* GET /api/get_report?report_id=ID */
@@ -186,15 +251,15 @@ enum MHD_Result
 seed_health(struct MHD_Connection *c, Request *r, const char *param)
 {
 	PGconn	   *conn = db_conn();
+	PGresult   *err = NULL;
 	PGresult   *res;
 	json_object *obj;
 
 	(void) param;
 	if (conn == NULL)
 		return send_db_unavailable(c, r);
-	res = PQexec(conn, "SELECT 1");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return send_db_error(c, r, conn, res);
+	if ((res = db_call(conn, DB_HEALTH, 0, NULL, &err)) == NULL)
+		return send_db_error(c, r, conn, err);
 	PQclear(res);
 	obj = json_object_new_object();
 	js_set_string(obj, "status", "ok");

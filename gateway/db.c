@@ -10,6 +10,13 @@
  * thread exits.  Every call is a statement prepared once per connection
  * (named s0, s1, ...), with parameters: nothing is built with %s.
  *
+ * A connection that died while idle (the database restarted) still looks
+ * fine until it is used, so a call whose connection turns out broken is
+ * run once more on a fresh connection before the request gets a 503: a
+ * restart costs the first request of each thread nothing.  (A call cut
+ * off mid-way by a crash may so run twice; a second trigger is only one
+ * more report.)
+ *
  *-------------------------------------------------------------------------
  */
 #include <pthread.h>
@@ -26,6 +33,7 @@ static const char *const call_sql[] = {
 	[DB_TRIGGER] = "SELECT restmon_trigger_report($1::timestamptz, $2::text)",
 	[DB_STATUS] = "SELECT status, error FROM restmon_report_status($1)",
 	[DB_CSV] = "SELECT restmon_report_csv($1)",
+	[DB_HEALTH] = "SELECT 1",
 };
 static __thread unsigned int prepared;	/* on this thread's connection */
 
@@ -51,13 +59,24 @@ db_shutdown(void)
 	pthread_key_delete(conn_key);
 }
 
+/* a new session: its statement timeout; nothing prepared on it yet */
+static void
+setup_session(PGconn *conn)
+{
+	char		sql[64];
+
+	/* an integer, not user input */
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+			 statement_timeout_ms);
+	PQclear(PQexec(conn, sql));
+	prepared = 0;
+}
+
 /* this thread's connection, (re)opened as needed; NULL if unreachable */
 PGconn *
 db_conn(void)
 {
 	PGconn	   *conn = pthread_getspecific(conn_key);
-	char		sql[64];
-	PGresult   *res;
 
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
 		return conn;
@@ -72,14 +91,28 @@ db_conn(void)
 		pthread_setspecific(conn_key, NULL);
 		return NULL;
 	}
-	/* an integer, not user input */
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
-			 statement_timeout_ms);
-	res = PQexec(conn, sql);
-	PQclear(res);
-	prepared = 0;
+	setup_session(conn);
 	pthread_setspecific(conn_key, conn);
 	return conn;
+}
+
+/* run a call once: prepared first on this connection if need be */
+static PGresult *
+call_once(PGconn *conn, DbCall call, int nparams, const char *const *params)
+{
+	char		name[8];
+	PGresult   *res;
+
+	snprintf(name, sizeof(name), "s%d", (int) call);
+	if (!(prepared & (1u << call)))
+	{
+		res = PQprepare(conn, name, call_sql[call], nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		prepared |= 1u << call;
+	}
+	return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
 }
 
 /*
@@ -90,22 +123,20 @@ PGresult *
 db_call(PGconn *conn, DbCall call, int nparams, const char *const *params,
 		PGresult **err)
 {
-	char		name[8];
-	PGresult   *res;
+	PGresult   *res = call_once(conn, call, nparams, params);
 
-	snprintf(name, sizeof(name), "s%d", (int) call);
-	if (!(prepared & (1u << call)))
+	/* the connection died while idle: once more on a fresh one */
+	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+		PQstatus(conn) == CONNECTION_BAD)
 	{
-		res = PQprepare(conn, name, call_sql[call], nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		PQreset(conn);
+		if (PQstatus(conn) == CONNECTION_OK)
 		{
-			*err = res;
-			return NULL;
+			PQclear(res);
+			setup_session(conn);
+			res = call_once(conn, call, nparams, params);
 		}
-		PQclear(res);
-		prepared |= 1u << call;
 	}
-	res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	*err = res;

@@ -93,7 +93,8 @@ typedef enum DbCall
 {
 	DB_TRIGGER,					/* restmon_trigger_report(as_of, store_id) */
 	DB_STATUS,					/* restmon_report_status(id) */
-	DB_CSV						/* restmon_report_csv(id) */
+	DB_CSV,						/* restmon_report_csv(id) */
+	DB_HEALTH					/* SELECT 1 */
 } DbCall;
 
 extern void db_init(const char *conninfo, int statement_timeout_ms);

@@ -13,6 +13,10 @@
  * the methods it has in Allow; no path at all, 404.  No normalisation:
  * "/../" is just characters.
  *
+ * A route names the query parameter it reads; any other one, or that one
+ * given twice or without a value, is a 400: a parameter is never silently
+ * ignored.
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
@@ -26,15 +30,51 @@ typedef struct Route
 	const char *path;			/* without a trailing slash */
 	bool		slash_optional; /* path + "/" matches too */
 	RouteHandler handler;
+	const char *query;			/* the query parameter it reads, or NULL */
 } Route;
 
 static const Route routes[] = {
-	{"POST", "/api/trigger_report", false, seed_trigger_body},
-	{"GET", "/api/get_report", false, seed_get_report_query},
-	{"GET", "/api/health", false, seed_health},
-	{"POST", "/store/get_report", true, seed_get_report_body},
-	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store},
+	{"POST", "/api/trigger_report", false, seed_trigger_body, NULL},
+	{"GET", "/api/get_report", false, seed_get_report_query, "report_id"},
+	{"GET", "/api/health", false, seed_health, NULL},
+	{"POST", "/store/get_report", true, seed_get_report_body, NULL},
+	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store,
+	"as_of"},
 };
+
+/* the characters of a parameter name an error message may echo */
+#define NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
+/* the query parameters of a request, checked against its route's */
+typedef struct QueryCheck
+{
+	const char *allowed;
+	int			seen;			/* times the allowed one appeared */
+	char		msg[96];		/* the first problem, or "" */
+} QueryCheck;
+
+static enum MHD_Result
+check_query_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	QueryCheck *q = cls;
+
+	(void) kind;
+	if (q->allowed != NULL && strcmp(key, q->allowed) == 0 && value != NULL &&
+		q->seen++ == 0)
+		return MHD_YES;
+	if (q->allowed != NULL && strcmp(key, q->allowed) == 0)
+		snprintf(q->msg, sizeof(q->msg), value == NULL ?
+				 "query parameter %s has no value" :
+				 "query parameter %s is given twice", q->allowed);
+	else if (strlen(key) <= 40 && strspn(key, NAME_CHARS) == strlen(key))
+		snprintf(q->msg, sizeof(q->msg), "unknown query parameter \"%s\"",
+				 key);
+	else
+		snprintf(q->msg, sizeof(q->msg), "unknown query parameter");
+	return MHD_NO;
+}
 
 /* a path parameter: where it stands in the URL, and its name */
 typedef struct PathParam
@@ -81,7 +121,11 @@ call_route(struct MHD_Connection *c, Request *r, const Route *route,
 {
 	char		value[MAX_ID_IN_PATH + 1];
 	char		msg[96];
+	QueryCheck	q = {route->query, 0, ""};
 
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_query_param, &q);
+	if (q.msg[0] != '\0')
+		return send_error(c, r, 400, q.msg, NULL, NULL);
 	if (param->start == NULL)
 		return route->handler(c, r, NULL);
 	if (param->len > MAX_ID_IN_PATH)

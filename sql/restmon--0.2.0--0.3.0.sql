@@ -201,3 +201,30 @@ REVOKE ALL ON FUNCTION restmon_upkeep() FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_prune_reports() FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_schedule(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_unschedule() FROM PUBLIC;
+-- 0.3.0: restmon.store can be recomputed.
+-- semantics §4: restmon.store caches each store's first and latest poll,
+-- and the latest of all is the default report instant.  Rows deleted from
+-- restmon.observation (a far-future poll, say) stay in that cache until it
+-- is recomputed: restmon_rebuild_stores() recomputes it from
+-- restmon.observation, under a lock that holds off loads meanwhile, and
+-- returns the number of stores.
+CREATE FUNCTION restmon_rebuild_stores()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE restmon.observation IN SHARE MODE;
+	LOCK TABLE restmon.store IN EXCLUSIVE MODE;
+	DELETE FROM restmon.store;
+	INSERT INTO restmon.store (store_id, first_observed_at, last_observed_at)
+		SELECT o.store_id, pg_catalog.min(o.observed_at),
+			   pg_catalog.max(o.observed_at)
+		FROM restmon.observation o GROUP BY o.store_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_rebuild_stores() FROM PUBLIC;

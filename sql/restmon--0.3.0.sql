@@ -65,6 +65,33 @@ CREATE TRIGGER observation_track_stores
 	REFERENCING NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION restmon.observation_track_stores();
 
+-- semantics §4: restmon.store caches each store's first and latest poll,
+-- and the latest of all is the default report instant.  Rows deleted from
+-- restmon.observation (a far-future poll, say) stay in that cache until it
+-- is recomputed: restmon_rebuild_stores() recomputes it from
+-- restmon.observation, under a lock that holds off loads meanwhile, and
+-- returns the number of stores.
+CREATE FUNCTION restmon_rebuild_stores()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE restmon.observation IN SHARE MODE;
+	LOCK TABLE restmon.store IN EXCLUSIVE MODE;
+	DELETE FROM restmon.store;
+	INSERT INTO restmon.store (store_id, first_observed_at, last_observed_at)
+		SELECT o.store_id, pg_catalog.min(o.observed_at),
+			   pg_catalog.max(o.observed_at)
+		FROM restmon.observation o GROUP BY o.store_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_rebuild_stores() FROM PUBLIC;
+
 -- Business hours snapshot (semantics §1-3).  day_of_week: 0 = Monday.
 CREATE TABLE restmon.business_hours (
 	store_id	text COLLATE "C" NOT NULL,

@@ -339,15 +339,32 @@ rm_error_if_standby(void)
 				 errhint("Ingest on the primary; its rows reach the standby by replication.")));
 }
 
+/*
+ * Ingestion decides what is new from what its snapshot sees, so it needs a
+ * fresh snapshot per statement: under REPEATABLE READ or SERIALIZABLE a
+ * concurrent load would end in 23505 and lose the file.  Refused up front.
+ */
+static void
+require_read_committed(void)
+{
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("restmon ingestion cannot run under REPEATABLE READ or SERIALIZABLE"),
+				 errhint("Run ingestion in READ COMMITTED.")));
+}
+
 static Datum
 ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 {
-	char	   *path = rm_resolve_path(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	char	   *path;
 	RmIngest	st;
 	TupleDesc	tupdesc;
 	Datum		values[RM_SUMMARY_COLS];
 	bool		nulls[RM_SUMMARY_COLS] = {0};
 
+	require_read_committed();
+	path = rm_resolve_path(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	rm_error_if_standby();
@@ -504,7 +521,7 @@ Datum
 restmon_ingest(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *dir = ingest_dir(fcinfo);
+	char	   *dir;
 	int			nfound = 0;
 
 	/* time zones and hours first: they are small and a report needs them */
@@ -512,6 +529,8 @@ restmon_ingest(PG_FUNCTION_ARGS)
 	RM_SRC_STATUS};
 
 	rm_error_if_standby();
+	require_read_committed();
+	dir = ingest_dir(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 
 	for (int i = 0; i < (int) lengthof(order); i++)

@@ -171,6 +171,12 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
 
 	if (!rm_parse_timestamp_utc(f[1], &ts))
 		reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
+	else if (restmon_max_future >= 0 &&
+			 ts > GetCurrentStatementStartTimestamp() +
+			 (int64) restmon_max_future * USECS_PER_MINUTE)
+		/* semantics §4: one future poll must not become every default T */
+		reason = psprintf("timestamp_utc \"%s\" is later than the server clock plus restmon.max_future",
+						  f[1]);
 	else if (pg_strcasecmp(f[2], "active") == 0)
 		active = true;
 	else if (pg_strcasecmp(f[2], "inactive") == 0)

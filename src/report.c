@@ -66,11 +66,17 @@ restmon_trigger_report(PG_FUNCTION_ARGS)
 	if (store != NULL && !rm_store_known(store))
 		rm_error_unknown_store(store);
 
-	/* semantics §4: the default T is resolved now and kept with the report */
+	/*
+	 * semantics §4: the default T is resolved now and kept with the report;
+	 * an instant no report can have (infinity, year 100000) is refused now
+	 * with 22008, not left to fail in the worker
+	 */
 	if (!PG_ARGISNULL(0))
 		T = PG_GETARG_TIMESTAMPTZ(0);
 	else
 		has_T = rm_default_as_of(&T);	/* no polls: an empty report */
+	if (has_T)
+		rm_check_instant(T, "as_of");
 
 	rm_report_insert(id, has_T ? &T : NULL, store);
 	SPI_finish();

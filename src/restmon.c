@@ -20,6 +20,7 @@ PG_MODULE_MAGIC;
 
 char	   *restmon_data_dir = NULL;
 int			restmon_report_retention = 7 * 24 * 60;
+int			restmon_max_future = 24 * 60;
 
 void		_PG_init(void);
 
@@ -41,6 +42,18 @@ _PG_init(void)
 							&restmon_report_retention,
 							7 * 24 * 60,
 							1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	/* semantics §4: how far past the server clock a poll may lie */
+	DefineCustomIntVariable("restmon.max_future",
+							"How far a status poll may lie after the server clock; later polls are rejected.",
+							"A poll dated in the future would become the default report instant of every report; -1 means no limit.",
+							&restmon_max_future,
+							24 * 60,
+							-1,
 							INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MIN,

@@ -17,6 +17,7 @@
 /* restmon.c: settings */
 extern char *restmon_data_dir;
 extern int	restmon_report_retention;	/* minutes */
+extern int	restmon_max_future;		/* minutes; -1: no limit */
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the
@@ -46,5 +47,6 @@ extern bool rm_parse_local_time(const char *s, int64 *usecs);
 extern bool rm_default_as_of(TimestampTz *T);
 extern bool rm_store_known(text *store);
 extern void rm_error_unknown_store(text *store) pg_attribute_noreturn();
+extern void rm_check_instant(TimestampTz t, const char *what);
 
 #endif							/* RESTMON_H */

@@ -4,7 +4,8 @@
  *	  The synchronous report: restmon_store_uptime() (semantics §4-6), the
  *	  one implementation of the figures, which asynchronous reports
  *	  (report_*.c) call too; restmon_business_intervals() and
- *	  restmon_default_as_of(); and the store lookups of restmon.h.
+ *	  restmon_default_as_of(); the range of a report instant
+ *	  (rm_check_instant, semantics §4); and the store lookups of restmon.h.
  *
  * restmon_store_uptime reads everything in one ordered pass: the stores seen
  * at or before T and the business hours, each through an SPI cursor ordered
@@ -27,6 +28,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -216,6 +218,27 @@ typedef struct RmUptimeScan
 } RmUptimeScan;
 
 /*
+ * semantics §4: a report instant must be a finite instant of the years
+ * 1 to 9999 (UTC).  Anything else (infinity, year 100000, 294276-12-31) is
+ * a clean 22008 here, at the SQL boundary, and never reaches the core's
+ * own range check.  what names the parameter in the message.
+ */
+void
+rm_check_instant(TimestampTz t, const char *what)
+{
+	TimestampTz lo = (TimestampTz) (date2j(1, 1, 1) -
+									POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+	TimestampTz hi = (TimestampTz) (date2j(10000, 1, 1) -
+									POSTGRES_EPOCH_JDATE) * USECS_PER_DAY;
+
+	if (TIMESTAMP_NOT_FINITE(t) || t < lo || t >= hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", what),
+				 errdetail("A report instant lies in the years 1 to 9999 (UTC).")));
+}
+
+/*
  * The report instant T (semantics §4): as_of, or the latest poll stored.
  * False for a full report when no poll is stored: the report is empty.
  */
@@ -233,12 +256,7 @@ resolve_as_of(FunctionCallInfo fcinfo, text *only, TimestampTz *T)
 					 errhint("Pass as_of, or ingest status polls first.")));
 		return false;
 	}
-	if (TIMESTAMP_NOT_FINITE(*T) ||
-		!IS_VALID_TIMESTAMP(*T - RM_HORIZON - 3 * USECS_PER_DAY) ||
-		!IS_VALID_TIMESTAMP(*T + 3 * USECS_PER_DAY))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("as_of is out of range")));
+	rm_check_instant(*T, "as_of");
 	return true;
 }
 
@@ -257,12 +275,17 @@ open_scan(RmUptimeScan *s, text *only)
 	else
 		nulls[2] = 'n';
 
-	/* the stores of semantics §6; a single-store report has its store */
+	/*
+	 * the stores of semantics §6.1: those with a poll at or before T; a
+	 * single-store report is that store's row of the full report, so none
+	 * when its first poll is after T
+	 */
 	reader_open(&s->stores,
 				"SELECT k.store_id, z.timezone"
 				" FROM (SELECT s.store_id FROM restmon.store s"
 				"       WHERE $3 IS NULL AND s.first_observed_at <= $2"
-				"       UNION ALL SELECT $3 COLLATE \"C\" WHERE $3 IS NOT NULL) k"
+				"       UNION ALL SELECT s.store_id FROM restmon.store s"
+				"       WHERE s.store_id = $3 AND s.first_observed_at <= $2) k"
 				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
 				" ORDER BY k.store_id",
 				3, types, args, nulls);
@@ -403,12 +426,8 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	rm_check_store_id(store);	/* semantics §1.3 */
-	if (TIMESTAMP_NOT_FINITE(lo) || TIMESTAMP_NOT_FINITE(hi) ||
-		!IS_VALID_TIMESTAMP(lo - 3 * USECS_PER_DAY) ||
-		!IS_VALID_TIMESTAMP(hi + 3 * USECS_PER_DAY))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("range is out of range")));
+	rm_check_instant(lo, "range_start");
+	rm_check_instant(hi, "range_end");
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();

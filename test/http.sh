@@ -3,8 +3,12 @@
 # Every endpoint and status code, the full flow, both route shapes, hostile
 # input, a database restart under the gateway, a short bounded load run,
 # scripts/gateway.sh's port, one run under valgrind, and every response
-# checked against gateway/openapi.json.  Run by scripts/test.sh after the
-# other suites.
+# checked against gateway/openapi.json.  Figures and byte order
+# (semantics §6.2, §6.5): one full report is compared with
+# restmon_store_uptime() figure by figure, with ids whose byte order differs
+# from length-first order.  as_of (semantics §4): only ISO 8601 with an
+# explicit offset, honoured on both trigger routes.  Run by scripts/test.sh
+# after the other suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -93,6 +97,11 @@ SET client_min_messages = warning;
 SELECT restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
 SELECT restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
 SELECT restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
+-- semantics §6.2: ids where byte order and length-first order differ,
+-- polled half an hour before the default instant (which stays)
+INSERT INTO restmon.observation
+	SELECT id, restmon_default_as_of() - interval '30 min', id <> '10'
+	FROM unnest(ARRAY['9', '10', 'Zeta', '_under', 'alpha']) id;
 DO $$ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway_test') THEN
 		CREATE ROLE restmon_gateway_test LOGIN;
@@ -129,6 +138,12 @@ psql -X -At -c "SELECT restmon_report_csv('$id')" -o "$tmp/db.csv"
 (cat "$tmp/body"; echo) > "$tmp/body_nl"
 is "the CSV body equals restmon_report_csv() byte for byte" 0 "$(cmp -s "$tmp/body_nl" "$tmp/db.csv"; echo $?)"
 is "the CSV has a line per store" "$(psql -X -At -c 'SELECT count(*) + 1 FROM restmon_store_uptime()')" "$(wc -l < "$tmp/body")"
+psql -X -q -o "$tmp/sync.csv" -c "COPY (SELECT store_id, uptime_last_hour, uptime_last_day,
+	uptime_last_week, downtime_last_hour, downtime_last_day, downtime_last_week
+	FROM restmon_store_uptime((SELECT as_of FROM restmon.report WHERE report_id = '$id'))
+	ORDER BY store_id COLLATE \"C\") TO STDOUT WITH (FORMAT csv, HEADER)"
+is "the CSV equals restmon_store_uptime() figure by figure, in byte order" 0 "$(cmp -s "$tmp/body" "$tmp/sync.csv"; echo $?)"
+is "... where 10 < 9 < Zeta < _under < alpha" "10 9 Zeta _under alpha" "$(cut -d, -f1 "$tmp/body" | grep -xE '9|10|Zeta|_under|alpha' | tr '\n' ' ' | sed 's/ $//')"
 
 # --- the second system's routes, a single store ---
 store=$(psql -X -At -c "SELECT min(store_id) FROM restmon.store")
@@ -144,9 +159,57 @@ is "trigger with store_id and as_of in the body: 200" "200" "$STATUS"
 is "... and the as_of is used" "2024-10-03 23:00:00+00" \
 	"$(psql -X -At -c "SET TimeZone = 'UTC'; SELECT as_of FROM restmon.report WHERE report_id = '$(body_field .report_id)'" | tail -1)"
 
+# --- semantics §6.1 over HTTP: a known store whose first poll is after T
+# has no row, and GET's as_of is honoured ---
+t0=$(psql -X -At -c "SELECT to_char(restmon_default_as_of() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+psql -X -q -c "INSERT INTO restmon.observation VALUES ('late-http', restmon_default_as_of(), true)"
+t1=$(psql -X -At -c "SELECT to_char((restmon_default_as_of() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+req GET "/store/late-http/trigger_report/?as_of=$t1"
+is "GET /store/<id>/trigger_report/?as_of=: 200" "200" "$STATUS"
+lid=$(body_field .report_id)
+is "... and the as_of is used" "$t1" \
+	"$(psql -X -At -c "SELECT to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM restmon.report WHERE report_id = '$lid'")"
+wait_complete "$lid"
+is "a store first polled after T: the CSV has no row" "200 1" "$STATUS $(wc -l < "$tmp/body")"
+req GET "/store/late-http/trigger_report/?as_of=$t0"
+lid=$(body_field .report_id)
+wait_complete "$lid"
+is "... and at its first poll, its row" "2 late-http" "$(wc -l < "$tmp/body") $(sed -n 2p "$tmp/body" | cut -d, -f1)"
+
+# --- as_of: ISO 8601 with an explicit offset only (semantics §4) ---
+before=$(psql -X -At -c "SELECT count(*) FROM restmon.report")
+for a in now today yesterday epoch infinity -infinity "2024-10-03 23:00:00" \
+		"2024-10-03T23:00:00" "100000-01-01T00:00:00Z" "2024-10-03T23:00:00Z junk"; do
+	req POST /api/trigger_report -d "{\"as_of\": \"$a\"}"
+	is "as_of \"$a\" in the body: 400 22007" "400 22007" "$STATUS $(body_field .sqlstate)"
+done
+req GET "/store/$store/trigger_report/?as_of=now"
+is "as_of=now in the query: 400 22007" "400 22007" "$STATUS $(body_field .sqlstate)"
+req GET "/store/$store/trigger_report/?as_of=2024-10-03%2023:00:00"
+is "as_of without an offset in the query: 400" "400" "$STATUS"
+req POST /api/trigger_report -d '{"as_of": "9999-12-32T00:00:00Z"}'
+is "as_of with no such day: 400 from the database" "400 22008" "$STATUS $(body_field .sqlstate)"
+req GET "/store/$store/trigger_report/?as_of_typo=2024-10-03T23:00:00Z"
+is "an unknown query parameter: 400" "400" "$STATUS"
+req GET "/store/$store/trigger_report/?as_of=2024-10-03T23:00:00Z&as_of=2024-10-04T23:00:00Z"
+is "a query parameter given twice: 400" "400" "$STATUS"
+req GET "/store/$store/trigger_report/?as_of"
+is "a query parameter without a value: 400" "400" "$STATUS"
+req GET "/api/get_report?report_id=$id&format=json"
+is "get_report with an unknown query parameter: 400" "400" "$STATUS"
+req GET "/api/health?x=1"
+is "health with a query parameter: 400" "400" "$STATUS"
+is "refused as_of values created no report" "$before" "$(psql -X -At -c "SELECT count(*) FROM restmon.report")"
+req POST /api/trigger_report -d "{\"store_id\": \"$store\", \"as_of\": \"2024-10-04T04:30:00+05:30\"}"
+is "as_of with an offset +05:30: 200" "200" "$STATUS"
+is "... read with its offset" "2024-10-03 23:00:00+00" \
+	"$(psql -X -At -c "SET TimeZone = 'UTC'; SELECT as_of FROM restmon.report WHERE report_id = '$(body_field .report_id)'" | tail -1)"
+
 # --- failures and errors ---
-req POST /api/trigger_report -d '{"as_of": "infinity"}'
-fid=$(body_field .report_id)
+# a report that fails in its worker: a request written straight into the
+# queue with an as_of no trigger accepts
+fid=failedFAILEDfailedHTTP
+psql -X -q -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$fid', 'infinity')" -c "SELECT restmon_upkeep()" > /dev/null
 wait_complete "$fid"
 is "a failed report: 500 JSON" "500 application/json" "$STATUS $CTYPE"
 is "... with status Failed and the error" "Failed 22008: as_of is out of range" "$(body_field '.status + " " + .message')"
@@ -208,7 +271,17 @@ seq 1000 | timeout 120 xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' 
 	"$BASE/api/get_report?report_id=$fid" > "$tmp/load2"
 is "1000 status polls by 8 clients: all answered (500 = the failed report)" "1000" "$(grep -c '^500$' "$tmp/load2")"
 
-# --- the database restarts under the gateway ---
+# --- the database restarts under the gateway: first with no request
+# while it is down, so every thread's connection died idle; the first
+# request after it must not be a 503 (the gateway reconnects and retries
+# once), nor any of the next ones, whichever thread takes them ---
+scripts/cluster.sh stop
+scripts/cluster.sh start > /dev/null
+seen=""
+for _ in $(seq 8); do req GET "/api/get_report?report_id=$id"; seen="$seen $STATUS"; done
+is "a restart while idle: no request gets a 503" " 200 200 200 200 200 200 200 200" "$seen"
+
+# --- then down for a while, with requests meanwhile ---
 scripts/cluster.sh stop
 req GET /api/health
 is "database down: /api/health says 503" "503 application/json" "$STATUS $CTYPE"
@@ -221,8 +294,10 @@ for _ in $(seq 20); do
 	sleep 0.2
 done
 is "database back: the gateway recovers without a restart" "200" "$STATUS"
-for _ in $(seq 8); do req GET "/api/get_report?report_id=$id"; done
-is "... on every thread" "200 text/csv; charset=utf-8" "$STATUS $CTYPE"
+seen=""
+for _ in $(seq 8); do req GET "/api/get_report?report_id=$id"; seen="$seen $STATUS"; done
+is "... on every thread (a connection that died idle is reopened, not a 503)" \
+	" 200 200 200 200 200 200 200 200" "$seen"
 
 stop_gateway
 is "SIGTERM stops the gateway cleanly" 0 $?

@@ -14,7 +14,7 @@ SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.
 SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
 \unset ON_ERROR_STOP
 
-SELECT plan(33);
+SELECT plan(37);
 
 -- the id: 128 random bits as 22 URL-safe characters
 SELECT restmon_trigger_report() AS r1 \gset
@@ -46,6 +46,14 @@ SELECT set_eq(
 	'SELECT store_id, uptime_last_hour, uptime_last_day, uptime_last_week,'
 	' downtime_last_hour, downtime_last_day, downtime_last_week FROM restmon_store_uptime()',
 	'completed rows equal restmon_store_uptime() for the same as_of');
+SELECT results_eq(
+	format('SELECT store_id, uptime_last_hour, uptime_last_day, uptime_last_week,'
+	       ' downtime_last_hour, downtime_last_day, downtime_last_week'
+	       ' FROM restmon_get_report(%L)', :'r2'),
+	'SELECT store_id, uptime_last_hour, uptime_last_day, uptime_last_week,'
+	' downtime_last_hour, downtime_last_day, downtime_last_week'
+	' FROM restmon_store_uptime() ORDER BY store_id COLLATE "C"',
+	'completed rows equal restmon_store_uptime() figure by figure, in byte order');
 SELECT is((SELECT count(DISTINCT status) FROM restmon_get_report(:'r2')), 1::bigint,
 	'every row of a complete report says Complete');
 SELECT is((SELECT rows FROM restmon.reports WHERE report_id = :'r2'),
@@ -90,8 +98,17 @@ SELECT throws_ok($$SELECT * FROM restmon_get_report('x'' OR 1=1 --')$$, '22023',
 SELECT throws_ok($$SELECT restmon_trigger_report(store_id => 'no-such-store')$$, 'P0002', NULL,
 	'a single-store report of an unknown store is refused');
 
--- the Failed path: as_of outside the supported range fails in the worker
-SELECT restmon_trigger_report('infinity') AS r6 \gset
+-- semantics §4: an instant no report can have is refused when triggered
+SELECT throws_ok($$SELECT restmon_trigger_report('infinity')$$, '22008', 'as_of is out of range',
+	'as_of infinity is refused at trigger time');
+SELECT throws_ok($$SELECT restmon_trigger_report('100000-01-01 00:00+00')$$, '22008', 'as_of is out of range',
+	'as_of in year 100000 is refused at trigger time');
+
+-- the Failed path: a request recorded with an as_of outside the supported
+-- range (written straight into the queue) fails in the worker
+INSERT INTO restmon.report (report_id, as_of) VALUES ('failedFAILEDfailed0006', 'infinity');
+SELECT 'failedFAILEDfailed0006' AS r6 \gset
+SELECT cmp_ok(restmon_upkeep(), '>=', 1, 'upkeep starts a worker for a queued request');
 SELECT is(restmon_wait_report(:'r6', '60 s'), 'Failed', 'an error in the worker gives Failed');
 SELECT results_eq(format('SELECT status FROM restmon_get_report(%L)', :'r6'),
 	$$VALUES ('Failed'::text)$$, 'a failed report is one Failed row');

@@ -116,9 +116,12 @@ INSERT INTO expected VALUES ('s11', '2023-03-12 07:30', 27.50, 0.46, 0.46, 32.50
 
 -- s12, semantics §3: a local time in the spring-forward gap resolves as
 -- PostgreSQL does (offset before the change): Sunday 02:30-04:00 local on
--- Mar 12 = 07:30-08:00 UTC, 30 min.  No polls at all: all downtime (semantics §5).
+-- Mar 12 = 07:30-08:00 UTC, 30 min.  One poll only, long before the
+-- horizon: no evidence, all downtime (semantics §5.3); the poll gives it a
+-- row (semantics §6.1: a store never polled by T has none, even alone).
 INSERT INTO restmon.store_timezone VALUES ('s12', 'America/New_York');
 INSERT INTO restmon.business_hours VALUES ('s12', 6, '02:30', '04:00');
+INSERT INTO restmon.observation VALUES ('s12', '2023-03-01 00:00', true);
 INSERT INTO expected VALUES ('s12', '2023-03-12 09:00', 0.00, 0.00, 0.00, 0.00, 0.50, 0.50, 0, 0, 0);
 
 -- s13, fall back: Sunday 2023-11-05 is 25 H long (04:00 UTC - Nov 6 05:00
@@ -129,9 +132,11 @@ INSERT INTO restmon.observation VALUES ('s13', '2023-11-05 12:00', false);
 INSERT INTO expected VALUES ('s13', '2023-11-06 05:00', 0.00, 0.00, 0.00, 60.00, 24.00, 25.00, 0, 1, 1);
 
 -- s14, semantics §3: a repeated local time takes the later instant: Sunday
--- 01:30-03:00 local on Nov 5 = 06:30 (EST) - 08:00 UTC = 1.5 H.
+-- 01:30-03:00 local on Nov 5 = 06:30 (EST) - 08:00 UTC = 1.5 H.  As s12,
+-- one poll long before the horizon: all downtime.
 INSERT INTO restmon.store_timezone VALUES ('s14', 'America/New_York');
 INSERT INTO restmon.business_hours VALUES ('s14', 6, '01:30', '03:00');
+INSERT INTO restmon.observation VALUES ('s14', '2023-10-20 00:00', true);
 INSERT INTO expected VALUES ('s14', '2023-11-05 09:00', 0.00, 0.00, 0.00, 0.00, 1.50, 1.50, 0, 0, 0);
 
 -- s15, a 30-minute DST change: Australia/Lord_Howe leaves DST on Sunday
@@ -234,7 +239,7 @@ SELECT b.opens, b.closes,
 FROM restmon_business_intervals('s14', '2023-11-05 00:00', '2023-11-06 00:00') b;
 
 -- semantics §6: the full report as of T lists every store with a poll at or
--- before T (not s10-s16, polled later, nor s12/s14, never polled), in byte
+-- before T (not s10-s16, polled later), in byte
 -- order: 'Z' < '_' < 'a' whatever the locale.
 INSERT INTO restmon.observation VALUES
 	('alpha', '2023-01-25 11:00', true), ('Zeta', '2023-01-25 11:00', true),
