@@ -6,7 +6,7 @@ PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-contrib
 libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
-make gcc curl jq valgrind"
+make gcc clang libclang-rt-14-dev curl jq valgrind"
 
 # RESTMON_CLUSTER names the cluster: "main" (setup, your data), "test" (the
 # test command's own) or "bench" (the benchmark's); the last two are
