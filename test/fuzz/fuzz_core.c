@@ -157,8 +157,10 @@ check_round(int64_t m2, int64_t unit)
 {
 	int64_t		h = rm_round_hundredths(m2, unit);
 	__int128	v = (__int128) m2 * 100;
+	__int128	lo = (__int128) (2 * h - 1) * unit;
+	__int128	hi = (__int128) (2 * h + 1) * unit;
 
-	if (!((__int128) (2 * h - 1) * unit <= v && v < (__int128) (2 * h + 1) * unit))
+	if (!(lo <= v && v < hi))
 		FAIL("round: %" PRId64 " in units of %" PRId64 " gave %" PRId64,
 			 m2, unit, h);
 }

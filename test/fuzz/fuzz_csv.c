@@ -153,8 +153,9 @@ check_plain(const Split *s, const char *line, size_t len)
 
 	for (int i = 0; i < s->nf; i++)
 	{
-		const char *c = memchr(p, ',', len - (size_t) (p - line));
-		size_t		n = c != NULL ? (size_t) (c - p) : len - (size_t) (p - line);
+		size_t		rest = len - (size_t) (p - line);
+		const char *c = memchr(p, ',', rest);
+		size_t		n = c != NULL ? (size_t) (c - p) : rest;
 
 		if (n != s->lens[i] || memcmp(p, s->fields[i], n) != 0)
 			FAIL("unquoted field %d is not the text between commas", i);

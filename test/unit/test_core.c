@@ -304,9 +304,10 @@ test_random(void)
 				r.evidence[w] != want.evidence[w])
 			{
 				bad++;
-				printf("# case %d window %d: core up2 %" PRId64 " down2 %" PRId64
-					   " evidence %d, brute force up2 %" PRId64 " down2 %" PRId64
-					   " evidence %d\n", n, w, r.up2[w], r.down2[w],
+				printf("# case %d window %d: core up2 %" PRId64
+					   " down2 %" PRId64 " evidence %d, brute force up2 %"
+					   PRId64 " down2 %" PRId64 " evidence %d\n",
+					   n, w, r.up2[w], r.down2[w],
 					   (int) r.evidence[w], want.up2[w], want.down2[w],
 					   (int) want.evidence[w]);
 			}
