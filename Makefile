@@ -7,8 +7,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 
 MODULE_big = restmon
 OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
-	src/sources.o src/csv.o src/parse.o src/load_log.o src/polls.o \
-	src/snapshot.o src/store_id.o src/ingest.o \
+	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
+	src/polls.o src/snapshot.o src/store_id.o src/ingest.o \
 	src/store_uptime.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o
 
@@ -33,14 +33,55 @@ $(OBJS): $(wildcard src/*.h)
 UNIT_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc
 
-test/unit/test_core: test/unit/test_core.c src/core.c src/core.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c src/core.c
+test/unit/test_core: test/unit/test_core.c test/unit/brute_core.c \
+		test/unit/brute_core.h src/core.c src/core.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c test/unit/brute_core.c \
+		src/core.c
 
 .PHONY: unittest
 unittest: test/unit/test_core
 	test/unit/test_core
 
 EXTRA_CLEAN = test/unit/test_core
+
+# libFuzzer targets (clang): the core against the brute force, and the CSV
+# splitter (CONTRIBUTING.md, "Fuzzing").  "make fuzz" runs each for
+# FUZZ_SECONDS; "make fuzz-check" for FUZZ_CHECK_SECONDS, as test/fuzz.sh
+# does.  New inputs go to FUZZ_WORK, never into the checked-in corpus;
+# a crash leaves its input there too, and the run fails.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Isrc -Itest/unit
+FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 15
+FUZZ_WORK ?= test/fuzz/work
+FUZZERS = test/fuzz/fuzz_core test/fuzz/fuzz_csv
+FUZZ_OPTS_core = -max_len=512
+FUZZ_OPTS_csv = -max_len=4096 -dict=test/fuzz/csv.dict
+
+test/fuzz/fuzz_core: test/fuzz/fuzz_core.c test/unit/brute_core.c \
+		test/unit/brute_core.h src/core.c src/core.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_core.c \
+		test/unit/brute_core.c src/core.c
+test/fuzz/fuzz_csv: test/fuzz/fuzz_csv.c src/csvsplit.c src/csvsplit.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ test/fuzz/fuzz_csv.c src/csvsplit.c
+
+# fuzz-run-core, fuzz-run-csv: one fuzzer for FUZZ_TIME seconds
+FUZZ_TIME ?= $(FUZZ_CHECK_SECONDS)
+.PHONY: fuzz fuzz-check fuzz-build fuzz-run-core fuzz-run-csv
+fuzz-build: $(FUZZERS)
+fuzz: FUZZ_TIME = $(FUZZ_SECONDS)
+fuzz-check: FUZZ_TIME = $(FUZZ_CHECK_SECONDS)
+fuzz fuzz-check: fuzz-run-core fuzz-run-csv
+fuzz-run-core fuzz-run-csv: fuzz-run-%: test/fuzz/fuzz_%
+	mkdir -p $(FUZZ_WORK)/$*
+	test/fuzz/fuzz_$* $(FUZZ_OPTS_$*) -max_total_time=$(FUZZ_TIME) \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_WORK)/crash-$*- \
+		$(FUZZ_WORK)/$* test/fuzz/corpus/$*
+
+EXTRA_CLEAN += $(FUZZERS)
 
 # Regression tests read their CSV fixtures server-side, from a copy the
 # server's operating-system user can read.  Each checkout has its own copy

@@ -26,6 +26,7 @@
 #include "storage/fd.h"
 #include "utils/acl.h"
 
+#include "csvsplit.h"
 #include "ingest_int.h"
 
 /* the privilege of COPY FROM a file */
@@ -167,87 +168,20 @@ rm_reader_close(RmLineReader *r)
  */
 
 /*
- * Split one line (no line end) into fields, RFC 4180 style within the line:
- * a field may be quoted, with "" for a quote inside.  Fields are written
- * into buf (len + 1 bytes), pointers into fields[].  Returns the number of
- * fields, or -1 with *reason set.
+ * Split one line (no line end) into fields: src/csvsplit.c, into buf (len
+ * + 1 bytes) and fields[].  Returns the number of fields, or -1 with
+ * *reason set.
  */
 int
 rm_split_csv_line(const char *line, int len, char *buf, char **fields,
 				  int maxfields, const char **reason)
 {
-	int			nf = 0;
-	const char *p = line;
-	const char *end = line + len;
-	char	   *o = buf;
+	int			nf = rm_csv_split(line, len, buf, fields, NULL, maxfields);
 
-	for (;;)
+	if (nf < 0)
 	{
-		if (nf >= maxfields)
-		{
-			*reason = "too many fields";
-			return -1;
-		}
-		fields[nf++] = o;
-		if (p < end && *p == '"')
-		{
-			p++;
-			for (;;)
-			{
-				if (p >= end)
-				{
-					*reason = "unbalanced quote";
-					return -1;
-				}
-				if (*p == '"')
-				{
-					if (p + 1 < end && p[1] == '"')
-					{
-						*o++ = '"';
-						p += 2;
-						continue;
-					}
-					p++;
-					break;
-				}
-				*o++ = *p++;
-			}
-			if (p < end && *p != ',')
-			{
-				*reason = "unbalanced quote";
-				return -1;
-			}
-		}
-		else
-		{
-			while (p < end && *p != ',')
-			{
-				if (*p == '"')
-				{
-					*reason = "unbalanced quote";
-					return -1;
-				}
-				*o++ = *p++;
-			}
-		}
-		*o++ = '\0';
-		if (p >= end)
-			break;
-		p++;					/* the comma */
+		*reason = rm_csv_status_text(nf);
+		return -1;
 	}
 	return nf;
-}
-
-/* trim surrounding blanks in place */
-char *
-rm_trim(char *s)
-{
-	char	   *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return s;
 }

@@ -4,15 +4,16 @@
  *	  Prints TAP.  Built and run by "make unittest" under AddressSanitizer
  *	  and UndefinedBehaviorSanitizer.
  *
- * Expected values are computed by hand from doc/semantics.md (cited per test), plus a
- * randomized comparison with an independent brute-force statement of semantics §5
- * (sample every grid cell, find the nearest evidence by scanning).
+ * Expected values are computed by hand from doc/semantics.md (cited per
+ * test), plus a randomized comparison with an independent brute-force
+ * statement of semantics §5 (brute_core.c, shared with test/fuzz).
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "brute_core.h"
 #include "core.h"
 
 #define MIN		INT64_C(60000000)
@@ -239,9 +240,8 @@ test_errors(void)
 }
 
 /*
- * Randomized: everything on a one-minute grid within the last 9 days;
- * boundaries (midpoints) then lie on half minutes, so sampling the middle of
- * every quarter-minute cell and summing gives the exact measure.
+ * Randomized: everything on a one-minute grid within the last 9 days, the
+ * intervals overlapping at random (the brute force gets them unmerged).
  */
 static uint64_t rng = 88172645463325252ULL;
 
@@ -255,58 +255,6 @@ next_rand(void)
 }
 
 static void
-brute_force(const RmInterval *b, int nb, const RmObs *o, int no, int64_t T,
-			int64_t up2[3], int64_t down2[3])
-{
-	const int64_t Q = 15 * INT64_C(1000000);	/* quarter minute */
-	int64_t		lo = T - 168 * H;
-
-	memset(up2, 0, sizeof(int64_t) * 3);
-	memset(down2, 0, sizeof(int64_t) * 3);
-	for (int64_t c = lo; c < T; c += Q)
-	{
-		int64_t		x2 = 2 * c + Q;	/* doubled middle of the cell */
-		bool		inb = false;
-		int			best = -1;
-		int64_t		bestd = 0;
-
-		for (int i = 0; i < nb; i++)
-			if (2 * b[i].start <= x2 && x2 < 2 * b[i].end)
-				inb = true;
-		if (!inb)
-			continue;
-		for (int i = 0; i < no; i++)
-		{
-			bool		ev = false;
-			int64_t		d;
-
-			if (o[i].t <= T - 192 * H || o[i].t > T)
-				continue;
-			for (int k = 0; k < nb; k++)
-				if (b[k].start <= o[i].t && o[i].t < b[k].end)
-					ev = true;
-			if (!ev)
-				continue;
-			d = x2 > 2 * o[i].t ? x2 - 2 * o[i].t : 2 * o[i].t - x2;
-			if (best < 0 || d < bestd)	/* ties: the earlier stays */
-			{
-				best = i;
-				bestd = d;
-			}
-		}
-		for (int w = 0; w < 3; w++)
-		{
-			if (c < T - rm_window_len[w])
-				continue;
-			if (best >= 0 && o[best].active)
-				up2[w] += 2 * Q;
-			else
-				down2[w] += 2 * Q;
-		}
-	}
-}
-
-static void
 test_random(void)
 {
 	int			cases = 300;
@@ -316,13 +264,14 @@ test_random(void)
 	{
 		int64_t		T = (int64_t) (next_rand() % 100000) * MIN + 400 * H;
 		RmInterval	b[40];
+		RmInterval	raw[40];
 		RmObs		o[60];
 		RmObs		scratch[60];
 		int			nb = (int) (next_rand() % 40);
 		int			no = (int) (next_rand() % 60);
+		int			nraw;
 		int64_t		t;
-		int64_t		up2[3],
-					down2[3];
+		BruteResult want;
 		RmResult	r;
 
 		for (int i = 0; i < nb; i++)
@@ -331,7 +280,9 @@ test_random(void)
 
 			b[i].start = s;
 			b[i].end = s + (int64_t) (1 + next_rand() % 600) * MIN;
+			raw[i] = b[i];
 		}
+		nraw = nb;
 		nb = rm_merge_intervals(b, nb);
 		/* strictly increasing poll instants, some past T */
 		t = T - 200 * H;
@@ -347,14 +298,18 @@ test_random(void)
 			printf("# case %d: rm_compute failed\n", n);
 			break;
 		}
-		brute_force(b, nb, o, no, T, up2, down2);
+		brute_compute(raw, nraw, o, no, T, &want);
 		for (int w = 0; w < 3; w++)
-			if (r.up2[w] != up2[w] || r.down2[w] != down2[w])
+			if (r.up2[w] != want.up2[w] || r.down2[w] != want.down2[w] ||
+				r.evidence[w] != want.evidence[w])
 			{
 				bad++;
-				printf("# case %d window %d: core up2 %" PRId64 " down2 %" PRId64
-					   ", brute force up2 %" PRId64 " down2 %" PRId64 "\n",
-					   n, w, r.up2[w], r.down2[w], up2[w], down2[w]);
+				printf("# case %d window %d: core up2 %" PRId64
+					   " down2 %" PRId64 " evidence %d, brute force up2 %"
+					   PRId64 " down2 %" PRId64 " evidence %d\n",
+					   n, w, r.up2[w], r.down2[w],
+					   (int) r.evidence[w], want.up2[w], want.down2[w],
+					   (int) want.evidence[w]);
 			}
 	}
 	check_i64("300 random stores agree with a brute-force semantics §5", bad, 0);
