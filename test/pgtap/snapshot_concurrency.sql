@@ -3,8 +3,8 @@
 -- file replaces the whole previous table): the second waits for the first
 -- and then replaces what it committed, so two overlapping loads end with
 -- exactly the second file's rows, as one after the other would.  Under
--- REPEATABLE READ a load that cannot see a concurrent load's rows fails
--- with a serialization failure (40001) rather than keep both.  Runs in
+-- REPEATABLE READ a load is refused up front (25001: ingestion needs READ
+-- COMMITTED) rather than keep both.  Runs in
 -- autocommit mode, with a second and third session through dblink.
 -- Before: both files' hours were kept, and the second zone load failed
 -- with 23505.
@@ -94,7 +94,7 @@ SELECT results_eq(
 	'the zone snapshot is exactly file B''s');
 
 -- REPEATABLE READ: b's snapshot predates a load that a commits; b's own
--- load then fails with 40001 instead of keeping both snapshots
+-- load is refused (25001) instead of keeping both snapshots
 DELETE FROM restmon.business_hours;
 SELECT dblink_exec('b', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
 SELECT * FROM dblink('b', 'SELECT count(*) FROM restmon.business_hours') AS t(n bigint);
@@ -103,8 +103,8 @@ SELECT * FROM dblink('a', format('SELECT rows_loaded FROM restmon_ingest_hours(%
 SELECT throws_ok(
 	format($$SELECT * FROM dblink('b', %L) AS t(loaded bigint)$$,
 		format('SELECT rows_loaded FROM restmon_ingest_hours(%L)', :'hours_b')),
-	'40001', NULL,
-	'a REPEATABLE READ load that cannot see a concurrent load''s rows fails with 40001');
+	'25001', NULL,
+	'a REPEATABLE READ load that cannot see a concurrent load''s rows is refused (25001)');
 SELECT dblink_exec('b', 'ROLLBACK');
 
 SELECT dblink_disconnect('a');
