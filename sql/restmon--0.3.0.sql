@@ -368,6 +368,13 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'restmon_prune_reports'
 LANGUAGE C VOLATILE;
 
+-- Deletes the rejected lines of ingestion runs that finished more than
+-- restmon.reject_retention ago (the runs and their counts stay).
+CREATE FUNCTION restmon_prune_rejects()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_rejects'
+LANGUAGE C VOLATILE;
+
 ---------------------------------------------------------------------------
 -- Scheduling with pg_cron (optional: everything else works without it)
 ---------------------------------------------------------------------------
@@ -385,7 +392,7 @@ DECLARE
 		['restmon-upkeep', '* * * * *',
 		 pg_catalog.format('SELECT %I.restmon_upkeep()', '@extschema@')],
 		['restmon-prune', '17 3 * * *',
-		 pg_catalog.format('SELECT %I.restmon_prune_reports()', '@extschema@')]];
+		 pg_catalog.format('SELECT %1$I.restmon_prune_reports(), %1$I.restmon_prune_rejects()', '@extschema@')]];
 BEGIN
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'restmon_schedule() needs the pg_cron extension'
