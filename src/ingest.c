@@ -221,7 +221,12 @@ ingest_line(RmIngest *st, int64 line_no, char *line, int len,
 	else if (st->source == RM_SRC_STATUS)
 		rm_polls_line(st, line_no, line, len, f);
 	else
+	{
 		rm_snapshot_line(st, line_no, line, len, f);
+		st->batch_bytes += len;	/* a staged row is at most its line */
+		if (st->batch_bytes >= RM_BATCH_BYTES)
+			rm_flush_batch(st);
+	}
 }
 
 /* ---------------------------------------------------------------------

@@ -37,8 +37,10 @@
  * (without its line end) is rejected with its length and skipped without
  * being buffered; a rejected line keeps at most RM_RAW_MAX bytes of its raw
  * text; a reason quotes at most RM_EXCERPT bytes of a value (rm_excerpt)
- * and is at most RM_REASON_MAX bytes in all.  A batch of rejected lines is
- * flushed when it holds RM_BATCH_ROWS lines or RM_BATCH_BYTES bytes.
+ * and is at most RM_REASON_MAX bytes in all.  A batch is flushed when it
+ * holds RM_BATCH_ROWS lines of a kind or RM_BATCH_BYTES bytes (rejected
+ * lines' raw text and reasons, staged lines), so no array of a batch comes
+ * near PostgreSQL's 1 GB limit.
  */
 #define RM_MAX_LINE		65536
 #define RM_RAW_MAX		1024
@@ -112,7 +114,8 @@ typedef struct RmIngest
 	int64	   *rej_line_no;
 	Datum	   *rej_raw;
 	Datum	   *rej_reason;
-	Size		rej_bytes;		/* raw text and reasons in the batch */
+	Size		batch_bytes;	/* the batch's raw text, reasons and staged
+								 * lines */
 
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	reject_plan;

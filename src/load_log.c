@@ -7,9 +7,10 @@
  *	  and the run log (restmon.ingest_run).
  *
  * Invariants:
- *	- a batch holds at most RM_BATCH_ROWS rejected lines (RM_BATCH_BYTES of
- *	  their raw text and reasons) and RM_BATCH_ROWS staged rows; it is
- *	  flushed when full, and by the caller at the end of a file;
+ *	- a batch holds at most RM_BATCH_ROWS rejected lines, RM_BATCH_ROWS
+ *	  staged rows and about RM_BATCH_BYTES of raw text, reasons and staged
+ *	  lines (ingest.c counts the staged ones); it is flushed when full, and
+ *	  by the caller at the end of a file;
  *	- a rejected line keeps at most RM_RAW_MAX bytes of its raw text and a
  *	  reason is at most RM_REASON_MAX bytes (ingest_int.h), so no batch
  *	  comes near the 1 GB limit of an array;
@@ -79,7 +80,7 @@ alloc_batch(RmIngest *st)
 	st->rej_reason = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->nrows = 0;
 	st->nrej = 0;
-	st->rej_bytes = 0;
+	st->batch_bytes = 0;
 	MemoryContextSwitchTo(old);
 }
 
@@ -232,9 +233,9 @@ store_reject(RmIngest *st, int64 line_no, const char *raw, int rawlen,
 	st->rej_raw[st->nrej] = raw_datum(raw, rawlen);
 	st->rej_reason[st->nrej] = CStringGetTextDatum(reason);
 	st->nrej++;
-	st->rej_bytes += rawlen + rlen;
+	st->batch_bytes += rawlen + rlen;
 	MemoryContextSwitchTo(old);
-	if (st->nrej >= RM_BATCH_ROWS || st->rej_bytes >= RM_BATCH_BYTES)
+	if (st->nrej >= RM_BATCH_ROWS || st->batch_bytes >= RM_BATCH_BYTES)
 		rm_flush_batch(st);
 }
 
