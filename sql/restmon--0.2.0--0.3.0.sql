@@ -120,7 +120,7 @@ DECLARE
 		[restmon.job_name('upkeep'), '* * * * *',
 		 pg_catalog.format('SELECT %I.restmon_upkeep()', '@extschema@')],
 		[restmon.job_name('prune'), '17 3 * * *',
-		 pg_catalog.format('SELECT %I.restmon_prune_reports()', '@extschema@')]];
+		 pg_catalog.format('SELECT %1$I.restmon_prune_reports(), %1$I.restmon_prune_rejects()', '@extschema@')]];
 BEGIN
 	IF dir = '' THEN
 		RAISE EXCEPTION 'no data directory to ingest from'
@@ -228,3 +228,11 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION restmon_rebuild_stores() FROM PUBLIC;
+
+-- 0.3.0: rejected lines have a retention, restmon.reject_retention, and
+-- the daily restmon-prune job deletes the expired ones too.
+CREATE FUNCTION restmon_prune_rejects()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_rejects'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION restmon_prune_rejects() FROM PUBLIC;

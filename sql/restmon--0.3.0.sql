@@ -398,6 +398,14 @@ AS 'MODULE_PATHNAME', 'restmon_prune_reports'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION restmon_prune_reports() FROM PUBLIC;
 
+-- Deletes the rejected lines of ingestion runs that finished more than
+-- restmon.reject_retention ago (the runs and their counts stay).
+CREATE FUNCTION restmon_prune_rejects()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_rejects'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION restmon_prune_rejects() FROM PUBLIC;
+
 ---------------------------------------------------------------------------
 -- Scheduling with pg_cron (optional: everything else works without it)
 ---------------------------------------------------------------------------
@@ -486,7 +494,7 @@ DECLARE
 		[restmon.job_name('upkeep'), '* * * * *',
 		 pg_catalog.format('SELECT %I.restmon_upkeep()', '@extschema@')],
 		[restmon.job_name('prune'), '17 3 * * *',
-		 pg_catalog.format('SELECT %I.restmon_prune_reports()', '@extschema@')]];
+		 pg_catalog.format('SELECT %1$I.restmon_prune_reports(), %1$I.restmon_prune_rejects()', '@extschema@')]];
 BEGIN
 	IF dir = '' THEN
 		RAISE EXCEPTION 'no data directory to ingest from'

@@ -13,13 +13,20 @@
  * Invariants: lines are numbered from 1 (the header) and every line of the
  * file is returned once, in order: an empty line too, the last one even
  * without its newline; a line's CR before its LF and a UTF-8 byte-order
- * mark before the header are not part of the line.
+ * mark before the header are not part of the line.  A line ends at LF
+ * only: a lone CR is part of its line (ingest.c refuses a header holding
+ * one: the file uses CR line ends).  At most RM_MAX_LINE + 1 bytes of a
+ * line are ever buffered, whatever its length.  Only a regular file is
+ * read, and it is opened once: what is read again (the raw text of
+ * conflicting lines, load_log.c) comes from the same open file.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/pg_authid.h"
 #include "miscadmin.h"
@@ -54,13 +61,45 @@ rm_resolve_path(const char *path)
 	return psprintf("%s/%s", restmon_data_dir, path);
 }
 
-FILE *
-rm_open_source_file(const char *path)
+/* only a regular file is read: a FIFO or a device could block for good */
+static void
+check_regular_file(const char *path, const struct stat *st, int fd)
 {
-	FILE	   *fp = AllocateFile(path, PG_BINARY_R);
-	struct stat stbuf;
+	if (S_ISREG(st->st_mode))
+		return;
+	if (fd >= 0)
+		CloseTransientFile(fd);
+	if (S_ISDIR(st->st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a directory", path)));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not a regular file", path),
+			 errdetail("It is a %s.",
+					   S_ISFIFO(st->st_mode) ? "FIFO (named pipe)" :
+					   S_ISSOCK(st->st_mode) ? "socket" :
+					   (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) ?
+					   "device" : "special file"),
+			 errhint("restmon reads regular files only; write the data to a file first.")));
+}
 
-	if (fp == NULL)
+/*
+ * Open a source file for reading; *st is the file as opened.  Anything but
+ * a regular file is refused before it is opened, and again after (the path
+ * may have changed in between): the open itself does not block, as it is
+ * made with O_NONBLOCK, which is then cleared.
+ */
+int
+rm_open_source_file(const char *path, struct stat *st)
+{
+	int			fd;
+	int			flags;
+
+	if (stat(path, st) == 0)
+		check_regular_file(path, st, -1);
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY | O_NONBLOCK);
+	if (fd < 0)
 	{
 		int			save_errno = errno;
 
@@ -71,14 +110,29 @@ rm_open_source_file(const char *path)
 				 errmsg("could not open file \"%s\" for reading: %m", path),
 				 errhint("The file is read by the database server's operating-system user.")));
 	}
-	if (fstat(fileno(fp), &stbuf) == 0 && S_ISDIR(stbuf.st_mode))
+	if (fstat(fd, st) != 0)
 	{
-		FreeFile(fp);
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
 		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is a directory", path)));
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
 	}
-	return fp;
+	check_regular_file(path, st, fd);
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+	{
+		int			save_errno = errno;
+
+		CloseTransientFile(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not set the mode of file \"%s\": %m", path)));
+	}
+	return fd;
 }
 
 /* ---------------------------------------------------------------------
@@ -86,64 +140,160 @@ rm_open_source_file(const char *path)
  * ---------------------------------------------------------------------
  */
 
-void
-rm_reader_open(RmLineReader *r, const char *path)
+static void
+reader_init(RmLineReader *r, int fd, const char *path, off_t pos)
 {
-	r->fp = rm_open_source_file(path);
+	r->fd = fd;
 	r->path = path;
 	r->chunk = palloc(RM_READ_CHUNK);
 	r->p = r->end = r->chunk;
+	r->pos = pos;
 	r->eof = false;
 	initStringInfo(&r->line);
 	r->line_no = 0;
+	r->line_len = 0;
+	r->too_long = false;
+	r->marks = NULL;
+	r->nmarks = r->marks_cap = 0;
+}
+
+void
+rm_reader_open(RmLineReader *r, const char *path)
+{
+	struct stat st;
+	int			fd = rm_open_source_file(path, &st);
+
+	reader_init(r, fd, path, 0);
+	r->owns_fd = true;
+	r->opened = st;
+	r->marks_cap = 64;
+	r->marks = palloc(sizeof(off_t) * r->marks_cap);
+}
+
+/*
+ * A second reader of the file from's reads, on the same descriptor, before
+ * line line_no: its next line is line_no.  The file must not have been
+ * written since it was opened (it may have been renamed or replaced: the
+ * descriptor still reads the file that was opened).
+ */
+void
+rm_reader_seek(RmLineReader *r, const RmLineReader *from, int64 line_no)
+{
+	struct stat st;
+	int			mark = (int) Min((line_no - 1) / RM_MARK_LINES,
+								 (int64) from->nmarks - 1);
+
+	Assert(line_no >= 1 && from->nmarks > 0);
+	if (fstat(from->fd, &st) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", from->path)));
+	if (st.st_size < from->opened.st_size ||
+		st.st_mtim.tv_sec != from->opened.st_mtim.tv_sec ||
+		st.st_mtim.tv_nsec != from->opened.st_mtim.tv_nsec)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("file \"%s\" was written to while it was loaded",
+						from->path),
+				 errhint("Write a new file and rename it over the old one, rather than writing into a file that may be loading.")));
+	reader_init(r, from->fd, from->path, from->marks[mark]);
+	r->owns_fd = false;
+	r->line_no = (int64) mark * RM_MARK_LINES;
+}
+
+/* the next chunk of the file; false at its end */
+static bool
+read_chunk(RmLineReader *r)
+{
+	ssize_t		n;
+
+	CHECK_FOR_INTERRUPTS();
+	do
+		n = pread(r->fd, r->chunk, RM_READ_CHUNK, r->pos);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\": %m", r->path)));
+	r->pos += n;
+	r->p = r->chunk;
+	r->end = r->chunk + n;
+	r->eof = (n == 0);
+	return n > 0;
+}
+
+/* n more bytes of the current line: kept up to RM_MAX_LINE + 1 bytes */
+static inline void
+take_bytes(RmLineReader *r, const char *s, size_t n)
+{
+	if (r->line.len <= RM_MAX_LINE)
+		appendBinaryStringInfo(&r->line, s,
+							   Min(n, (size_t) (RM_MAX_LINE + 1 - r->line.len)));
+	r->line_len += n;
+}
+
+/* the offset of the next line starts a mark every RM_MARK_LINES lines */
+static void
+mark_line(RmLineReader *r)
+{
+	if (r->marks == NULL || r->line_no % RM_MARK_LINES != 0)
+		return;
+	if (r->nmarks == r->marks_cap)
+	{
+		r->marks_cap *= 2;
+		r->marks = repalloc_huge(r->marks, sizeof(off_t) * r->marks_cap);
+	}
+	r->marks[r->nmarks++] = r->pos - (r->end - r->p);
 }
 
 /*
  * The next line, without its line end, NUL-terminated, in the reader's
- * buffer (valid until the next call); false at the end of the file.
+ * buffer (valid until the next call); false at the end of the file.  A line
+ * longer than RM_MAX_LINE comes with too_long set, its length in line_len
+ * and only its first RM_MAX_LINE bytes in *line; the rest is skipped.
  */
 bool
 rm_reader_next(RmLineReader *r, char **line, int *len)
 {
+	bool		cr = false;
+
+	mark_line(r);
 	resetStringInfo(&r->line);
+	r->line_len = 0;
 	for (;;)
 	{
-		size_t		n;
-
 		if (r->p < r->end)
 		{
 			char	   *nl = memchr(r->p, '\n', r->end - r->p);
 
 			if (nl != NULL)
 			{
-				appendBinaryStringInfo(&r->line, r->p, nl - r->p);
+				if (nl > r->p)
+					cr = (nl[-1] == '\r');
+				take_bytes(r, r->p, nl - r->p);
 				r->p = nl + 1;
 				break;
 			}
-			appendBinaryStringInfo(&r->line, r->p, r->end - r->p);
+			cr = (r->end[-1] == '\r');
+			take_bytes(r, r->p, r->end - r->p);
 			r->p = r->end;
 		}
-		if (r->eof)
+		if (r->eof || !read_chunk(r))
 		{
-			if (r->line.len == 0)
+			if (r->line_len == 0)
 				return false;
 			break;				/* the last line, without its newline */
 		}
-		n = fread(r->chunk, 1, RM_READ_CHUNK, r->fp);
-		if (n == 0 && ferror(r->fp))
-			ereport(ERROR,
-					(errcode_for_file_access(),
-					 errmsg("could not read file \"%s\": %m", r->path)));
-		r->eof = (n == 0);
-		r->p = r->chunk;
-		r->end = r->chunk + n;
 	}
 
 	r->line_no++;
+	if (cr)
+		r->line_len--;			/* CRLF */
+	r->too_long = (r->line_len > RM_MAX_LINE);
+	r->line.len = (int) Min(r->line_len, (int64) RM_MAX_LINE);
+	r->line.data[r->line.len] = '\0';
 	*line = r->line.data;
 	*len = r->line.len;
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*line)[--(*len)] = '\0';	/* CRLF */
 	/* a UTF-8 byte-order mark before the header */
 	if (r->line_no == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0)
 	{
@@ -156,10 +306,13 @@ rm_reader_next(RmLineReader *r, char **line, int *len)
 void
 rm_reader_close(RmLineReader *r)
 {
-	FreeFile(r->fp);
-	r->fp = NULL;
+	if (r->owns_fd)
+		CloseTransientFile(r->fd);
+	r->fd = -1;
 	pfree(r->chunk);
 	pfree(r->line.data);
+	if (r->marks)
+		pfree(r->marks);
 }
 
 /* ---------------------------------------------------------------------

@@ -43,6 +43,9 @@
 
 #include "ingest_int.h"
 
+/* at most this much of a header line is quoted in a message */
+#define RM_HEADER_EXCERPT 256
+
 PG_FUNCTION_INFO_V1(restmon_ingest_status);
 PG_FUNCTION_INFO_V1(restmon_ingest_hours);
 PG_FUNCTION_INFO_V1(restmon_ingest_timezones);
@@ -74,6 +77,7 @@ report_missing_column(RmIngest *st, const RmColumn *col, const char *line,
 {
 	StringInfoData aliases;
 	StringInfoData needed;
+	char	   *header = rm_excerpt(line, len, RM_HEADER_EXCERPT);
 
 	initStringInfo(&aliases);
 	for (int a = 1; a < 4 && col->names[a] != NULL; a++)
@@ -88,17 +92,38 @@ report_missing_column(RmIngest *st, const RmColumn *col, const char *line,
 			 errmsg("file \"%s\" has no column \"%s\"",
 					st->path, col->names[0]),
 			 aliases.len > 0 ?
-			 errdetail("The header line is \"%.*s\"; accepted names for the column are \"%s\", %s.",
-					   len, line, col->names[0], aliases.data) :
-			 errdetail("The header line is \"%.*s\".", len, line),
+			 errdetail("The header line is \"%s\"; accepted names for the column are \"%s\", %s.",
+					   header, col->names[0], aliases.data) :
+			 errdetail("The header line is \"%s\".", header),
 			 errhint("The %s file needs the columns %s, in any order.",
 					 st->def->name, needed.data)));
+}
+
+/* two header fields (from 0) name one column: an error (semantics §1) */
+static void
+report_duplicate_column(RmIngest *st, const RmColumn *col, char **fields,
+						int first, int second)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+			 errmsg("file \"%s\" has the column \"%s\" twice",
+					st->path, col->names[0]),
+			 errdetail("Header fields %d (\"%s\") and %d (\"%s\") both name the column \"%s\".",
+					   first + 1,
+					   rm_excerpt(fields[first], strlen(fields[first]),
+								  RM_EXCERPT),
+					   second + 1,
+					   rm_excerpt(fields[second], strlen(fields[second]),
+								  RM_EXCERPT),
+					   col->names[0]),
+			 errhint("Keep one of them, or rename the other.")));
 }
 
 /*
  * Find each column of the source in the header.  Header names are split at
  * every comma; matching is case-insensitive, the surrounding spaces and
- * quotes of each name are ignored (semantics §1).
+ * quotes of each name are ignored; a column named twice (by one name or by
+ * two of its aliases) is an error (semantics §1).
  */
 static void
 parse_header(RmIngest *st, const char *line, int len)
@@ -129,10 +154,17 @@ parse_header(RmIngest *st, const char *line, int len)
 		const RmColumn *col = &st->def->cols[c];
 
 		st->colpos[c] = -1;
-		for (int f = 0; f < nf && st->colpos[c] < 0; f++)
+		for (int f = 0; f < nf; f++)
 			for (int a = 0; a < 4 && col->names[a] != NULL; a++)
-				if (pg_strcasecmp(fields[f], col->names[a]) == 0)
-					st->colpos[c] = f;
+			{
+				if (pg_strcasecmp(fields[f], col->names[a]) != 0)
+					continue;
+				if (st->colpos[c] >= 0)
+					report_duplicate_column(st, col, fields,
+											st->colpos[c], f);
+				st->colpos[c] = f;
+				break;
+			}
 		if (st->colpos[c] < 0)
 			report_missing_column(st, col, line, len);
 	}
@@ -190,7 +222,12 @@ ingest_line(RmIngest *st, int64 line_no, char *line, int len,
 	else if (st->source == RM_SRC_STATUS)
 		rm_polls_line(st, line_no, line, len, f);
 	else
+	{
 		rm_snapshot_line(st, line_no, line, len, f);
+		st->batch_bytes += len;	/* a staged row is at most its line */
+		if (st->batch_bytes >= RM_BATCH_BYTES)
+			rm_flush_batch(st);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -206,6 +243,7 @@ begin_file(RmIngest *st, RmSource source, const char *path,
 	st->source = source;
 	st->def = &rm_sources[source];
 	st->path = path;
+	st->reader = reader;
 
 	rm_check_read_privilege();
 	rm_reader_open(reader, path);
@@ -228,6 +266,17 @@ read_header(RmIngest *st, RmLineReader *reader)
 				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
 				 errmsg("file \"%s\" is empty", st->path),
 				 errdetail("A header line naming the columns is required.")));
+	if (memchr(line, '\r', len) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("file \"%s\" uses CR line ends", st->path),
+				 errdetail("Its header line holds a carriage return (CR) that is not followed by a line feed (LF)."),
+				 errhint("Lines must end with LF or CRLF: convert the file, for example with tr '\\r' '\\n'.")));
+	if (reader->too_long)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("header line of file \"%s\" is longer than %d bytes",
+						st->path, RM_MAX_LINE)));
 	if (!pg_verifymbstr(line, len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
@@ -259,7 +308,10 @@ read_data(RmIngest *st, RmLineReader *reader)
 			buf = buf ? repalloc(buf, bufsize) : palloc(bufsize);
 		}
 		st->rows_read++;
-		ingest_line(st, reader->line_no, line, len, buf, fields);
+		if (reader->too_long)
+			rm_reject_long_line(st, reader, line);
+		else
+			ingest_line(st, reader->line_no, line, len, buf, fields);
 	}
 	if (buf)
 		pfree(buf);
@@ -304,8 +356,8 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	begin_file(st, source, path, &reader);
 	read_header(st, &reader);
 	read_data(st, &reader);
+	end_file(st);				/* conflicting lines are read again */
 	rm_reader_close(&reader);
-	end_file(st);
 }
 
 /* ---------------------------------------------------------------------

@@ -20,6 +20,8 @@
 #ifndef INGEST_INT_H
 #define INGEST_INT_H
 
+#include <sys/stat.h>
+
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/hsearch.h"
@@ -29,6 +31,25 @@
 #define RM_MAX_COLS		4
 #define RM_BATCH_ROWS	50000
 #define RM_READ_CHUNK	65536
+
+/*
+ * Bounds of one line (semantics §1): a line longer than RM_MAX_LINE bytes
+ * (without its line end) is rejected with its length and skipped without
+ * being buffered; a rejected line keeps at most RM_RAW_MAX bytes of its raw
+ * text; a reason quotes at most RM_EXCERPT bytes of a value (rm_excerpt)
+ * and is at most RM_REASON_MAX bytes in all.  A batch is flushed when it
+ * holds RM_BATCH_ROWS lines of a kind or RM_BATCH_BYTES bytes (rejected
+ * lines' raw text and reasons, staged lines), so no array of a batch comes
+ * near PostgreSQL's 1 GB limit.
+ */
+#define RM_MAX_LINE		65536
+#define RM_RAW_MAX		1024
+#define RM_EXCERPT		32
+#define RM_REASON_MAX	256
+#define RM_BATCH_BYTES	(64 * 1024 * 1024)
+
+/* a reader remembers where every RM_MARK_LINES-th line starts */
+#define RM_MARK_LINES	1024
 
 typedef enum RmSource
 {
@@ -72,6 +93,7 @@ typedef struct RmSourceDef
 extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 
 struct RmPollRow;				/* polls.c */
+struct RmLineReader;			/* csv.c */
 
 /* state of one file's ingestion */
 typedef struct RmIngest
@@ -79,6 +101,7 @@ typedef struct RmIngest
 	const RmSourceDef *def;
 	RmSource	source;
 	const char *path;
+	struct RmLineReader *reader;	/* the file, open until the end */
 	int64		run_id;
 	int			nfields;		/* fields in the header */
 	int			colpos[RM_MAX_COLS];	/* header position of each column */
@@ -91,6 +114,8 @@ typedef struct RmIngest
 	int64	   *rej_line_no;
 	Datum	   *rej_raw;
 	Datum	   *rej_reason;
+	Size		batch_bytes;	/* the batch's raw text, reasons and staged
+								 * lines */
 
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	reject_plan;
@@ -113,24 +138,40 @@ typedef struct RmIngest
 	int64		rows_rejected;
 } RmIngest;
 
-/* csv.c: files and lines */
+/*
+ * csv.c: files and lines.  A reader reads its file through one descriptor,
+ * opened once: a line read again (rm_reader_seek) comes from the same file
+ * even when the path was replaced meanwhile.
+ */
 typedef struct RmLineReader
 {
-	FILE	   *fp;
+	int			fd;
+	bool		owns_fd;		/* false for a reader made by rm_reader_seek */
 	const char *path;
+	struct stat opened;			/* the file as it was opened */
 	char	   *chunk;			/* RM_READ_CHUNK bytes read ahead */
 	char	   *p;				/* next unread byte of chunk */
 	char	   *end;
+	off_t		pos;			/* file offset of the end of chunk */
 	bool		eof;
-	StringInfoData line;		/* the current line */
+	StringInfoData line;		/* the current line, at most RM_MAX_LINE
+								 * bytes of it */
 	int64		line_no;		/* of the current line, from 1 */
+	int64		line_len;		/* its whole length, without its line end */
+	bool		too_long;		/* line_len > RM_MAX_LINE: line holds only
+								 * its first RM_MAX_LINE bytes */
+	off_t	   *marks;			/* offset of line 1 + k * RM_MARK_LINES */
+	int			nmarks;
+	int			marks_cap;
 } RmLineReader;
 
 extern void rm_check_read_privilege(void);
 extern char *rm_resolve_path(const char *path);
-extern FILE *rm_open_source_file(const char *path);
+extern int	rm_open_source_file(const char *path, struct stat *st);
 extern void rm_reader_open(RmLineReader *r, const char *path);
 extern bool rm_reader_next(RmLineReader *r, char **line, int *len);
+extern void rm_reader_seek(RmLineReader *r, const RmLineReader *from,
+						   int64 line_no);
 extern void rm_reader_close(RmLineReader *r);
 extern int	rm_split_csv_line(const char *line, int len, char *buf,
 							  char **fields, int maxfields,
@@ -143,6 +184,9 @@ extern HTAB *rm_load_zone_names(void);
 extern const char *rm_zone_canonical(HTAB *zones, const char *name,
 									 const char **reason);
 
+/* restmon.c: how long rejected lines are kept, in minutes */
+extern int	restmon_reject_retention;
+
 /* load_log.c: batches, rejected lines and the run log (inside SPI) */
 extern Datum rm_make_array(Datum *elems, int n, Oid type);
 extern void rm_batch_init(RmIngest *st);
@@ -150,7 +194,10 @@ extern void rm_batch_end(RmIngest *st);
 extern void rm_flush_batch(RmIngest *st);
 extern void rm_reject_line(RmIngest *st, int64 line_no, const char *line,
 						   int len, const char *reason);
+extern void rm_reject_long_line(RmIngest *st, const RmLineReader *r,
+								const char *prefix);
 extern void rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n);
+extern char *rm_excerpt(const char *s, int len, int max);
 extern int64 rm_insert_run(const char *source, const char *path);
 extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
 						  const char *error);

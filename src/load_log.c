@@ -3,11 +3,17 @@
  * src/load_log.c
  *	  What both ingestion pipelines share (semantics §1): the batches in
  *	  which rejected lines and staged rows go to SQL, the rejected lines
- *	  themselves (restmon.rejected_row) and the run log (restmon.ingest_run).
+ *	  themselves (restmon.rejected_row, pruned by restmon_prune_rejects())
+ *	  and the run log (restmon.ingest_run).
  *
  * Invariants:
- *	- a batch holds at most RM_BATCH_ROWS rejected lines and as many staged
- *	  rows; it is flushed when full, and by the caller at the end of a file;
+ *	- a batch holds at most RM_BATCH_ROWS rejected lines, RM_BATCH_ROWS
+ *	  staged rows and about RM_BATCH_BYTES of raw text, reasons and staged
+ *	  lines (ingest.c counts the staged ones); it is flushed when full, and
+ *	  by the caller at the end of a file;
+ *	- a rejected line keeps at most RM_RAW_MAX bytes of its raw text and a
+ *	  reason is at most RM_REASON_MAX bytes (ingest_int.h), so no batch
+ *	  comes near the 1 GB limit of an array;
  *	- rows_rejected counts the lines stored in restmon.rejected_row;
  *	- everything here runs inside SPI, in the caller's (sub)transaction.
  *
@@ -17,6 +23,8 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "storage/fd.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -72,6 +80,7 @@ alloc_batch(RmIngest *st)
 	st->rej_reason = palloc(sizeof(Datum) * RM_BATCH_ROWS);
 	st->nrows = 0;
 	st->nrej = 0;
+	st->batch_bytes = 0;
 	MemoryContextSwitchTo(old);
 }
 
@@ -190,19 +199,74 @@ raw_datum(const char *line, int len)
 	return PointerGetDatum(b);
 }
 
+/*
+ * At most max bytes of s (len bytes, valid in the database encoding), cut
+ * at a character boundary and followed by "..." when cut.
+ * Reasons and messages quote a value through this only.
+ */
+char *
+rm_excerpt(const char *s, int len, int max)
+{
+	int			cut;
+
+	if (len <= max)
+		return pnstrdup(s, len);
+	cut = pg_mbcliplen(s, len, max);
+	return psprintf("%.*s...", cut, s);
+}
+
+/* one rejected line: at most RM_RAW_MAX bytes of it, the reason bounded */
+static void
+store_reject(RmIngest *st, int64 line_no, const char *raw, int rawlen,
+			 const char *reason)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
+	int			rlen = strlen(reason);
+
+	if (rlen > RM_REASON_MAX)
+	{
+		/* a safety net: reasons quote values through rm_excerpt */
+		rlen = pg_mbcliplen(reason, rlen, RM_REASON_MAX);
+		reason = psprintf("%.*s...", rlen, reason);
+	}
+	st->rej_line_no[st->nrej] = line_no;
+	st->rej_raw[st->nrej] = raw_datum(raw, rawlen);
+	st->rej_reason[st->nrej] = CStringGetTextDatum(reason);
+	st->nrej++;
+	st->batch_bytes += rawlen + rlen;
+	MemoryContextSwitchTo(old);
+	if (st->nrej >= RM_BATCH_ROWS || st->batch_bytes >= RM_BATCH_BYTES)
+		rm_flush_batch(st);
+}
+
+/*
+ * Reject a line (len bytes, at most RM_MAX_LINE): its raw text is kept up
+ * to RM_RAW_MAX bytes; when it is cut, the reason says so.
+ */
 void
 rm_reject_line(RmIngest *st, int64 line_no, const char *line, int len,
 			   const char *reason)
 {
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
-	st->rej_line_no[st->nrej] = line_no;
-	st->rej_raw[st->nrej] = raw_datum(line, len);
-	st->rej_reason[st->nrej] = CStringGetTextDatum(reason);
-	st->nrej++;
+	if (len > RM_RAW_MAX)
+		reason = psprintf("%s (raw_line keeps the first %d of %d bytes)",
+						  reason, RM_RAW_MAX, len);
 	MemoryContextSwitchTo(old);
-	if (st->nrej >= RM_BATCH_ROWS)
-		rm_flush_batch(st);
+	store_reject(st, line_no, line, Min(len, RM_RAW_MAX), reason);
+}
+
+/* reject the reader's current line, longer than RM_MAX_LINE (prefix) */
+void
+rm_reject_long_line(RmIngest *st, const RmLineReader *r, const char *prefix)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
+	char	   *reason;
+
+	reason = psprintf("line of " INT64_FORMAT " bytes is longer than the limit of %d bytes (raw_line keeps the first %d)",
+					  r->line_len, RM_MAX_LINE, RM_RAW_MAX);
+	MemoryContextSwitchTo(old);
+	store_reject(st, r->line_no, prefix, RM_RAW_MAX, reason);
 }
 
 static int
@@ -216,8 +280,10 @@ int64_cmp(const void *a, const void *b)
 
 /*
  * Reject these lines as conflicting duplicates, with their raw text read
- * again from the file (they are rare: no raw text is kept for the others).
- * Lines are numbered as the first reading numbered them (csv.c).
+ * again (they are rare: no raw text is kept for the others) from the file
+ * that was read, through the descriptor it was read by (csv.c): the path
+ * is never opened again, so a file renamed over it meanwhile does not
+ * matter.  Lines are numbered as the first reading numbered them.
  */
 void
 rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n)
@@ -229,7 +295,7 @@ rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n)
 	if (n == 0)
 		return;
 	qsort(line_nos, n, sizeof(int64), int64_cmp);
-	rm_reader_open(&reader, st->path);
+	rm_reader_seek(&reader, st->reader, line_nos[0]);
 	for (int next = 0; next < n; next++)
 	{
 		do
@@ -240,6 +306,33 @@ rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n)
 		rm_reject_line(st, reader.line_no, line, len, "conflicting duplicate");
 	}
 	rm_reader_close(&reader);
+}
+
+/*
+ * restmon_prune_rejects(): delete the rejected lines of the runs that
+ * finished more than restmon.reject_retention ago; the runs themselves,
+ * with their counts, stay.  Returns how many lines were deleted.
+ */
+PG_FUNCTION_INFO_V1(restmon_prune_rejects);
+
+Datum
+restmon_prune_rejects(PG_FUNCTION_ARGS)
+{
+	Datum		arg = Int32GetDatum(restmon_reject_retention);
+	Oid			type = INT4OID;
+	int64		n;
+
+	SPI_connect();
+	if (SPI_execute_with_args("DELETE FROM restmon.rejected_row r"
+							  " USING restmon.ingest_run i"
+							  " WHERE i.run_id = r.run_id"
+							  "  AND i.finished_at < pg_catalog.clock_timestamp()"
+							  "   - pg_catalog.make_interval(mins => $1)",
+							  1, &type, &arg, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not prune rejected rows");
+	n = (int64) SPI_processed;
+	SPI_finish();
+	PG_RETURN_INT64(n);
 }
 
 /* ---------------------------------------------------------------------

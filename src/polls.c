@@ -170,19 +170,21 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
 	if (!rm_parse_timestamp_utc(f[1], &ts))
-		reason = psprintf("bad timestamp_utc \"%s\"", f[1]);
+		reason = psprintf("bad timestamp_utc \"%s\"",
+						  rm_excerpt(f[1], strlen(f[1]), RM_EXCERPT));
 	else if (restmon_max_future >= 0 &&
 			 ts > GetCurrentStatementStartTimestamp() +
 			 (int64) restmon_max_future * USECS_PER_MINUTE)
 		/* semantics §4: one future poll must not become every default T */
 		reason = psprintf("timestamp_utc \"%s\" is later than the server clock plus restmon.max_future",
-						  f[1]);
+						  rm_excerpt(f[1], strlen(f[1]), RM_EXCERPT));
 	else if (pg_strcasecmp(f[2], "active") == 0)
 		active = true;
 	else if (pg_strcasecmp(f[2], "inactive") == 0)
 		active = false;
 	else
-		reason = psprintf("unknown status \"%s\" (expected active or inactive)", f[2]);
+		reason = psprintf("unknown status \"%s\" (expected active or inactive)",
+						  rm_excerpt(f[2], strlen(f[2]), RM_EXCERPT));
 	MemoryContextSwitchTo(old);
 	if (reason != NULL)
 		rm_reject_line(st, line_no, line, len, reason);

@@ -15,12 +15,14 @@
 #include "utils/guc.h"
 
 #include "restmon.h"
+#include "ingest_int.h"
 
 PG_MODULE_MAGIC;
 
 char	   *restmon_data_dir = NULL;
 int			restmon_report_retention = 7 * 24 * 60;
 int			restmon_max_future = 24 * 60;
+int			restmon_reject_retention = 7 * 24 * 60;
 
 void		_PG_init(void);
 
@@ -54,6 +56,17 @@ _PG_init(void)
 							&restmon_max_future,
 							24 * 60,
 							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("restmon.reject_retention",
+							"How long the rejected lines of an ingestion run are kept before restmon_prune_rejects() deletes them.",
+							NULL,
+							&restmon_reject_retention,
+							7 * 24 * 60,
+							1,
 							INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MIN,
