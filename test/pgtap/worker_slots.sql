@@ -14,15 +14,15 @@ CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT count(*) FROM restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
 SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
 SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
-ALTER SYSTEM SET restmon.max_report_workers = 2;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.3);
 -- a table parallel query scans with 2 workers whenever it can have them
 DROP TABLE IF EXISTS public.slots_probe;
 CREATE TABLE public.slots_probe AS SELECT g FROM generate_series(1, 100000) g;
 ALTER TABLE public.slots_probe SET (parallel_workers = 2);
 ANALYZE public.slots_probe;
 \unset ON_ERROR_STOP
+ALTER SYSTEM SET restmon.max_report_workers = 2;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
 
 CREATE FUNCTION pg_temp.report_workers() RETURNS bigint LANGUAGE sql AS
 $$SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'restmon report worker'$$;
