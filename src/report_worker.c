@@ -59,8 +59,9 @@ typedef struct RmWorkerArgs
 StaticAssertDecl(sizeof(RmWorkerArgs) <= BGW_EXTRALEN,
 				 "RmWorkerArgs must fit in bgw_extra");
 
-/* workers this transaction wants started at commit */
+/* workers this transaction wants started at commit, and their role */
 static int	launch_at_commit = 0;
+static Oid	launch_role = InvalidOid;
 static bool xact_callback_registered = false;
 
 /* the slot this worker holds, or -1 */
@@ -194,7 +195,7 @@ launch_xact_callback(XactEvent event, void *arg)
 			n = Min(launch_at_commit, free_slots());
 			launch_at_commit = 0;
 			for (int i = 0; i < n; i++)
-				if (!register_worker(MyDatabaseId, GetUserId()))
+				if (!register_worker(MyDatabaseId, launch_role))
 					break;
 			break;
 		case XACT_EVENT_ABORT:
@@ -208,7 +209,10 @@ launch_xact_callback(XactEvent event, void *arg)
 
 /*
  * Ask for up to n workers when the current transaction commits (reports
- * it requested or released become visible then).  Returns how many would
+ * it requested or released become visible then).  They run as the current
+ * user: inside the SECURITY DEFINER report API that is the extension's
+ * owner, not the caller, who may have no access to the queue's tables (at
+ * commit the caller is the current user again).  Returns how many would
  * start if it committed now: n, or fewer if fewer slots are free.
  */
 int
@@ -220,6 +224,7 @@ rm_report_launch_at_commit(int n)
 		xact_callback_registered = true;
 	}
 	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
+	launch_role = GetUserId();
 	return Min(n, free_slots());
 }
 

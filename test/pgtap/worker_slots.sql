@@ -39,7 +39,7 @@ BEGIN
 			FROM jsonb_path_query(plan::jsonb, 'lax $.**."Workers Launched"') AS x(n));
 END $$;
 
-SELECT plan(9);
+SELECT plan(10);
 
 SELECT is(current_setting('restmon.max_report_workers'), '2',
 	'restmon.max_report_workers is 2 for this test');
@@ -56,7 +56,7 @@ SELECT pg_sleep(0.5);
 SELECT pg_stat_clear_snapshot();
 SELECT is(pg_temp.report_workers(), 0::bigint,
 	'while it is open, no restmon report worker exists');
-SELECT is((SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'background worker'
+SELECT is((SELECT count(*) FROM pg_stat_activity WHERE backend_type <> 'client backend'
            AND wait_event_type = 'Lock' AND wait_event = 'transactionid'), 0::bigint,
 	'no background worker waits for that transaction');
 SELECT is(pg_temp.parallel_workers_launched(), 2,
@@ -87,6 +87,20 @@ SELECT cmp_ok((SELECT max(workers) FROM samples), '>=', 1::bigint,
 	'workers did run');
 SELECT cmp_ok((SELECT max(queued) FROM samples), '>', 0::bigint,
 	'the other reports waited queued, without a worker');
+
+-- the workers run as the extension's owner, not as the caller, who may
+-- only use the report API (the gateway's role)
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_slots_test') THEN
+		CREATE ROLE restmon_slots_test;
+	END IF;
+END $$;
+SELECT restmon_grant_report_api('restmon_slots_test');
+SET ROLE restmon_slots_test;
+SELECT restmon_trigger_report() AS by_api_role \gset
+RESET ROLE;
+SELECT is(restmon_wait_report(:'by_api_role', '60 s'), 'Complete',
+	'a report triggered by a role with only the report API completes');
 
 SELECT * FROM finish();
 
