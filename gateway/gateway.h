@@ -13,6 +13,7 @@
  *	server.c	the libmicrohttpd daemon, per-connection limits, request
  *				bodies, the access log
  *	routes.c	the routing table: path and method -> handler
+ *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
  *	db.c		per-thread libpq connection, prepared API calls, reconnect,
  *				SQLSTATE -> HTTP status
@@ -129,6 +130,15 @@ extern enum MHD_Result seed_health(struct MHD_Connection *c, Request *r,
 								   const char *param);
 
 /* ---------------------------------------------------------------------
+ * limits.c: the rate limit on triggers
+ * ---------------------------------------------------------------------
+ */
+extern void limits_init(double trigger_rate, int trigger_burst);
+extern bool limits_take_trigger(struct MHD_Connection *c, int *retry_after);
+extern enum MHD_Result send_rate_limited(struct MHD_Connection *c,
+										 Request *r, int retry_after);
+
+/* ---------------------------------------------------------------------
  * routes.c: the routing table
  * ---------------------------------------------------------------------
  */
@@ -149,7 +159,10 @@ typedef struct GatewayOptions
 	struct sockaddr_in addr;	/* bind_addr and port */
 	int			threads;
 	int			max_conn;
+	int			max_per_client; /* connections from one address */
 	int			timeout;
+	double		trigger_rate;	/* triggers a second per client; 0: off */
+	int			trigger_burst;
 	int			statement_timeout_ms;
 } GatewayOptions;
 

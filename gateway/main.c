@@ -7,7 +7,9 @@
  * Only the main thread takes SIGTERM and SIGINT (every other thread is
  * started with them blocked): it waits for one, stops the daemon, which
  * ends the pool threads (closing their database connections), and exits 0.
- * Exit 2 on a bad command line, 1 if it cannot listen.
+ * Exit 2 on a bad command line, 1 if it cannot listen.  The limits that
+ * keep one client from starving the others (connections per client, idle
+ * timeout, triggers per second) are documented in doc/security.md.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include "gateway.h"
 
@@ -34,8 +37,12 @@ usage(FILE *out)
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
 			"  --threads=N             worker threads, one database connection each\n"
 			"                          (default: one per CPU)\n"
-			"  --max-connections=N     concurrent connections (default 256)\n"
-			"  --timeout=SECONDS       idle connection timeout (default 30)\n"
+			"  --max-connections=N     concurrent connections (default 1024)\n"
+			"  --max-per-client=N      concurrent connections from one address (default 64)\n"
+			"  --timeout=SECONDS       idle connection timeout (default 10)\n"
+			"  --trigger-rate=R        report triggers a second per client address,\n"
+			"                          beyond the burst: 429 (default 5; 0: no limit)\n"
+			"  --trigger-burst=N       triggers a client may make at once (default 20)\n"
 			"  --statement-timeout=MS  statement_timeout of the database sessions (default 30000)\n"
 			"  --help                  this text\n\n"
 			"Endpoints: POST /api/trigger_report, GET /api/get_report?report_id=ID,\n"
@@ -58,8 +65,11 @@ default_options(GatewayOptions *o)
 	o->port = 5000;
 	o->bind_addr = "127.0.0.1";
 	o->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int) ncpu;
-	o->max_conn = 256;
-	o->timeout = 30;
+	o->max_conn = 1024;
+	o->max_per_client = 64;
+	o->timeout = 10;
+	o->trigger_rate = 5;
+	o->trigger_burst = 20;
 	o->statement_timeout_ms = 30000;
 }
 
@@ -73,7 +83,10 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		{"bind", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
 		{"max-connections", required_argument, NULL, 'm'},
+		{"max-per-client", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 'o'},
+		{"trigger-rate", required_argument, NULL, 'r'},
+		{"trigger-burst", required_argument, NULL, 'u'},
 		{"statement-timeout", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -90,14 +103,19 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 			case 'b': o->bind_addr = optarg; break;
 			case 't': o->threads = atoi(optarg); break;
 			case 'm': o->max_conn = atoi(optarg); break;
+			case 'c': o->max_per_client = atoi(optarg); break;
 			case 'o': o->timeout = atoi(optarg); break;
+			case 'r': o->trigger_rate = atof(optarg); break;
+			case 'u': o->trigger_burst = atoi(optarg); break;
 			case 's': o->statement_timeout_ms = atoi(optarg); break;
 			case 'h': usage(stdout); return 0;
 			default: usage(stderr); return 2;
 		}
 	}
 	if (o->port <= 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 ||
-		o->max_conn < 1 || o->timeout < 1 || o->statement_timeout_ms < 0)
+		o->max_conn < 1 || o->max_per_client < 1 || o->timeout < 1 ||
+		o->statement_timeout_ms < 0 || !(o->trigger_rate >= 0) ||
+		o->trigger_burst < 1)
 	{
 		usage(stderr);
 		return 2;
@@ -112,6 +130,19 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 	return -1;
 }
 
+/* room for --max-connections sockets and the database connections */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -124,6 +155,8 @@ main(int argc, char **argv)
 	if ((rc = parse_options(argc, argv, &opts)) >= 0)
 		return rc;
 
+	raise_fd_limit();
+	limits_init(opts.trigger_rate, opts.trigger_burst);
 	signal(SIGPIPE, SIG_IGN);
 	/* threads inherit this mask: only the main thread takes SIGTERM/SIGINT */
 	sigemptyset(&sigs);

@@ -15,7 +15,8 @@
  *
  * A route names the query parameter it reads; any other one, or that one
  * given twice or without a value, is a 400: a parameter is never silently
- * ignored.
+ * ignored.  The routes that trigger a report are rate-limited per client
+ * (limits.c): 429 with Retry-After once the client's bucket is empty.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,15 +32,17 @@ typedef struct Route
 	bool		slash_optional; /* path + "/" matches too */
 	RouteHandler handler;
 	const char *query;			/* the query parameter it reads, or NULL */
+	bool		limited;		/* a trigger: rate-limited per client */
 } Route;
 
 static const Route routes[] = {
-	{"POST", "/api/trigger_report", false, seed_trigger_body, NULL},
-	{"GET", "/api/get_report", false, seed_get_report_query, "report_id"},
-	{"GET", "/api/health", false, seed_health, NULL},
-	{"POST", "/store/get_report", true, seed_get_report_body, NULL},
+	{"POST", "/api/trigger_report", false, seed_trigger_body, NULL, true},
+	{"GET", "/api/get_report", false, seed_get_report_query, "report_id",
+	false},
+	{"GET", "/api/health", false, seed_health, NULL, false},
+	{"POST", "/store/get_report", true, seed_get_report_body, NULL, false},
 	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store,
-	"as_of"},
+	"as_of", true},
 };
 
 /* the characters of a parameter name an error message may echo */
@@ -122,10 +125,13 @@ call_route(struct MHD_Connection *c, Request *r, const Route *route,
 	char		value[MAX_ID_IN_PATH + 1];
 	char		msg[96];
 	QueryCheck	q = {route->query, 0, ""};
+	int			retry_after;
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_query_param, &q);
 	if (q.msg[0] != '\0')
 		return send_error(c, r, 400, q.msg, NULL, NULL);
+	if (route->limited && !limits_take_trigger(c, &retry_after))
+		return send_rate_limited(c, r, retry_after);
 	if (param->start == NULL)
 		return route->handler(c, r, NULL);
 	if (param->len > MAX_ID_IN_PATH)

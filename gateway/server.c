@@ -5,8 +5,12 @@
  *	  request's state and body, and the access log.
  *
  * libmicrohttpd serves the requests from a pool of threads (each with its
- * own database connection, see db.c), within a connection limit, an idle
- * timeout and 32 KiB of memory per connection.  A request's body is
+ * own database connection, see db.c; each thread waits on its sockets
+ * with epoll, so a slow or idle connection costs a file descriptor and
+ * its 32 KiB of memory, not a thread), within a connection limit, a limit
+ * of connections per client address, and an idle timeout: a connection
+ * that sends nothing for --timeout seconds is closed, whether it is
+ * between requests or in the middle of one.  A request's body is
  * gathered up to MAX_BODY bytes (beyond that the rest is read and dropped,
  * and the answer is 413) before it is routed.  Every request, answered or
  * not, leaves one access line on stderr:
@@ -134,7 +138,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 struct MHD_Daemon *
 server_start(const GatewayOptions *opts)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 
 	return MHD_start_daemon(flags, (uint16_t) opts->port, NULL, NULL,
 							on_request, NULL,
@@ -144,6 +148,8 @@ server_start(const GatewayOptions *opts)
 							(unsigned int) opts->threads,
 							MHD_OPTION_CONNECTION_LIMIT,
 							(unsigned int) opts->max_conn,
+							MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+							(unsigned int) opts->max_per_client,
 							MHD_OPTION_CONNECTION_TIMEOUT,
 							(unsigned int) opts->timeout,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT,

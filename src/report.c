@@ -2,8 +2,9 @@
  *
  * src/report.c
  *	  The SQL entry points of asynchronous reports: restmon_trigger_report()
- *	  records a request and starts a background worker to fill it from
- *	  restmon_store_uptime() (the one implementation of semantics §3-6);
+ *	  records a request, and a background worker started when its
+ *	  transaction commits fills it from restmon_store_uptime() (the one
+ *	  implementation of semantics §3-6);
  *	  restmon_report_status() and restmon_report_csv() read it;
  *	  restmon_upkeep() re-runs reports whose worker died and
  *	  restmon_prune_reports() deletes old ones.
@@ -81,27 +82,28 @@ restmon_trigger_report(PG_FUNCTION_ARGS)
 	rm_report_insert(id, has_T ? &T : NULL, store);
 	SPI_finish();
 
+	/*
+	 * A worker starts at commit, if a restmon.max_report_workers slot is
+	 * free; else a running worker takes the report after its own.
+	 */
 	if (wait)
 		rm_run_report(id);
-	else if (!rm_report_launch(id, GetTopTransactionId()))
-		ereport(NOTICE,
-				(errmsg("report %s is queued: no background worker slot is free", id),
-				 errhint("It starts when a running report finishes or restmon_upkeep() runs; raise max_worker_processes to run more reports at once.")));
+	else
+		(void) rm_report_launch_at_commit(1);
 
 	PG_RETURN_TEXT_P(cstring_to_text(id));
 }
 
 /*
  * restmon_upkeep(): release reports whose worker is gone (crash, kill,
- * restart), fail those that used up their attempts, and start a worker for
- * each queued report while slots are free.  Returns the number of workers
- * started.
+ * restart), fail those that used up their attempts, and ask for a worker
+ * per queued report, within the free restmon.max_report_workers slots, to
+ * start when this transaction commits.  Returns how many that is.
  */
 Datum
 restmon_upkeep(PG_FUNCTION_ARGS)
 {
 	int64		queued;
-	int32		started = 0;
 
 	SPI_connect();
 	rm_report_release_stopped();
@@ -109,13 +111,7 @@ restmon_upkeep(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* each worker takes queued reports until none is left */
-	for (int64 i = 0; i < queued; i++)
-	{
-		if (!rm_report_launch(NULL, GetTopTransactionIdIfAny()))
-			break;
-		started++;
-	}
-	PG_RETURN_INT32(started);
+	PG_RETURN_INT32(rm_report_launch_at_commit((int) Min(queued, INT_MAX)));
 }
 
 /*

@@ -2,18 +2,29 @@
  *
  * src/report_worker.c
  *	  Computing asynchronous reports: the dynamic background workers that
- *	  claim and fill queued reports, how they are started, and the
- *	  synchronous path (restmon_trigger_report(wait => true)).  What a
- *	  report holds is restmon_store_uptime()'s (store_uptime.c); the
- *	  statements on the queue are report_queue.c's.
+ *	  claim and fill queued reports, the slots that bound how many run at
+ *	  once, how they are started (at commit), and the synchronous path
+ *	  (restmon_trigger_report(wait => true)).  What a report holds is
+ *	  restmon_store_uptime()'s (store_uptime.c); the statements on the
+ *	  queue are report_queue.c's.
  *
  * Invariants:
- *	- a worker started from inside the requesting transaction waits for it
- *	  to end (XactLockTableWait) and finds no report if it rolled back;
+ *	- an open transaction holds no worker: a request only counts the
+ *	  workers it wants, and they are registered once its transaction has
+ *	  committed (an XactCallback); a rollback asks for none;
+ *	- at most restmon.max_report_workers workers hold a slot, a
+ *	  session-level lock on an advisory tag of database 0 (cluster-wide,
+ *	  no SQL advisory lock can name it; pg_locks shows it with classid
+ *	  RM_SLOT_CLASS and objid the slot).  A worker takes a slot before it
+ *	  connects to a database, and exits at once if none is free, so it
+ *	  never shows in pg_stat_activity without one; the committer starts
+ *	  no more workers than it finds free slots;
  *	- a worker claims a report in a committed transaction before filling
  *	  it, fills it in a second one, and records a failure in a third;
- *	- when no worker slot is free the report stays queued (worker_pid NULL):
- *	  the next worker to finish, or upkeep, takes it.
+ *	- the rest stay queued (worker_pid NULL): a worker takes queued
+ *	  reports until none is left, then gives its slot back and looks once
+ *	  more (a commit that found every slot busy relies on that look);
+ *	  restmon_upkeep() starts workers for what is still queued.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,13 +36,16 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
-#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
 #include "report_queue.h"
 #include "report_worker.h"
+#include "restmon.h"
+
+#define RM_SLOT_CLASS	0x726D6F6E	/* "rmon": the slots' advisory class */
 
 PGDLLEXPORT void restmon_report_worker_main(Datum main_arg);
 
@@ -40,22 +54,110 @@ typedef struct RmWorkerArgs
 {
 	Oid			dboid;
 	Oid			roleoid;
-	TransactionId wait_xid;		/* requester's transaction, or invalid */
-	char		report_id[RM_ID_LEN + 1];
 } RmWorkerArgs;
 
 StaticAssertDecl(sizeof(RmWorkerArgs) <= BGW_EXTRALEN,
 				 "RmWorkerArgs must fit in bgw_extra");
 
-/*
- * Start a worker for a report (or for whatever report is queued, if id is
- * NULL), after wait_xid ends.  Returns false when no worker slot is free.
+/* workers this transaction wants started at commit, and their role */
+static int	launch_at_commit = 0;
+static Oid	launch_role = InvalidOid;
+static bool xact_callback_registered = false;
+
+/* the slot this worker holds, or -1 */
+static int	held_slot = -1;
+
+/* ---------------------------------------------------------------------
+ * Slots
+ * ---------------------------------------------------------------------
  */
-bool
-rm_report_launch(const char *id, TransactionId wait_xid)
+
+/* restmon.max_report_workers, -1 resolved: a quarter of the worker slots */
+int
+rm_max_report_workers(void)
+{
+	if (restmon_max_report_workers >= 0)
+		return restmon_max_report_workers;
+	return Max(1, max_worker_processes / 4);
+}
+
+static void
+slot_tag(LOCKTAG *tag, int slot)
+{
+	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, RM_SLOT_CLASS, (uint32) slot, 2);
+}
+
+/* take a slot without waiting; false if none is free (never an error) */
+static bool
+take_slot(void)
+{
+	LOCKTAG		tag;
+
+	Assert(held_slot < 0);
+	for (int slot = 0; slot < rm_max_report_workers(); slot++)
+	{
+		slot_tag(&tag, slot);
+		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
+								NULL) != LOCKACQUIRE_NOT_AVAIL)
+		{
+			held_slot = slot;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+release_slot(void)
+{
+	LOCKTAG		tag;
+
+	if (held_slot < 0)
+		return;
+	slot_tag(&tag, held_slot);
+	/* at exit, the session's locks may be gone already (ShutdownPostgres) */
+	if (LockHeldByMe(&tag, ExclusiveLock))
+		LockRelease(&tag, ExclusiveLock, true);
+	held_slot = -1;
+}
+
+/* at exit, whether or not the connection was made */
+static void
+release_slot_at_exit(int code, Datum arg)
+{
+	release_slot();
+}
+
+/* how many slots are free now (a snapshot: they may be taken next) */
+static int
+free_slots(void)
+{
+	int			n = 0;
+
+	for (int slot = 0; slot < rm_max_report_workers(); slot++)
+	{
+		LOCKTAG		tag;
+
+		slot_tag(&tag, slot);
+		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
+								NULL) == LOCKACQUIRE_NOT_AVAIL)
+			continue;
+		LockRelease(&tag, ExclusiveLock, true);
+		n++;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Starting workers, at commit
+ * ---------------------------------------------------------------------
+ */
+
+/* register one worker; false when no background worker slot is free */
+static bool
+register_worker(Oid dboid, Oid roleoid)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
 	RmWorkerArgs args;
 
 	memset(&worker, 0, sizeof(worker));
@@ -68,16 +170,62 @@ rm_report_launch(const char *id, TransactionId wait_xid)
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "restmon_report_worker_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "restmon report worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "restmon report worker");
-	worker.bgw_notify_pid = MyProcPid;
+	worker.bgw_notify_pid = 0;
 
-	args.dboid = MyDatabaseId;
-	args.roleoid = GetUserId();
-	args.wait_xid = wait_xid;
-	if (id != NULL)
-		strlcpy(args.report_id, id, sizeof(args.report_id));
+	args.dboid = dboid;
+	args.roleoid = roleoid;
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
-	return RegisterDynamicBackgroundWorker(&worker, &handle);
+	return RegisterDynamicBackgroundWorker(&worker, NULL);
+}
+
+/*
+ * After commit: as many workers as were asked for and slots are free.
+ * Nothing here may raise an error (the transaction is over); a worker
+ * that cannot be registered leaves its reports queued.
+ */
+static void
+launch_xact_callback(XactEvent event, void *arg)
+{
+	int			n;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			n = Min(launch_at_commit, free_slots());
+			launch_at_commit = 0;
+			for (int i = 0; i < n; i++)
+				if (!register_worker(MyDatabaseId, launch_role))
+					break;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:	/* upkeep starts it once committed */
+			launch_at_commit = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Ask for up to n workers when the current transaction commits (reports
+ * it requested or released become visible then).  They run as the current
+ * user: inside the SECURITY DEFINER report API that is the extension's
+ * owner, not the caller, who may have no access to the queue's tables (at
+ * commit the caller is the current user again).  Returns how many would
+ * start if it committed now: n, or fewer if fewer slots are free.
+ */
+int
+rm_report_launch_at_commit(int n)
+{
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(launch_xact_callback, NULL);
+		xact_callback_registered = true;
+	}
+	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
+	launch_role = GetUserId();
+	return Min(n, free_slots());
 }
 
 /*
@@ -174,34 +322,24 @@ run_claimed_report(const char *id)
 	}
 }
 
-void
-restmon_report_worker_main(Datum main_arg)
+/* are reports queued? (its own transaction: it sees the latest commits) */
+static bool
+reports_queued(void)
 {
-	RmWorkerArgs args;
+	bool		queued;
+
+	begin_step(NULL);
+	queued = rm_report_count_queued() > 0;
+	end_step();
+	return queued;
+}
+
+/* claim and fill queued reports until none is left */
+static void
+run_queued_reports(void)
+{
 	char		id[RM_ID_LEN + 1];
 
-	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
-
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
-
-	/* the request is visible only once its transaction has committed */
-	if (TransactionIdIsValid(args.wait_xid))
-	{
-		StartTransactionCommand();
-		pgstat_report_activity(STATE_RUNNING, "waiting for the transaction that requested a restmon report");
-		XactLockTableWait(args.wait_xid, NULL, NULL, XLTW_None);
-		CommitTransactionCommand();
-	}
-
-	/*
-	 * Our report (gone if its transaction rolled back, or taken by another
-	 * worker), then every queued one.
-	 */
-	strlcpy(id, args.report_id, sizeof(id));
-	if (id[0] != '\0' && claim_report(id))
-		run_claimed_report(id);
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -210,6 +348,39 @@ restmon_report_worker_main(Datum main_arg)
 			break;
 		run_claimed_report(id);
 	}
+}
+
+void
+restmon_report_worker_main(Datum main_arg)
+{
+	RmWorkerArgs args;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/*
+	 * A slot first, before connecting: without one this worker leaves at
+	 * once, unseen in pg_stat_activity, and the workers that hold the
+	 * slots take its reports.
+	 */
+	before_shmem_exit(release_slot_at_exit, 0);
+	if (!take_slot())
+		proc_exit(0);
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+
+	/*
+	 * Every queued report; then the slot goes back and the queue is read
+	 * once more: a request that committed while every slot was busy
+	 * started no worker, and this look is what takes it.
+	 */
+	do
+	{
+		run_queued_reports();
+		release_slot();
+	} while (reports_queued() && take_slot());
+
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
 }

@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
 #include "restmon.h"
@@ -23,6 +24,7 @@ char	   *restmon_data_dir = NULL;
 int			restmon_report_retention = 7 * 24 * 60;
 int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
+int			restmon_max_report_workers = -1;
 
 void		_PG_init(void);
 
@@ -70,6 +72,18 @@ _PG_init(void)
 							INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	/* report_worker.c: the slots of report workers, cluster-wide */
+	DefineCustomIntVariable("restmon.max_report_workers",
+							"Most background workers computing reports at once; -1 is a quarter of max_worker_processes.",
+							"Further reports wait in the queue; the others' workers (parallel query, pg_cron) keep the rest of max_worker_processes.",
+							&restmon_max_report_workers,
+							-1,
+							-1,
+							MAX_BACKENDS,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("restmon");
