@@ -16,8 +16,14 @@
 --
 \i test/preamble.psql
 \set fx :fixtures '/demo/hostile'
-SELECT format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
-              'rm -rf ' || :'fx' || ' && mkdir -p ' || :'fx' || '/fifo_dir') \gexec
+-- a shell command run by the server (COPY TO PROGRAM), echoed without the
+-- checkout's fixture path
+CREATE FUNCTION pg_temp.sh(cmd text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE format('COPY (SELECT 1 WHERE false) TO PROGRAM %L', cmd);
+END
+$$;
+SELECT pg_temp.sh('rm -rf ' || :'fx' || ' && mkdir -p ' || :'fx' || '/fifo_dir');
 
 -- an error as text, the fixture directory shown as <fixtures>
 CREATE FUNCTION pg_temp.error_of(sql text, fixtures text) RETURNS text
@@ -68,21 +74,23 @@ SELECT rows_read, rows_loaded, rows_rejected FROM restmon_ingest_status(:'f');
 -- semantics §1: lines end with LF or CRLF; a file with CR line ends (old
 -- Mac) is refused with a message that says so
 \set f :fx '/status_cr.csv'
-SELECT format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
-              'printf ''store_id,timestamp_utc,status\r1,2023-01-22 12:00:00,active\r'' > '
-              || :'f') \gexec
+SELECT pg_temp.sh('printf ''store_id,timestamp_utc,status\r1,2023-01-22 12:00:00,active\r'' > '
+              || :'f');
 SELECT pg_temp.error_of(format('SELECT restmon_ingest_status(%L)', :'f'), :'fixtures');
 
 -- semantics §1: only a regular file is read: a FIFO is refused at once
 -- (reading it would wait for a writer for good), by name or in a directory
 \set f :fx '/status.fifo'
-SELECT format('COPY (SELECT 1 WHERE false) TO PROGRAM %L',
-              'mkfifo ' || :'f' || ' ' || :'fx' || '/fifo_dir/store_status.csv') \gexec
+SELECT pg_temp.sh('mkfifo ' || :'f' || ' ' || :'fx' || '/fifo_dir/store_status.csv');
 SELECT pg_temp.error_of(format('SELECT restmon_ingest_status(%L)', :'f'), :'fixtures');
 \set d :fx '/fifo_dir'
+-- (its WARNING names the checkout's fixture path: the error column says
+-- the same)
+SET client_min_messages = error;
 SELECT replace(file, :'fixtures', '<fixtures>') AS file, rows_read, outcome,
        replace(error, :'fixtures', '<fixtures>') AS error
 FROM restmon_ingest(:'d');
+RESET client_min_messages;
 
 -- semantics §1: a conflicting line is rejected with its own raw text, even
 -- when a new file is renamed over the path while the file loads (here: by
