@@ -151,13 +151,17 @@ send_report_csv(struct MHD_Connection *c, Request *r, PGconn *conn,
 	PGresult   *res;
 	struct MHD_Response *resp;
 	char		disposition[128];
+	size_t		csv_len;
+	char	   *csv;
 
 	res = db_call(conn, DB_CSV, 1, params, &err);
 	if (res == NULL)
 		return send_db_error(c, r, conn, err);
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		(size_t) PQgetlength(res, 0, 0), PQgetvalue(res, 0, 0),
-		free_result, res);
+	csv_len = (size_t) PQgetlength(res, 0, 0);
+	csv = PQgetvalue(res, 0, 0);
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(csv_len, csv,
+																  free_result,
+																  res);
 	MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
 	MHD_add_response_header(resp, "X-Report-Status", "Complete");
 	/* the id was validated by the database: URL-safe characters only */

@@ -37,7 +37,7 @@
 #include <microhttpd.h>
 
 #define MAX_BODY		(16 * 1024) /* a larger request body: 413 */
-#define MAX_ID_IN_PATH	256			/* a longer path parameter: 400 */
+#define MAX_ID_IN_PATH	256		/* a longer path parameter: 400 */
 
 /* ---------------------------------------------------------------------
  * json.c: json-c helpers (no HTTP)

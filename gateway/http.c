@@ -39,6 +39,7 @@ send_json(struct MHD_Connection *c, Request *r, unsigned int status,
 	struct MHD_Response *resp;
 
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+
 	resp = MHD_create_response_from_buffer(strlen(text), (void *) text,
 										   MHD_RESPMEM_MUST_COPY);
 	json_object_put(obj);

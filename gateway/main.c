@@ -98,18 +98,42 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 	{
 		switch (ch)
 		{
-			case 'd': o->conninfo = optarg; break;
-			case 'p': o->port = atoi(optarg); break;
-			case 'b': o->bind_addr = optarg; break;
-			case 't': o->threads = atoi(optarg); break;
-			case 'm': o->max_conn = atoi(optarg); break;
-			case 'c': o->max_per_client = atoi(optarg); break;
-			case 'o': o->timeout = atoi(optarg); break;
-			case 'r': o->trigger_rate = atof(optarg); break;
-			case 'u': o->trigger_burst = atoi(optarg); break;
-			case 's': o->statement_timeout_ms = atoi(optarg); break;
-			case 'h': usage(stdout); return 0;
-			default: usage(stderr); return 2;
+			case 'd':
+				o->conninfo = optarg;
+				break;
+			case 'p':
+				o->port = atoi(optarg);
+				break;
+			case 'b':
+				o->bind_addr = optarg;
+				break;
+			case 't':
+				o->threads = atoi(optarg);
+				break;
+			case 'm':
+				o->max_conn = atoi(optarg);
+				break;
+			case 'c':
+				o->max_per_client = atoi(optarg);
+				break;
+			case 'o':
+				o->timeout = atoi(optarg);
+				break;
+			case 'r':
+				o->trigger_rate = atof(optarg);
+				break;
+			case 'u':
+				o->trigger_burst = atoi(optarg);
+				break;
+			case 's':
+				o->statement_timeout_ms = atoi(optarg);
+				break;
+			case 'h':
+				usage(stdout);
+				return 0;
+			default:
+				usage(stderr);
+				return 2;
 		}
 	}
 	if (o->port <= 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 ||

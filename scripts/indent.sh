@@ -35,11 +35,14 @@ done
 command -v pg_bsd_indent >/dev/null ||
 	{ echo "pg_bsd_indent not found: apt-get install pg-bsd-indent" >&2; exit 2; }
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.in"' EXIT
 changed=0
 for f in $FILES; do
 	# shellcheck disable=SC2086
-	pg_bsd_indent $OPTS -Utypedefs.list "$f" "$tmp"
+	pg_bsd_indent $OPTS -Utypedefs.list "$f" "$tmp.in"
+	# as pgindent does afterwards: one space before the '*' of a function's
+	# pointer return type on its own line ("char *", not "char\t   *")
+	sed -E 's/^([A-Za-z_][^[:space:]]*)[[:space:]]+\*$/\1 */' "$tmp.in" > "$tmp"
 	if ! cmp -s "$f" "$tmp"; then
 		changed=$((changed + 1))
 		if [ $check = 1 ]; then

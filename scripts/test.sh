@@ -40,6 +40,14 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# formatting: the C sources as "make indent" leaves them
+if scripts/indent.sh --check > "$out/indent" 2>&1; then
+	count "formatting (make indent-check)" 1 0
+else
+	cat "$out/indent"
+	count "formatting (make indent-check)" 0 1
+fi
+
 # the core, outside the server
 if [ -f test/unit/test_core.c ]; then
 	make -s unittest > "$out/unit" 2>&1

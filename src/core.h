@@ -61,7 +61,8 @@ typedef struct RmResult
 typedef enum RmStatus
 {
 	RM_OK = 0,
-	RM_ERR_UNSORTED_INTERVALS,	/* intervals overlap, touch out of order or are empty */
+	RM_ERR_UNSORTED_INTERVALS,	/* intervals overlap, touch out of order or
+								 * are empty */
 	RM_ERR_UNSORTED_OBS,		/* observations not strictly increasing in t */
 	RM_ERR_RANGE				/* an instant too close to the int64 limits */
 } RmStatus;

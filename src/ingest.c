@@ -224,7 +224,7 @@ ingest_line(RmIngest *st, int64 line_no, char *line, int len,
 	else
 	{
 		rm_snapshot_line(st, line_no, line, len, f);
-		st->batch_bytes += len;	/* a staged row is at most its line */
+		st->batch_bytes += len; /* a staged row is at most its line */
 		if (st->batch_bytes >= RM_BATCH_BYTES)
 			rm_flush_batch(st);
 	}

@@ -80,13 +80,11 @@ typedef struct RmSourceDef
 	const char *stage_sql;		/* creates the staging table */
 	const char *truncate_sql;	/* empties it, when it exists already */
 	const char *analyze_sql;	/* analyzes it, before it is applied */
-	const char *insert_sql;		/* stages a batch: $1 line_no[], $2..
-								 * values[] */
+	const char *insert_sql;		/* stages a batch: $1 line_no[], $2.. values[] */
 	const char *replace_sql;	/* run first: a lock, or for snapshots,
 								 * emptying the table */
-	const char *finish_sql;		/* applies the staged rows, returns
-								 * (loaded, duplicates, conflicting
-								 * line_no[]) */
+	const char *finish_sql;		/* applies the staged rows, returns (loaded,
+								 * duplicates, conflicting line_no[]) */
 } RmSourceDef;
 
 /* sources.c: indexed by RmSource */
@@ -154,12 +152,12 @@ typedef struct RmLineReader
 	char	   *end;
 	off_t		pos;			/* file offset of the end of chunk */
 	bool		eof;
-	StringInfoData line;		/* the current line, at most RM_MAX_LINE
-								 * bytes of it */
+	StringInfoData line;		/* the current line, at most RM_MAX_LINE bytes
+								 * of it */
 	int64		line_no;		/* of the current line, from 1 */
 	int64		line_len;		/* its whole length, without its line end */
-	bool		too_long;		/* line_len > RM_MAX_LINE: line holds only
-								 * its first RM_MAX_LINE bytes */
+	bool		too_long;		/* line_len > RM_MAX_LINE: line holds only its
+								 * first RM_MAX_LINE bytes */
 	off_t	   *marks;			/* offset of line 1 + k * RM_MARK_LINES */
 	int			nmarks;
 	int			marks_cap;

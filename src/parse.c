@@ -188,8 +188,8 @@ rm_parse_timestamp_utc(const char *s, TimestampTz *result)
 	/*
 	 * Semantics §1.3: the session's settings play no part.  No zone means
 	 * UTC, whatever TimeZone says; numeric dates are read year first, as
-	 * under DateStyle YMD, whatever DateStyle says (so "1/2/2023" is
-	 * refused: there is no day 2023).
+	 * under DateStyle YMD, whatever DateStyle says (so "1/2/2023" is refused:
+	 * there is no day 2023).
 	 */
 	if (utc_tz == NULL)
 		utc_tz = pg_tzset("UTC");

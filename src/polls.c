@@ -304,8 +304,7 @@ typedef struct RmApply
 {
 	RmObsTable	obs;
 	text	  **by_rank;		/* store_id of each rank */
-	RmObs	   *stored;			/* a store's stored polls in the chunk's
-								 * range */
+	RmObs	   *stored;			/* a store's stored polls in the chunk's range */
 	int			stored_cap;
 	int64	   *conflict_no;	/* lines of conflicting duplicates */
 	int			nconflicts;

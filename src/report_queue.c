@@ -172,7 +172,7 @@ void
 rm_report_release_stopped(void)
 {
 	Datum		args[3] = {Int32GetDatum(RM_MAX_ATTEMPTS),
-		status_datum(RM_REPORT_RUNNING), status_datum(RM_REPORT_FAILED)};
+	status_datum(RM_REPORT_RUNNING), status_datum(RM_REPORT_FAILED)};
 	Oid			types[3] = {INT4OID, TEXTOID, TEXTOID};
 
 	queue_exec("UPDATE restmon.report r SET"
@@ -254,7 +254,7 @@ void
 rm_report_fail(const char *id, const char *sqlstate, const char *message)
 {
 	Datum		args[4] = {CStringGetTextDatum(id), CStringGetTextDatum(sqlstate),
-		CStringGetTextDatum(message), status_datum(RM_REPORT_FAILED)};
+	CStringGetTextDatum(message), status_datum(RM_REPORT_FAILED)};
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 
 	queue_exec("UPDATE restmon.report SET status = $4,"

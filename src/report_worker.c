@@ -362,8 +362,8 @@ restmon_report_worker_main(Datum main_arg)
 
 	/*
 	 * A slot first, before connecting: without one this worker leaves at
-	 * once, unseen in pg_stat_activity, and the workers that hold the
-	 * slots take its reports.
+	 * once, unseen in pg_stat_activity, and the workers that hold the slots
+	 * take its reports.
 	 */
 	before_shmem_exit(release_slot_at_exit, 0);
 	if (!take_slot())
@@ -371,9 +371,9 @@ restmon_report_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
 	/*
-	 * Every queued report; then the slot goes back and the queue is read
-	 * once more: a request that committed while every slot was busy
-	 * started no worker, and this look is what takes it.
+	 * Every queued report; then the slot goes back and the queue is read once
+	 * more: a request that committed while every slot was busy started no
+	 * worker, and this look is what takes it.
 	 */
 	do
 	{

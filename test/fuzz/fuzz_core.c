@@ -98,7 +98,7 @@ decode_T(Input *in, int64_t unit)
 		case 1:
 			return LIMIT - 1 - (int64_t) take(in, 4);	/* near the top */
 		case 2:
-			return -LIMIT + RM_HORIZON + (int64_t) take(in, 4);	/* the bottom */
+			return -LIMIT + RM_HORIZON + (int64_t) take(in, 4); /* the bottom */
 		case 3:
 			return (int64_t) take(in, 8);	/* anything, out of range too */
 		case 4:

@@ -111,8 +111,8 @@ requote(const Split *s, int always, size_t *outlen)
 	for (int i = 0; i < s->nf; i++)
 	{
 		int			q = always ||
-			memchr(s->fields[i], ',', s->lens[i]) != NULL ||
-			memchr(s->fields[i], '"', s->lens[i]) != NULL;
+		memchr(s->fields[i], ',', s->lens[i]) != NULL ||
+		memchr(s->fields[i], '"', s->lens[i]) != NULL;
 
 		if (i > 0)
 			*o++ = ',';
@@ -231,7 +231,7 @@ check_reference(const Split *s, const char *line, size_t len)
 	if (nf > 0)
 	{
 		size_t		used = (size_t) (s->fields[s->nf - 1] - s->buf) +
-			s->lens[s->nf - 1] + 1;
+		s->lens[s->nf - 1] + 1;
 
 		if (used != outlen || memcmp(out, s->buf, outlen) != 0)
 			FAIL("the fields differ from the reference's");

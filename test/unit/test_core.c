@@ -174,11 +174,11 @@ test_half_microsecond(void)
 {
 	int64_t		T = 200 * H;
 	RmInterval	b[] = {{T - 10, T}};
-	RmObs		o[] = {{T - 10, true}, {T - 7, false}};	/* midpoint T-8.5 */
+	RmObs		o[] = {{T - 10, true}, {T - 7, false}}; /* midpoint T-8.5 */
 	RmResult	r = run(b, 1, o, 2, T);
 
 	check_i64("half-microsecond midpoint: up", r.up2[RM_HOUR], 3);	/* 1.5 us */
-	check_i64("half-microsecond midpoint: down", r.down2[RM_HOUR], 17);	/* 8.5 us */
+	check_i64("half-microsecond midpoint: down", r.down2[RM_HOUR], 17); /* 8.5 us */
 }
 
 /* semantics §4: windows are half-open [T-len, T) */
