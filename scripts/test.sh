@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh: build restmon and run every test against a fresh test
 # cluster (RESTMON_CLUSTER=test, recreated each run; your main cluster and
-# its data are not touched).  Suites: the core's unit tests (ASan/UBSan),
+# its data are not touched).  Suites: formatting, the core's unit tests (ASan/UBSan),
 # pg_regress (test/sql), pgTAP (test/pgtap), and any test/*.sh (TAP).
 # Last line: "N passed, N failed".
 set -uo pipefail

@@ -176,6 +176,9 @@ extern int	rm_split_csv_line(const char *line, int len, char *buf,
 							  const char **reason);
 extern char *rm_trim(char *s);
 
+/* header.c: the header line */
+extern void rm_parse_header(RmIngest *st, const char *line, int len);
+
 /* parse.c: values (rm_parse_local_time is in restmon.h) */
 extern bool rm_parse_timestamp_utc(const char *s, TimestampTz *result);
 extern HTAB *rm_load_zone_names(void);
