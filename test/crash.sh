@@ -13,18 +13,8 @@ FIX=${RESTMON_FIXTURES:?RESTMON_FIXTURES is not set: run the tests with scripts/
 
 DB=crash_test
 FILE="$FIX/demo/crash_status.csv"
-n=0
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-is() {	# description, expected, actual
-	n=$((n + 1))
-	if [ "$2" == "$3" ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		echo "# expected: $2"
-		echo "# got:      $3"
-	fi
-}
+. test/tap.sh
 cleanup() { psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" > /dev/null 2>&1; rm -f "$FILE"; }
 trap cleanup EXIT
 cleanup

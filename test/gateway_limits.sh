@@ -18,7 +18,6 @@ BASE="http://127.0.0.1:$PORT"
 GW="${RESTMON_HTTP_BIN:-$PGBIN/restmon-http}"	# another build to compare
 tmp=$(mktemp -d)
 gw_pid=""
-n=0
 
 cleanup() {
 	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
@@ -27,16 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-is() {	# description, expected, actual
-	n=$((n + 1))
-	if [ "$2" == "$3" ]; then
-		echo "ok $n - $1"
-	else
-		echo "not ok $n - $1"
-		echo "# expected: $2"
-		echo "# got:      $3"
-	fi
-}
+. test/tap.sh
 
 # health from 127.0.0.1, 5 times: "STATUS SECONDS" of the slowest
 health_5() {

@@ -20,8 +20,6 @@ BASE="http://127.0.0.1:$PORT"
 GW="$PGBIN/restmon-http"
 tmp=$(mktemp -d)
 gw_pid=""
-n=0
-fails=0
 
 cleanup() {
 	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
@@ -30,17 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-is() {	# description, expected, actual
-	n=$((n + 1))
-	if [ "$2" == "$3" ]; then
-		echo "ok $n - $1"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $1"
-		echo "# expected: $2"
-		echo "# got:      $3"
-	fi
-}
+. test/tap.sh
 
 template() {	# the OpenAPI path of a request path, or nothing
 	local p=${1%%\?*}

@@ -20,8 +20,6 @@ SPORT=5497
 GWPORT=5088
 tmp=$(mktemp -d)
 gw_pid=""
-n=0
-fails=0
 DBS="ops_src ops_fc ops_plain ops_drop ops_up ops_up2"
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }		# q -d DB -c SQL
@@ -41,17 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 diag() { sed 's/^/# /'; }	# real output, quoted in doc/operations.md
-is() {	# description, expected, actual
-	n=$((n + 1))
-	if [ "$2" == "$3" ]; then
-		echo "ok $n - $1"
-	else
-		fails=$((fails + 1))
-		echo "not ok $n - $1"
-		echo "# expected: $2"
-		echo "# got:      $3"
-	fi
-}
+. test/tap.sh
 
 # every figure of a database: the report at the default T, every report's
 # rows and CSV, restmon.store, the rejects and the ingestion runs

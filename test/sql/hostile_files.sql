@@ -25,23 +25,6 @@ END
 $$;
 SELECT pg_temp.sh('rm -rf ' || :'fx' || ' && mkdir -p ' || :'fx' || '/fifo_dir');
 
--- an error as text, the fixture directory shown as <fixtures>
-CREATE FUNCTION pg_temp.error_of(sql text, fixtures text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	st text; msg text; det text; hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-		det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-	RETURN replace(st || ': ' || msg
-		|| coalesce(E'\nDETAIL: ' || nullif(det, ''), '')
-		|| coalesce(E'\nHINT: ' || nullif(hint, ''), ''), fixtures, '<fixtures>');
-END
-$$;
-
 -- semantics §1: a timestamp without a zone is UTC, also in the forms the
 -- fast path leaves to PostgreSQL's parser (no seconds; 7 fraction digits),
 -- whatever the session's TimeZone

@@ -7,24 +7,6 @@
 \i test/preamble.psql
 \set fx :fixtures '/ingest'
 
--- an error as text: SQLSTATE, message, detail and hint, with the fixture
--- directory (it differs between checkouts) shown as <fixtures>
-CREATE FUNCTION pg_temp.error_of(sql text, fixtures text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	st text; msg text; det text; hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-		det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-	RETURN replace(st || ': ' || msg
-		|| coalesce(E'\nDETAIL: ' || nullif(det, ''), '')
-		|| coalesce(E'\nHINT: ' || nullif(hint, ''), ''), fixtures, '<fixtures>');
-END
-$$;
-
 -- semantics §1: a timestamp without a zone means UTC, whatever the session says
 SET TimeZone = 'America/Los_Angeles';
 
