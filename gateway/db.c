@@ -11,11 +11,9 @@
  * (named s0, s1, ...), with parameters: nothing is built with %s.
  *
  * A connection that died while idle (the database restarted) still looks
- * fine until it is used, so a call whose connection turns out broken is
- * run once more on a fresh connection before the request gets a 503: a
- * restart costs the first request of each thread nothing.  (A call cut
- * off mid-way by a crash may so run twice; a second trigger is only one
- * more report.)
+ * fine until libpq reads from it, so db_conn() reads what is pending
+ * before handing it out and replaces a closed one: a restart costs the
+ * first request of each thread nothing, and no call is ever sent twice.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,13 +70,34 @@ setup_session(PGconn *conn)
 	prepared = 0;
 }
 
+/*
+ * Whether the server still holds this idle connection: what it sent (the
+ * FATAL of a shutdown) is read, then the end of the stream, which is when
+ * libpq marks the connection bad.
+ */
+static bool
+conn_open(PGconn *conn)
+{
+	for (int i = 0; i < 2; i++)
+		if (PQstatus(conn) != CONNECTION_OK || !PQconsumeInput(conn))
+			return false;
+	return PQstatus(conn) == CONNECTION_OK;
+}
+
 /* this thread's connection, (re)opened as needed; NULL if unreachable */
 PGconn *
 db_conn(void)
 {
 	PGconn	   *conn = pthread_getspecific(conn_key);
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK)
+	/*
+	 * A connection the server closed while it sat idle (a restart, an
+	 * administrator) still says CONNECTION_OK until libpq reads from it: read
+	 * what is pending first, so it is replaced before a call is sent on it.
+	 * (A call is never sent twice: one that fails mid-way is an error, and a
+	 * trigger cannot be recorded twice.)
+	 */
+	if (conn != NULL && conn_open(conn))
 		return conn;
 	if (conn != NULL)
 		PQfinish(conn);
@@ -125,18 +144,6 @@ db_call(PGconn *conn, DbCall call, int nparams, const char *const *params,
 {
 	PGresult   *res = call_once(conn, call, nparams, params);
 
-	/* the connection died while idle: once more on a fresh one */
-	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-		PQstatus(conn) == CONNECTION_BAD)
-	{
-		PQreset(conn);
-		if (PQstatus(conn) == CONNECTION_OK)
-		{
-			PQclear(res);
-			setup_session(conn);
-			res = call_once(conn, call, nparams, params);
-		}
-	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
 	*err = res;

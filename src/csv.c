@@ -33,7 +33,6 @@
 #include "storage/fd.h"
 #include "utils/acl.h"
 
-#include "csvsplit.h"
 #include "ingest_int.h"
 
 /* the privilege of COPY FROM a file */

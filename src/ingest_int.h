@@ -26,6 +26,7 @@
 #include "lib/stringinfo.h"
 #include "utils/hsearch.h"
 
+#include "csvsplit.h"
 #include "restmon.h"
 
 #define RM_MAX_COLS		4
@@ -174,7 +175,6 @@ extern void rm_reader_close(RmLineReader *r);
 extern int	rm_split_csv_line(const char *line, int len, char *buf,
 							  char **fields, int maxfields,
 							  const char **reason);
-extern char *rm_trim(char *s);
 
 /* header.c: the header line */
 extern void rm_parse_header(RmIngest *st, const char *line, int len);

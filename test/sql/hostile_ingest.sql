@@ -8,21 +8,6 @@
 \i test/preamble.psql
 \set dir :fixtures '/demo'
 
--- an error as text: SQLSTATE, message and hint
-CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	st text; msg text; hint text;
-BEGIN
-	EXECUTE sql;
-	RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-		hint = PG_EXCEPTION_HINT;
-	RETURN st || ': ' || msg || coalesce(E'\nHINT: ' || nullif(hint, ''), '');
-END
-$$;
-
 -- ---------------------------------------------------------------------
 -- semantics §1.3: a store id is 1-255 bytes of UTF-8, no space, control or
 -- invisible character, not starting with = + - @.  A bad one is rejected
