@@ -128,7 +128,7 @@ SELECT restmon_ingest_status('$FIX/loop-2024/store_status_head_1000.csv');
 SQL
 figures ops_up > "$tmp/up0.fig"
 q -d ops_up -c "ALTER EXTENSION restmon UPDATE" > /dev/null
-is "ALTER EXTENSION restmon UPDATE from 0.2.0" "0.3.0" \
+is "ALTER EXTENSION restmon UPDATE from 0.2.0" "0.4.0" \
 	"$(q -d ops_up -c "SELECT extversion FROM pg_extension WHERE extname = 'restmon'")"
 figures ops_up > "$tmp/up1.fig"
 is "... keeps every figure and run" "$(cat "$tmp/up0.fig")" "$(cat "$tmp/up1.fig")"

@@ -1,4 +1,4 @@
-/* sql/restmon--0.3.0.sql */
+/* sql/restmon--0.4.0.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION restmon" to load this file. \quit
