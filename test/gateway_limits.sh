@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export RESTMON_CLUSTER=test
 eval "$(scripts/cluster.sh env)"
 
-PORT=5089
+PORT=$(( ${RESTMON_TEST_PORT_BASE:-5087} + 2 ))
 BASE="http://127.0.0.1:$PORT"
 GW="${RESTMON_HTTP_BIN:-$PGBIN/restmon-http}"	# another build to compare
 tmp=$(mktemp -d)

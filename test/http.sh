@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 export RESTMON_CLUSTER=test
 eval "$(scripts/cluster.sh env)"
 
-PORT=5087
+PORT=${RESTMON_TEST_PORT_BASE:-5087}
+PORT2=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
 GW="$PGBIN/restmon-http"
 tmp=$(mktemp -d)
@@ -293,16 +294,16 @@ is "access lines give address, method, path, status and time" 0 \
 	"$(grep -qE '^127\.0\.0\.1 GET /api/health 200 [0-9.]+ms$' "$tmp/gateway.log"; echo $?)"
 
 # --- scripts/gateway.sh: where it listens ---
-scripts/gateway.sh start --port 5088 > /dev/null 2>&1
+scripts/gateway.sh start --port $PORT2 > /dev/null 2>&1
 is "gateway.sh start --port: status says where it listens" \
-	"running, http://127.0.0.1:5088/" "$(scripts/gateway.sh status | sed 's/, pid [0-9]*//')"
+	"running, http://127.0.0.1:$PORT2/" "$(scripts/gateway.sh status | sed 's/, pid [0-9]*//')"
 is "... and it answers there" "application/json" \
-	"$(curl -s -o /dev/null -w '%{content_type}' http://127.0.0.1:5088/api/health)"
+	"$(curl -s -o /dev/null -w '%{content_type}' http://127.0.0.1:$PORT2/api/health)"
 scripts/gateway.sh stop
 st=$(scripts/gateway.sh status)
 is "gateway.sh stop: status says stopped (exit 3)" "stopped 3" "$st $?"
-RESTMON_HTTP_PORT=5088 scripts/gateway.sh start > /dev/null 2>&1
-is "RESTMON_HTTP_PORT: gateway.sh url" "http://127.0.0.1:5088/" "$(scripts/gateway.sh url)"
+RESTMON_HTTP_PORT=$PORT2 scripts/gateway.sh start > /dev/null 2>&1
+is "RESTMON_HTTP_PORT: gateway.sh url" "http://127.0.0.1:$PORT2/" "$(scripts/gateway.sh url)"
 scripts/gateway.sh stop
 
 # --- once under valgrind ---
