@@ -14,14 +14,15 @@ libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
 make gcc clang libclang-rt-14-dev curl jq valgrind pg-bsd-indent"
 
 # RESTMON_CLUSTER names the cluster: "main" (setup, your data), "test" (the
-# test command's own) or "bench" (the benchmark's); the last two are
-# recreated on every run.
+# test command's own), "setup" (test/own_data.sh runs setup.sh in it) or
+# "bench" (the benchmark's); the last three are recreated on every run.
 RESTMON_CLUSTER=${RESTMON_CLUSTER:-main}
 case "$RESTMON_CLUSTER" in
 	main) CLUSTER_PORT=5499 ;;
 	test) CLUSTER_PORT=5498 ;;
+	setup) CLUSTER_PORT=5497 ;;
 	bench) CLUSTER_PORT=5496 ;;
-	*) echo "RESTMON_CLUSTER must be main, test or bench" >&2; return 1 ;;
+	*) echo "RESTMON_CLUSTER must be main, test, setup or bench" >&2; return 1 ;;
 esac
 
 as_postgres() {

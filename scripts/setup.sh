@@ -10,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$PROJECT_DIR"
-export RESTMON_CLUSTER=main
+export RESTMON_CLUSTER=${RESTMON_CLUSTER:-main}	# test/own_data.sh: "setup"
 # paths in messages: relative to the checkout when they are inside it
 rel() { case "$1" in "$PROJECT_DIR"/*) printf '%s\n' "${1#"$PROJECT_DIR"/}" ;; *) printf '%s\n' "$1" ;; esac; }
 echo "restmon setup: packages, build, cluster $(rel "$(cluster_dir)"), data, ingest, report, gateway"
