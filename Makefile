@@ -9,7 +9,7 @@ MODULE_big = restmon
 OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/header.o src/ingest.o \
-	src/store_uptime.o \
+	src/store_uptime.o src/timeline.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
@@ -33,10 +33,11 @@ $(OBJS): $(wildcard src/*.h)
 UNIT_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc
 
-test/unit/test_core: test/unit/test_core.c test/unit/brute_core.c \
-		test/unit/brute_core.h src/core.c src/core.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c test/unit/brute_core.c \
-		src/core.c
+test/unit/test_core: test/unit/test_core.c test/unit/test_timeline.c \
+		test/unit/unit.h test/unit/brute_core.c test/unit/brute_core.h \
+		src/core.c src/core.h
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c \
+		test/unit/test_timeline.c test/unit/brute_core.c src/core.c
 
 .PHONY: unittest
 unittest: test/unit/test_core

@@ -6,7 +6,8 @@
  *
  * Expected values are computed by hand from doc/semantics.md (cited per
  * test), plus a randomized comparison with an independent brute-force
- * statement of semantics §5 (brute_core.c, shared with test/fuzz).
+ * statement of semantics §5 (brute_core.c, shared with test/fuzz).  The
+ * timeline and incidents are tested in test_timeline.c, run from main.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,14 +16,12 @@
 
 #include "brute_core.h"
 #include "core.h"
+#include "unit.h"
 
-#define MIN		INT64_C(60000000)
-#define H		INT64_C(3600000000)
+int			ntests = 0;
+int			nfailed = 0;
 
-static int	ntests = 0;
-static int	nfailed = 0;
-
-static void
+void
 check_i64(const char *what, int64_t got, int64_t want)
 {
 	ntests++;
@@ -245,7 +244,7 @@ test_errors(void)
  */
 static uint64_t rng = 88172645463325252ULL;
 
-static uint64_t
+uint64_t
 next_rand(void)
 {
 	rng ^= rng << 13;
@@ -329,6 +328,7 @@ main(void)
 	test_rounding();
 	test_errors();
 	test_random();
+	test_timeline();			/* test_timeline.c */
 	printf("1..%d\n", ntests);
 	return nfailed == 0 ? 0 : 1;
 }
