@@ -601,10 +601,20 @@ AS 'MODULE_PATHNAME', 'restmon_record_poll'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
+-- csv: a status file's text, header first (the gateway's text/csv bodies)
+CREATE FUNCTION restmon_record_polls_csv(csv text,
+	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_record_polls_csv'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
 REVOKE ALL ON FUNCTION restmon_record_polls(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_record_poll(text, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_record_polls_csv(text) FROM PUBLIC;
 
--- Lets a role record polls, and nothing else: EXECUTE on the two record
+-- Lets a role record polls, and nothing else: EXECUTE on the three record
 -- functions; no privilege on any table.  The HTTP gateway's poll role.
 CREATE FUNCTION restmon_grant_poll_api(role regrole)
 RETURNS void
@@ -614,7 +624,8 @@ AS $$
 BEGIN
 	EXECUTE pg_catalog.format(
 		'GRANT EXECUTE ON FUNCTION %1$I.restmon_record_polls(jsonb),'
-		' %1$I.restmon_record_poll(text, text, timestamptz) TO %2$s',
+		' %1$I.restmon_record_poll(text, text, timestamptz),'
+		' %1$I.restmon_record_polls_csv(text) TO %2$s',
 		'@extschema@', role);
 END
 $$;

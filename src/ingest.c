@@ -241,6 +241,30 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	rm_reader_close(&reader);
 }
 
+/*
+ * A status file's text handed over the API (restmon_record_polls_csv,
+ * record_polls.c): read from memory exactly as a file is, its run logged
+ * (source 'api') only when a line is rejected.  Must be called inside SPI.
+ */
+void
+rm_ingest_status_text(RmIngest *st, const char *name, const char *data,
+					  int len)
+{
+	RmLineReader reader;
+
+	memset(st, 0, sizeof(*st));
+	st->source = RM_SRC_STATUS;
+	st->def = &rm_sources[RM_SRC_STATUS];
+	st->path = name;
+	st->reader = &reader;
+	rm_reader_open_mem(&reader, data, len, name);
+	rm_batch_init(st);
+	read_header(st, &reader);
+	read_data(st, &reader);
+	end_file(st);
+	rm_reader_close(&reader);
+}
+
 /* ---------------------------------------------------------------------
  * SQL-callable functions
  * ---------------------------------------------------------------------

@@ -173,12 +173,17 @@ typedef struct RmLineReader
 	off_t	   *marks;			/* offset of line 1 + k * RM_MARK_LINES */
 	int			nmarks;
 	int			marks_cap;
+	const char *mem;			/* a reader of text in memory: the text (fd
+								 * -1), or NULL */
+	off_t		mem_len;
 } RmLineReader;
 
 extern void rm_check_read_privilege(void);
 extern char *rm_resolve_path(const char *path);
 extern int	rm_open_source_file(const char *path, struct stat *st);
 extern void rm_reader_open(RmLineReader *r, const char *path);
+extern void rm_reader_open_mem(RmLineReader *r, const char *data, int len,
+							   const char *name);
 extern bool rm_reader_next(RmLineReader *r, char **line, int *len);
 extern void rm_reader_seek(RmLineReader *r, const RmLineReader *from,
 						   int64 line_no);
@@ -217,6 +222,8 @@ extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
 /* ingest.c: checks every load makes first */
 extern void rm_error_if_standby(void);
 extern void rm_require_read_committed(void);
+extern void rm_ingest_status_text(RmIngest *st, const char *name,
+								  const char *data, int len);
 
 /* polls.c: status polls */
 extern void rm_polls_init(RmIngest *st);

@@ -46,6 +46,7 @@
 
 PG_FUNCTION_INFO_V1(restmon_record_polls);
 PG_FUNCTION_INFO_V1(restmon_record_poll);
+PG_FUNCTION_INFO_V1(restmon_record_polls_csv);
 
 #define RM_POLLS_HINT \
 	"Pass a JSON array of objects such as {\"store_id\": \"8419537941919820732\", \"status\": \"active\", \"timestamp_utc\": \"2024-10-03T22:00:00Z\"}."
@@ -191,22 +192,25 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
  * ---------------------------------------------------------------------
  */
 
-/* [{"index": i, "reason": "..."}, ...] of the run's rejects, by index */
+/*
+ * [{"index": i, "reason": "..."}, ...] of the run's rejects, in order (key:
+ * "index" for an array's elements, "line" for a text's lines)
+ */
 static Datum
-rejects_of_run(int64 run_id)
+rejects_of_run(int64 run_id, const char *key)
 {
-	Datum		arg = Int64GetDatum(run_id);
-	Oid			type = INT8OID;
+	Datum		args[2] = {Int64GetDatum(run_id), CStringGetTextDatum(key)};
+	Oid			types[2] = {INT8OID, TEXTOID};
 	bool		isnull;
 	Datum		value;
 
 	if (run_id == 0)
 		return DirectFunctionCall1(jsonb_in, CStringGetDatum("[]"));
 	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_agg("
-							  "  pg_catalog.jsonb_build_object('index', r.line_no,"
+							  "  pg_catalog.jsonb_build_object($2, r.line_no,"
 							  "   'reason', r.reason) ORDER BY r.line_no)"
 							  " FROM restmon.rejected_row r WHERE r.run_id = $1",
-							  1, &type, &arg, NULL, false, 1) != SPI_OK_SELECT)
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the rejected polls");
 	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 						  &isnull);
@@ -219,11 +223,13 @@ rejects_of_run(int64 run_id)
 #define RM_RECORD_COLS 6
 
 /*
- * Record a batch and return its summary: received, loaded, duplicate,
- * rejected, rejects (jsonb) and run_id (NULL when nothing was rejected).
+ * Record a batch, an array (polls) or a status file's text (csv), and
+ * return its summary: received, loaded, duplicate, rejected, rejects
+ * (jsonb) and run_id (NULL when nothing was rejected).
  */
 static Datum
-record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, const char *name)
+record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, text *csv,
+					 const char *name)
 {
 	RmIngest	st;
 	TupleDesc	tupdesc;
@@ -236,8 +242,12 @@ record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, const char *name)
 	rm_require_read_committed();
 
 	SPI_connect();
-	record_batch(&st, polls, name);
-	values[4] = rejects_of_run(st.run_id);
+	if (polls != NULL)
+		record_batch(&st, polls, name);
+	else
+		rm_ingest_status_text(&st, name, VARDATA_ANY(csv),
+							  VARSIZE_ANY_EXHDR(csv));
+	values[4] = rejects_of_run(st.run_id, polls != NULL ? "index" : "line");
 	SPI_finish();
 
 	values[0] = Int64GetDatum(st.rows_read);
@@ -273,7 +283,7 @@ restmon_record_polls(PG_FUNCTION_ARGS)
 				 errmsg("polls must be a JSON array, not %s",
 						JB_ROOT_IS_OBJECT(polls) ? "an object" : "a scalar"),
 				 errhint(RM_POLLS_HINT)));
-	return record_and_summarise(fcinfo, polls, "restmon_record_polls");
+	return record_and_summarise(fcinfo, polls, NULL, "restmon_record_polls");
 }
 
 /* a JSON string (escaped) or null */
@@ -330,5 +340,17 @@ restmon_record_poll(PG_FUNCTION_ARGS)
 	return record_and_summarise(fcinfo,
 								DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 																   CStringGetDatum(buf.data))),
-								"restmon_record_poll");
+								NULL, "restmon_record_poll");
+}
+
+/*
+ * restmon_record_polls_csv(csv text): a status file's text, header first,
+ * read as restmon_ingest_status() reads a file (semantics §1.2-§1.6); a
+ * rejected line is kept with its line number (the header is line 1).
+ */
+Datum
+restmon_record_polls_csv(PG_FUNCTION_ARGS)
+{
+	return record_and_summarise(fcinfo, NULL, PG_GETARG_TEXT_PP(0),
+								"restmon_record_polls_csv");
 }
