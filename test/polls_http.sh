@@ -4,10 +4,10 @@
 # own connection (--poll-dsn), a role granted restmon_grant_poll_api only.
 # JSON and text/csv bodies, the summary (semantics §1.6: accumulate, first
 # wins, conflicting duplicates), every status (200, 400 when nothing was
-# valid or the body is not an array, 413 over 1 MiB, 415, 503 without
-# --poll-dsn) and hostile bodies (a 10 MB body, NULL fields, unknown status,
-# a 1 MB store id), each checked to lose nothing; every response against
-# gateway/openapi.json.  Run by scripts/test.sh.
+# valid or the body is not an array, 403 for a role without the poll API,
+# 413 over 1 MiB, 415, 503 without --poll-dsn) and hostile bodies (a 10 MB
+# body, NULL fields, unknown status, a 1 MB store id), each checked to lose
+# nothing; every response against gateway/openapi.json.  Run by scripts/test.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -183,6 +183,14 @@ printf '%s\t%s\t%s\t%s\n' /api/polls get 405 application/json >> "$tmp/observed"
 is "the poll role cannot read restmon.observation" "permission denied for schema restmon" \
 	"$(psql -X -At -U restmon_poller_test -c 'SELECT count(*) FROM restmon.observation' 2>&1 | head -1 | sed 's/^ERROR: *//')"
 
+stop_gateway
+
+# --- a poll DSN whose role was not granted the poll API: 403, every time ---
+start_gateway --poll-dsn "user=restmon_gateway_test"
+json "$tmp/b1.json"
+is "a role without restmon_grant_poll_api: 403 42501" "403 42501" "$STATUS $(field -r .sqlstate)"
+json "$tmp/b1.json"
+is "... and again on the same connection (not a 500)" "403 42501" "$STATUS $(field -r .sqlstate)"
 stop_gateway
 
 # --- every response seen is in the OpenAPI document ---
