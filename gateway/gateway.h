@@ -15,6 +15,7 @@
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
+ *	static.c	the web page's files under /web/, and "/" for a browser
  *	db.c		per-thread libpq connection, prepared API calls, reconnect,
  *				SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
@@ -139,6 +140,16 @@ extern enum MHD_Result send_rate_limited(struct MHD_Connection *c,
 										 Request *r, int retry_after);
 
 /* ---------------------------------------------------------------------
+ * static.c: the web page's static files (RESTMON_WEB_ROOT: the Makefile's)
+ * ---------------------------------------------------------------------
+ */
+extern void static_init(const char *root);
+extern const char *static_web_root(void);
+extern bool static_route(struct MHD_Connection *c, Request *r,
+						 const char *url, const char *method,
+						 enum MHD_Result *ret);
+
+/* ---------------------------------------------------------------------
  * routes.c: the routing table
  * ---------------------------------------------------------------------
  */
@@ -164,6 +175,7 @@ typedef struct GatewayOptions
 	double		trigger_rate;	/* triggers a second per client; 0: off */
 	int			trigger_burst;
 	int			statement_timeout_ms;
+	const char *web_root;		/* --web-root, or NULL: the installed copy */
 } GatewayOptions;
 
 extern struct MHD_Daemon *server_start(const GatewayOptions *opts);
