@@ -568,3 +568,183 @@ $$;
 CREATE EVENT TRIGGER restmon_before_drop ON ddl_command_start
 	WHEN TAG IN ('DROP EXTENSION')
 	EXECUTE FUNCTION restmon.before_drop_extension();
+
+---------------------------------------------------------------------------
+-- The HTTP API: schema restmon_api (doc/postgrest.md)
+---------------------------------------------------------------------------
+
+-- What PostgREST exposes (db-schemas = restmon_api) and what restmon-http's
+-- PostgREST dialect serves: thin, read-only views and functions over the
+-- API above, and nothing else (no table, no ingestion, no internal helper).
+-- Each function has named arguments and a single signature; the readers
+-- are STABLE (GET or POST), the trigger VOLATILE (POST only).  They run as
+-- the extension's owner, so a role needs no right on any table.
+--
+-- Errors keep the SQL API's SQLSTATE, message, detail and hint, except
+-- "not found" (P0002 in the SQL API): PostgREST answers P0* with 500, so
+-- here it is raised as PT404, PostgREST's convention for "HTTP status 404"
+-- (restmon-http maps it the same way).  A malformed id stays 22023: 400.
+CREATE SCHEMA restmon_api;
+COMMENT ON SCHEMA restmon_api IS
+	'restmon''s HTTP API, for PostgREST''s db-schemas (doc/postgrest.md)';
+REVOKE ALL ON SCHEMA restmon_api FROM PUBLIC;
+
+-- PostgREST's media type handler (PostgREST 12+): a function returning this
+-- domain answers Accept: text/csv with its text as the body.
+CREATE DOMAIN restmon_api."text/csv" AS text;
+
+-- the error being handled again, as PT404 (HTTP 404), detail and hint kept
+CREATE FUNCTION restmon.raise_not_found(message text, detail text, hint text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF detail <> '' AND hint <> '' THEN
+		RAISE SQLSTATE 'PT404' USING MESSAGE = message, DETAIL = detail, HINT = hint;
+	ELSIF detail <> '' THEN
+		RAISE SQLSTATE 'PT404' USING MESSAGE = message, DETAIL = detail;
+	ELSIF hint <> '' THEN
+		RAISE SQLSTATE 'PT404' USING MESSAGE = message, HINT = hint;
+	END IF;
+	RAISE SQLSTATE 'PT404' USING MESSAGE = message;
+END
+$$;
+
+CREATE FUNCTION restmon_api.restmon_trigger_report(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN @extschema@.restmon_trigger_report(as_of, store_id);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+CREATE FUNCTION restmon_api.restmon_report_status(report_id text)
+RETURNS TABLE (status text, error text, rows bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY SELECT s.status, s.error, s.rows
+		FROM @extschema@.restmon_report_status(report_id) s;
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+CREATE FUNCTION restmon_api.restmon_get_report(report_id text)
+RETURNS TABLE (status text, store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY SELECT * FROM @extschema@.restmon_get_report(report_id);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+-- semantics §6's CSV, byte for byte; null while the report is Running
+CREATE FUNCTION restmon_api.restmon_report_csv(report_id text)
+RETURNS restmon_api."text/csv"
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN @extschema@.restmon_report_csv(report_id);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+-- the report computed on the spot (semantics §4-6), every store or one (a
+-- row type: PL/pgSQL cannot name an argument and a result column alike)
+CREATE TYPE restmon.store_uptime AS (store_id text,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
+	evidence_last_hour int, evidence_last_day int, evidence_last_week int);
+
+CREATE FUNCTION restmon_api.restmon_store_uptime(as_of timestamptz DEFAULT NULL,
+	store_id text DEFAULT NULL)
+RETURNS SETOF restmon.store_uptime
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY SELECT * FROM @extschema@.restmon_store_uptime(as_of, store_id);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+-- semantics §4's default report instant
+CREATE FUNCTION restmon_api.restmon_default_as_of()
+RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT @extschema@.restmon_default_as_of() $$;
+
+-- the reports and their rows, read-only (only SELECT is ever granted)
+CREATE VIEW restmon_api.reports AS
+	SELECT report_id, status, requested_at, started_at, finished_at, as_of,
+		   store_filter, rows, duration, error
+	FROM restmon.reports;
+
+CREATE VIEW restmon_api.report_rows AS
+	SELECT report_id, store_id::text AS store_id, uptime_last_hour,
+		   uptime_last_day, uptime_last_week, downtime_last_hour,
+		   downtime_last_day, downtime_last_week
+	FROM restmon.report_row;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA restmon_api FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA restmon_api FROM PUBLIC;
+
+-- PostgREST's anonymous (or report) role: read everything in restmon_api
+-- and trigger reports; no table, no ingestion.  The poll-recording role
+-- gets its function here through its own grant function.
+CREATE FUNCTION restmon_grant_postgrest_api(role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA restmon_api TO %s', role);
+	EXECUTE pg_catalog.format(
+		'GRANT EXECUTE ON FUNCTION restmon_api.restmon_trigger_report(timestamptz, text),'
+		' restmon_api.restmon_report_status(text), restmon_api.restmon_get_report(text),'
+		' restmon_api.restmon_report_csv(text),'
+		' restmon_api.restmon_store_uptime(timestamptz, text),'
+		' restmon_api.restmon_default_as_of() TO %s', role);
+	EXECUTE pg_catalog.format(
+		'GRANT SELECT ON restmon_api.reports, restmon_api.report_rows TO %s', role);
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_grant_postgrest_api(regrole) FROM PUBLIC;
