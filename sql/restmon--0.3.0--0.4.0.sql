@@ -180,9 +180,123 @@ BEGIN
 		' restmon_api.restmon_report_status(text), restmon_api.restmon_get_report(text),'
 		' restmon_api.restmon_report_csv(text),'
 		' restmon_api.restmon_store_uptime(timestamptz, text),'
-		' restmon_api.restmon_default_as_of() TO %s', role);
+		' restmon_api.restmon_default_as_of(),'
+		' restmon_api.restmon_report_overview(text),'
+		' restmon_api.restmon_report_histogram(text),'
+		' restmon_api.restmon_store_hours(text) TO %s', role);
 	EXECUTE pg_catalog.format(
 		'GRANT SELECT ON restmon_api.reports, restmon_api.report_rows TO %s', role);
 END
 $$;
 REVOKE ALL ON FUNCTION restmon_grant_postgrest_api(regrole) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- The web page's summaries (issue 16, doc/page.md): a report's overview,
+-- its stores by weekly share up, and a store's zone and hours.  Sums and
+-- shares of a report's rows, in SQL, so the page computes nothing.
+---------------------------------------------------------------------------
+
+-- the zone a store's hours are read in (semantics §2-3), as the report reads it
+CREATE FUNCTION restmon_store_timezone(store_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'restmon_store_timezone'
+LANGUAGE C STABLE STRICT;
+
+-- A complete report's totals: stores, the sums of its figures, business
+-- time (up + down) and the share of it up, in each window (the units of
+-- semantics §6.3: hour sums are minutes, day and week sums hours).  An
+-- unknown report is PT404 (HTTP 404), a malformed id 22023 (400); a report
+-- not Complete has no rows (stores 0, shares null).
+CREATE FUNCTION restmon_api.restmon_report_overview(report_id text)
+RETURNS TABLE (stores bigint,
+	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
+	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
+	business_time_last_hour numeric, business_time_last_day numeric,
+	business_time_last_week numeric,
+	up_share_last_hour numeric, up_share_last_day numeric, up_share_last_week numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+	PERFORM restmon_api.restmon_report_status(report_id);
+	RETURN QUERY
+	SELECT t.n, t.uh, t.ud, t.uw, t.dh, t.dd, t.dw,
+		   t.uh + t.dh, t.ud + t.dd, t.uw + t.dw,
+		   round(t.uh / nullif(t.uh + t.dh, 0), 4),
+		   round(t.ud / nullif(t.ud + t.dd, 0), 4),
+		   round(t.uw / nullif(t.uw + t.dw, 0), 4)
+	FROM (SELECT count(*) AS n,
+				 coalesce(sum(r.uptime_last_hour), 0) AS uh,
+				 coalesce(sum(r.uptime_last_day), 0) AS ud,
+				 coalesce(sum(r.uptime_last_week), 0) AS uw,
+				 coalesce(sum(r.downtime_last_hour), 0) AS dh,
+				 coalesce(sum(r.downtime_last_day), 0) AS dd,
+				 coalesce(sum(r.downtime_last_week), 0) AS dw
+		  FROM restmon.report_row r
+		  WHERE r.report_id = restmon_report_overview.report_id) t;
+END
+$$;
+
+-- A complete report's stores by share of the week's business time up
+-- (uptime_last_week / (uptime_last_week + downtime_last_week)): buckets 0
+-- to 9 are [0 %, 10 %) ... [90 %, 100 %], bucket 10 the stores with no
+-- business time in the week.  Every bucket is listed, empty or not.
+CREATE FUNCTION restmon_api.restmon_report_histogram(report_id text)
+RETURNS TABLE (bucket int, label text, stores bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+	PERFORM restmon_api.restmon_report_status(report_id);
+	RETURN QUERY
+	SELECT b.b,
+		   CASE WHEN b.b = 10 THEN 'no business time'
+				ELSE (b.b * 10) || '–' || (b.b * 10 + 10) || ' %' END,
+		   count(s.b)
+	FROM generate_series(0, 10) b(b)
+	LEFT JOIN (SELECT coalesce(least(floor(r.uptime_last_week /
+					nullif(r.uptime_last_week + r.downtime_last_week, 0) * 10), 9),
+					10)::int AS b
+			   FROM restmon.report_row r
+			   WHERE r.report_id = restmon_report_histogram.report_id) s
+		   ON s.b = b.b
+	GROUP BY b.b
+	ORDER BY b.b;
+END
+$$;
+
+-- A store's zone as the report reads it, the zone its file gave (null: none),
+-- and its weekly business hours as loaded (day 0 = Monday; none: open all
+-- the time, semantics §2).  An unknown store is PT404.
+CREATE FUNCTION restmon_api.restmon_store_hours(store_id text)
+RETURNS TABLE (timezone text, timezone_in_file text, hours jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY
+	SELECT @extschema@.restmon_store_timezone(store_id),
+		   (SELECT z.timezone FROM restmon.store_timezone z
+			WHERE z.store_id = restmon_store_hours.store_id),
+		   coalesce((SELECT jsonb_agg(jsonb_build_object(
+							 'day_of_week', b.day_of_week,
+							 'start_local', b.start_local,
+							 'end_local', b.end_local)
+						 ORDER BY b.day_of_week, b.start_local, b.end_local)
+					 FROM restmon.business_hours b
+					 WHERE b.store_id = restmon_store_hours.store_id), '[]');
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+REVOKE ALL ON FUNCTION restmon_api.restmon_report_overview(text),
+	restmon_api.restmon_report_histogram(text),
+	restmon_api.restmon_store_hours(text) FROM PUBLIC;
