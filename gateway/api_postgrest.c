@@ -34,10 +34,9 @@ str_or_null(const char *s)
 }
 
 /* PostgREST's error body */
-static enum MHD_Result
-send_pgrst_error(struct MHD_Connection *c, Request *r, unsigned int status,
-				 const char *code, const char *message, const char *details,
-				 const char *hint, const char *allow)
+static json_object *
+error_object(const char *code, const char *message, const char *details,
+			 const char *hint)
 {
 	json_object *obj = json_object_new_object();
 
@@ -45,7 +44,41 @@ send_pgrst_error(struct MHD_Connection *c, Request *r, unsigned int status,
 	json_object_object_add(obj, "details", str_or_null(details));
 	json_object_object_add(obj, "hint", str_or_null(hint));
 	json_object_object_add(obj, "message", json_object_new_string(message));
-	return send_json(c, r, status, obj, allow);
+	return obj;
+}
+
+static enum MHD_Result
+send_pgrst_error(struct MHD_Connection *c, Request *r, unsigned int status,
+				 const char *code, const char *message, const char *details,
+				 const char *hint, const char *allow)
+{
+	return send_json(c, r, status, error_object(code, message, details, hint),
+					 allow);
+}
+
+/* 416, with the Content-Range "*\/total" PostgREST sends with it */
+static enum MHD_Result
+send_range_error(struct MHD_Connection *c, Request *r, const char *cr,
+				 long offset, long total)
+{
+	char		msg[96];
+	json_object *obj;
+	const char *text;
+	struct MHD_Response *resp;
+
+	snprintf(msg, sizeof(msg),
+			 "An offset of %ld was requested, but there are only %ld rows.",
+			 offset, total);
+	obj = error_object("PGRST103", "Requested range not satisfiable", msg,
+					   NULL);
+	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *) text,
+										   MHD_RESPMEM_MUST_COPY);
+	json_object_put(obj);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Content-Range", cr);
+	return send_response(c, r, 416, resp);
 }
 
 static enum MHD_Result
@@ -132,11 +165,7 @@ send_rows(struct MHD_Connection *c, Request *r, const PgrstPlan *p,
 		if (status == 416)
 		{
 			PQclear(res);
-			snprintf(msg, sizeof(msg), "An offset of %ld was requested, but there are only %ld rows.",
-					 p->offset, total);
-			return send_pgrst_error(c, r, 416, "PGRST103",
-									"Requested range not satisfiable", msg,
-									NULL, NULL);
+			return send_range_error(c, r, cr, p->offset, total);
 		}
 	}
 	else if (PQgetisnull(res, 0, 2) && p->format != FMT_CSV)

@@ -59,7 +59,9 @@ pgrst_unescape(void *cls, struct MHD_Connection *c, char *s)
 		{
 			char		hex[3] = {p[1], p[2], '\0'};
 
-			*w++ = (char) strtol(hex, NULL, 16);
+			*w = (char) strtol(hex, NULL, 16);
+			if (*w++ == '\0')
+				w[-1] = BAD_ESCAPE; /* %00 would cut the value short */
 			p += 2;
 		}
 		else

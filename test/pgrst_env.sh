@@ -32,9 +32,11 @@ DO $$ BEGIN
 END $$;
 -- the role of PostgREST's db-anon-role: restmon_api and nothing else
 SELECT restmon_grant_postgrest_api('restmon_pgrst_test');
+-- and the seed routes' (the same gateway serves both)
+SELECT restmon_grant_report_api('restmon_pgrst_test');
 SQL
 	PGUSER=restmon_pgrst_test "$PGBIN/restmon-http" --port "$PORT" \
-		--threads 2 > "$tmp/gateway.log" 2>&1 &
+		--threads "${GW_THREADS:-2}" > "$tmp/gateway.log" 2>&1 &
 	gw_pid=$!
 	for _ in $(seq 150); do
 		kill -0 "$gw_pid" 2>/dev/null || return 1	# the port was taken
