@@ -15,6 +15,8 @@
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
+ *	api_postgrest.c, postgrest.c, pgrst_sql.c, pgrst_api.c
+ *				the PostgREST dialect over schema restmon_api (postgrest.h)
  *	static.c	the web page's files under /web/, and "/" for a browser
  *	db.c		per-thread libpq connection, prepared API calls, reconnect,
  *				SQLSTATE -> HTTP status
@@ -109,6 +111,8 @@ extern enum MHD_Result send_db_unavailable(struct MHD_Connection *c,
 										   Request *r);
 extern enum MHD_Result send_db_error(struct MHD_Connection *c, Request *r,
 									 PGconn *conn, PGresult *res);
+extern PGresult *db_query(PGconn *conn, const char *sql, int nparams,
+						  const char *const *params, PGresult **err);
 
 /* ---------------------------------------------------------------------
  * api_seed.c: the seed routes' handlers
@@ -129,6 +133,16 @@ extern enum MHD_Result seed_get_report_body(struct MHD_Connection *c,
 											Request *r, const char *param);
 extern enum MHD_Result seed_health(struct MHD_Connection *c, Request *r,
 								   const char *param);
+extern bool iso8601_with_offset(const char *s);
+
+/* ---------------------------------------------------------------------
+ * api_postgrest.c, postgrest.c: the PostgREST dialect (postgrest.h)
+ * ---------------------------------------------------------------------
+ */
+extern bool pgrst_owns(const char *url);
+extern enum MHD_Result pgrst_route(struct MHD_Connection *c, Request *r,
+								   const char *url, const char *method);
+extern size_t pgrst_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* ---------------------------------------------------------------------
  * limits.c: the rate limit on triggers

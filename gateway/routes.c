@@ -158,6 +158,9 @@ route_request(struct MHD_Connection *c, Request *r, const char *url,
 
 	if (static_route(c, r, url, method, &ret))
 		return ret;
+	/* the PostgREST dialect's paths (api_postgrest.c) */
+	if (pgrst_owns(url))
+		return pgrst_route(c, r, url, method);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 	{
 		if (!path_matches(&routes[i], url, &param))
