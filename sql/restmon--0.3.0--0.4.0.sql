@@ -183,7 +183,9 @@ BEGIN
 		' restmon_api.restmon_default_as_of(),'
 		' restmon_api.restmon_report_overview(text),'
 		' restmon_api.restmon_report_histogram(text),'
-		' restmon_api.restmon_store_hours(text) TO %s', role);
+		' restmon_api.restmon_store_hours(text),'
+		' restmon_api.restmon_store_timeline(text, timestamptz),'
+		' restmon_api.restmon_incidents(timestamptz, interval, text) TO %s', role);
 	EXECUTE pg_catalog.format(
 		'GRANT SELECT ON restmon_api.reports, restmon_api.report_rows TO %s', role);
 END
@@ -300,6 +302,50 @@ $$;
 REVOKE ALL ON FUNCTION restmon_api.restmon_report_overview(text),
 	restmon_api.restmon_report_histogram(text),
 	restmon_api.restmon_store_hours(text) FROM PUBLIC;
+
+-- The timeline and the incidents (issue 14) in the HTTP API, like
+-- restmon_store_uptime's wrapper: a store no source knows is PT404.
+CREATE FUNCTION restmon_api.restmon_store_timeline(store_id text,
+	as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (starts timestamptz, ends timestamptz, state text,
+	decided_by timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY SELECT * FROM @extschema@.restmon_store_timeline(store_id, as_of);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+CREATE FUNCTION restmon_api.restmon_incidents(as_of timestamptz DEFAULT NULL,
+	min_duration interval DEFAULT '0', store_id text DEFAULT NULL)
+RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
+	duration interval, business_duration interval, open_at_end boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	m text; d text; h text;
+BEGIN
+	RETURN QUERY SELECT * FROM @extschema@.restmon_incidents(as_of,
+		min_duration, store_id);
+EXCEPTION WHEN no_data_found THEN
+	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
+		h = PG_EXCEPTION_HINT;
+	PERFORM restmon.raise_not_found(m, d, h);
+END
+$$;
+
+REVOKE ALL ON FUNCTION restmon_api.restmon_store_timeline(text, timestamptz),
+	restmon_api.restmon_incidents(timestamptz, interval, text) FROM PUBLIC;
 
 ---------------------------------------------------------------------------
 -- The timeline behind the report, and incidents (semantics §5.5)

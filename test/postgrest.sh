@@ -30,6 +30,7 @@ is "the gateway starts" 0 $?
 id=$(curl -s -X POST "$BASE/rpc/restmon_trigger_report" -H 'Content-Type: application/json' -d '{}' | jq -r .)
 psql -X -At -c "SELECT restmon_wait_report('$id')" > /dev/null
 stores=$(psql -X -At -c "SELECT count(*) FROM restmon_store_uptime()")
+store=$(psql -X -At -c "SELECT min(store_id) FROM restmon.store")
 
 # --- the protocol ---
 req GET /
@@ -100,7 +101,9 @@ done < <(psql -X -At -c "
 	GROUP BY c.relname
 	UNION ALL
 	SELECT '/rpc/' || p.proname, string_agg(o.name, ',' ORDER BY o.n),
-	       CASE WHEN 'report_id' = ANY (p.proargnames) THEN '&report_id=$id' ELSE '' END
+	       CASE WHEN 'report_id' = ANY (p.proargnames) THEN '&report_id=$id'
+	            WHEN p.proname IN ('restmon_store_hours', 'restmon_store_timeline')
+	            THEN '&store_id=$store' ELSE '' END
 	FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS o(name, mode, n)
 	WHERE p.pronamespace = 'restmon_api'::regnamespace AND p.proretset
 	  AND o.mode IN ('o', 't') GROUP BY p.proname, p.proargnames
@@ -113,7 +116,7 @@ done < <(psql -X -At -c "
 is "every set function and view answers a select of all its catalog columns" "" "$bad"
 vol=$(psql -X -At -c "SELECT string_agg(proname || ':' || provolatile::text, ' ' ORDER BY proname)
 	FROM pg_proc WHERE pronamespace = 'restmon_api'::regnamespace")
-is "the trigger alone is VOLATILE, the readers STABLE" "restmon_default_as_of:s restmon_get_report:s restmon_report_csv:s restmon_report_status:s restmon_store_uptime:s restmon_trigger_report:v" "$vol"
+is "the trigger alone is VOLATILE, the readers STABLE" "restmon_default_as_of:s restmon_get_report:s restmon_incidents:s restmon_report_csv:s restmon_report_histogram:s restmon_report_overview:s restmon_report_status:s restmon_store_hours:s restmon_store_timeline:s restmon_store_uptime:s restmon_trigger_report:v" "$vol"
 
 # --- hostile query strings: 400 (or as said), and no SQL ---
 before=$(last_sql)
