@@ -886,11 +886,13 @@ EXCEPTION WHEN no_data_found THEN
 END
 $$;
 
-CREATE FUNCTION restmon_api.restmon_incidents(as_of timestamptz DEFAULT NULL,
-	min_duration interval DEFAULT '0', store_id text DEFAULT NULL)
+-- (PL/pgSQL cannot name an argument and a result column both store_id: the
+-- error mapping lives in restmon.incidents_api, the exposed wrapper is SQL)
+CREATE FUNCTION restmon.incidents_api(as_of timestamptz, min_duration interval,
+	store_filter text)
 RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
 	duration interval, business_duration interval, open_at_end boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
@@ -898,13 +900,21 @@ DECLARE
 	m text; d text; h text;
 BEGIN
 	RETURN QUERY SELECT * FROM @extschema@.restmon_incidents(as_of,
-		min_duration, store_id);
+		min_duration, store_filter);
 EXCEPTION WHEN no_data_found THEN
 	GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL,
 		h = PG_EXCEPTION_HINT;
 	PERFORM restmon.raise_not_found(m, d, h);
 END
 $$;
+
+CREATE FUNCTION restmon_api.restmon_incidents(as_of timestamptz DEFAULT NULL,
+	min_duration interval DEFAULT '0', store_id text DEFAULT NULL)
+RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
+	duration interval, business_duration interval, open_at_end boolean)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM restmon.incidents_api($1, $2, $3) $$;
 
 REVOKE ALL ON FUNCTION restmon_api.restmon_store_timeline(text, timestamptz),
 	restmon_api.restmon_incidents(timestamptz, interval, text) FROM PUBLIC;

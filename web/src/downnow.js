@@ -9,11 +9,14 @@ export function startDownNow(container, { seconds, reportId, onCount }) {
   let timer = null;
   let stopped = false;
   const refresh = async () => {
+    const started = new Date();
     try {
       const asOf = await api.defaultAsOf();
       const { rows, count } = await api.downNow(asOf);
       if (stopped) return;
-      render(container, rows, count, asOf, reportId);
+      render(container, rows, count, asOf, reportId, seconds);
+      // when the refresh shown began (the browser tests wait on it)
+      container.dataset.refreshStarted = started.toISOString();
       onCount?.(count);
     } catch (e) {
       if (stopped) return;
@@ -26,7 +29,7 @@ export function startDownNow(container, { seconds, reportId, onCount }) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
-function render(container, rows, count, asOf, reportId) {
+function render(container, rows, count, asOf, reportId, seconds) {
   const now = new Date();
   const list = rows.length === 0
     ? el('p', { class: 'empty' }, 'No store is down at the latest poll.')
@@ -45,6 +48,6 @@ function render(container, rows, count, asOf, reportId) {
     el('p', { class: 'refreshed' },
       `Latest poll ${instant(asOf, 'UTC', true)}; refreshed at `,
       el('time', { datetime: now.toISOString() }, now.toLocaleTimeString('en-GB')),
-      ', every few seconds.'),
+      `, every ${seconds} s.`),
     list);
 }

@@ -51,6 +51,12 @@ export function interval(text) {
   return out.join(' ');
 }
 
+// a figure as the CSV writes it (semantics §6.3: already rounded to 2
+// decimals by the API; JSON drops trailing zeros, this puts them back)
+export function hundredths(value) {
+  return value == null ? '—' : Number(value).toFixed(2);
+}
+
 // a share in [0, 1] (as the API gives it) as a percentage, or "—"
 export function percent(share) {
   return share == null ? '—' : `${(Number(share) * 100).toFixed(1)} %`;

@@ -99,6 +99,8 @@ async function renderOverview(params) {
     const [overview] = await Promise.all([
       api.reportOverview(report.report_id), renderWorst(worst, state, onChange)]);
     renderCards(cards, overview);
+    // the first meaningful paint: the figures and the worst stores are in
+    performance.mark('restmon-overview');
     renderHistogram(histogram, report.report_id).catch(showError);
   }
   stopRefresh = startDownNow(down, { seconds: refresh, reportId: report?.report_id,

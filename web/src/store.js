@@ -4,7 +4,7 @@
 // (restmon_incidents) and its business hours (restmon_store_hours).
 import * as api from './api.js';
 import { renderTimeline } from './timeline.js';
-import { COLUMN_LABELS, el, instant, interval } from './format.js';
+import { COLUMN_LABELS, el, hundredths, instant, interval } from './format.js';
 
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const WEEK_MS = 168 * 3600 * 1000;
@@ -47,7 +47,7 @@ function figureTable(f) {
     el('tbody', {}, ['uptime', 'downtime', 'evidence'].map((k) => el('tr', {},
       el('th', { scope: 'row' }, { uptime: 'up', downtime: 'down', evidence: 'polls deciding it' }[k]),
       windows.map((w) => el('td', { class: 'num', 'data-column': `${k}_last_${w}` },
-        f[`${k}_last_${w}`])))))));
+        k === 'evidence' ? f[`${k}_last_${w}`] : hundredths(f[`${k}_last_${w}`]))))))));
 }
 
 function incidentTable(rows, zone) {

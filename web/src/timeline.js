@@ -67,6 +67,9 @@ export function renderTimeline(container, segments, { zone, week }) {
       itemStyle: { color: '#222' }, data: polls,
     }),
   });
+  // what the chart holds, per series (the browser tests read it)
+  chartEl.dataset.series = JSON.stringify(Object.fromEntries(
+    chart.getOption().series.map((x) => [x.name, x.data.length])));
   return chart;
 }
 

@@ -2,7 +2,7 @@
 // restmon_api.report_rows at a time, sorted, paged and searched on the
 // server (order, offset/limit, Prefer: count=exact); never all the stores.
 import * as api from './api.js';
-import { COLUMN_LABELS, el, storeLink } from './format.js';
+import { COLUMN_LABELS, el, hundredths, storeLink } from './format.js';
 
 export const PAGE_SIZE = 25;
 const COLUMNS = ['store_id', ...api.REPORT_COLUMNS];
@@ -38,7 +38,7 @@ export async function renderWorst(container, state, onChange) {
   }));
   const body = rows.map((r) => el('tr', {}, COLUMNS.map((c) => c === 'store_id'
     ? el('th', { scope: 'row' }, storeLink(r.store_id, state.report))
-    : el('td', { class: 'num' }, r[c]))));
+    : el('td', { class: 'num' }, hundredths(r[c])))));
 
   const pager = el('nav', { class: 'pager', 'aria-label': 'Pages of stores' },
     el('button', { type: 'button', 'data-page': 'prev', disabled: state.page === 0,
