@@ -33,7 +33,7 @@ function render(container, rows, count, asOf, reportId, seconds) {
   const now = new Date();
   const list = rows.length === 0
     ? el('p', { class: 'empty' }, 'No store is down at the latest poll.')
-    : el('table', { class: 'figures', id: 'down-table' },
+    : el('div', { class: 'scroll' }, el('table', { class: 'figures', id: 'down-table' },
       el('caption', {}, `${count} stores down at the latest poll`
         + (count > rows.length ? ` (the ${rows.length} down longest shown)` : '')),
       el('thead', {}, el('tr', {},
@@ -43,7 +43,7 @@ function render(container, rows, count, asOf, reportId, seconds) {
       el('tbody', {}, rows.map((r) => el('tr', { 'data-store': r.store_id },
         el('th', { scope: 'row' }, storeLink(r.store_id, reportId)),
         el('td', {}, instant(r.starts)),
-        el('td', {}, interval(r.business_duration))))));
+        el('td', {}, interval(r.business_duration)))))));
   container.replaceChildren(
     el('p', { class: 'refreshed' },
       `Latest poll ${instant(asOf, 'UTC', true)}; refreshed at `,

@@ -2,7 +2,6 @@
 // restmon_report_histogram): stores reporting, share of business time up
 // in each window, and stores by weekly share up.
 import * as api from './api.js';
-import { chartIn, STATE_COLORS } from './charts.js';
 import { el, instant, percent } from './format.js';
 
 export function renderCards(container, overview) {
@@ -27,7 +26,8 @@ function sum(o, w) {
 }
 
 export async function renderHistogram(container, reportId) {
-  const rows = await api.reportHistogram(reportId);
+  const [rows, { chartIn, STATE_COLORS }] = await Promise.all([
+    api.reportHistogram(reportId), import('./charts.js')]);
   const chartEl = el('div', { class: 'chart histogram', role: 'img',
     'aria-label': 'Stores by share of weekly business time up: ' + rows.map((r) =>
       `${r.label}: ${r.stores} stores`).join('; ') });

@@ -3,7 +3,6 @@
 // week as a timeline (restmon_store_timeline), its incidents
 // (restmon_incidents) and its business hours (restmon_store_hours).
 import * as api from './api.js';
-import { renderTimeline } from './timeline.js';
 import { COLUMN_LABELS, el, hundredths, instant, interval } from './format.js';
 
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -12,9 +11,10 @@ const WEEK_MS = 168 * 3600 * 1000;
 export async function renderStore(main, storeId, reportId) {
   const report = reportId ? await api.report(reportId) : null;
   const asOf = report ? report.as_of : await api.defaultAsOf();
-  const [figures, segments, incidents, hours] = await Promise.all([
+  const [figures, segments, incidents, hours, { renderTimeline }] = await Promise.all([
     api.storeUptime(storeId, asOf), api.storeTimeline(storeId, asOf),
-    api.storeIncidents(storeId, asOf), api.storeHours(storeId)]);
+    api.storeIncidents(storeId, asOf), api.storeHours(storeId),
+    import('./timeline.js')]);
   const zone = hours.timezone;
   const T = Date.parse(asOf);
 
