@@ -33,6 +33,8 @@ DO $$ BEGIN
 	END IF;
 END $$;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+-- and the PostgREST dialect the web page reads (doc/page.md)
+SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
 SQL
 
 # --- data ---
@@ -60,6 +62,8 @@ SELECT restmon_unschedule() AS unscheduled \gset
 DROP EXTENSION restmon;
 CREATE EXTENSION restmon;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+-- and the PostgREST dialect the web page reads (doc/page.md)
+SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
 SQL
 	rm -f "$DATA_DIR"/*.csv
 fi
@@ -120,3 +124,4 @@ echo
 echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
 echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"
 echo "restmon setup done in ${SECONDS}s (stop: scripts/gateway.sh stop; scripts/cluster.sh stop; more: doc/operations.md)"
+echo "the web page: ${url}web/"
