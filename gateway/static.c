@@ -40,6 +40,10 @@
 #define WEB_PREFIX		"/web/"
 #define MAX_WEB_PATH	512
 
+/* the characters a path segment may start with; then "." too */
+#define SEGMENT_FIRST \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+
 static char web_root[MAX_WEB_PATH] = RESTMON_WEB_ROOT;
 
 /* the page's content security policy: everything from this origin only */
@@ -97,8 +101,6 @@ content_type(const char *path)
 static bool
 safe_relative_path(const char *rel)
 {
-	static const char first[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
 	const char *seg = rel;
 
 	if (strlen(rel) >= MAX_WEB_PATH / 2)
@@ -107,9 +109,8 @@ safe_relative_path(const char *rel)
 	{
 		size_t		len = strcspn(seg, "/");
 
-		if (len == 0 || strchr(first, seg[0]) == NULL ||
-			strspn(seg, "abcdefghijklmnopqrstuvwxyz"
-				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") < len)
+		if (len == 0 || strchr(SEGMENT_FIRST, seg[0]) == NULL ||
+			strspn(seg, SEGMENT_FIRST ".") < len)
 			return false;
 		if (seg[len] == '\0')
 			return true;

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
+import { firstLoad } from './first_load.mjs';
 
 const BASE = process.env.RESTMON_URL;
 const REPORT = process.env.RESTMON_REPORT;
@@ -67,25 +68,6 @@ test('GET / from a browser leads to the page; a JSON client still gets the OpenA
   const plain = await fetch(BASE + '/');
   assert.match(plain.headers.get('content-type'), /openapi\+json/);
 });
-
-// one first load in a fresh browser context (nothing cached): when the
-// figures and the worst stores were in (ms after navigation start), and
-// every response's size
-export async function firstLoad(browser, url) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const p = await context.newPage();
-  const sizes = [];
-  p.on('response', async (r) => {
-    const body = await r.body().catch(() => Buffer.alloc(0));
-    sizes.push([r.url(), Number(r.headers()['content-length'] ?? body.length)]);
-  });
-  await p.goto(url, { waitUntil: 'load' });
-  await p.waitForFunction(() => performance.getEntriesByName('restmon-overview').length);
-  const ms = await p.evaluate(() => performance.getEntriesByName('restmon-overview')[0].startTime);
-  await p.waitForLoadState('networkidle');
-  await context.close();
-  return { ms, sizes };
-}
 
 test('first load: the overview paints within 1 s and no response is over 1 MB', async () => {
   // the best of three first loads (the machine may be busy with others)
