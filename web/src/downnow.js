@@ -5,7 +5,7 @@ import * as api from './api.js';
 import { el, instant, interval, storeLink } from './format.js';
 
 // starts refreshing into container; returns a function that stops it
-export function startDownNow(container, { seconds, reportId, onCount }) {
+export function startDownNow(container, { seconds, onCount }) {
   let timer = null;
   let stopped = false;
   const refresh = async () => {
@@ -14,7 +14,7 @@ export function startDownNow(container, { seconds, reportId, onCount }) {
       const asOf = await api.defaultAsOf();
       const { rows, count } = await api.downNow(asOf);
       if (stopped) return;
-      render(container, rows, count, asOf, reportId, seconds);
+      render(container, rows, count, asOf, seconds);
       // when the refresh shown began (the browser tests wait on it)
       container.dataset.refreshStarted = started.toISOString();
       onCount?.(count);
@@ -29,7 +29,7 @@ export function startDownNow(container, { seconds, reportId, onCount }) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
-function render(container, rows, count, asOf, reportId, seconds) {
+function render(container, rows, count, asOf, seconds) {
   const now = new Date();
   const list = rows.length === 0
     ? el('p', { class: 'empty' }, 'No store is down at the latest poll.')
@@ -41,7 +41,7 @@ function render(container, rows, count, asOf, reportId, seconds) {
         el('th', { scope: 'col' }, 'Down since'),
         el('th', { scope: 'col' }, 'Business time down'))),
       el('tbody', {}, rows.map((r) => el('tr', { 'data-store': r.store_id },
-        el('th', { scope: 'row' }, storeLink(r.store_id, reportId)),
+        el('th', { scope: 'row' }, storeLink(r.store_id)),
         el('td', {}, instant(r.starts)),
         el('td', {}, interval(r.business_duration)))))));
   container.replaceChildren(

@@ -103,7 +103,7 @@ async function renderOverview(params) {
     performance.mark('restmon-overview');
     renderHistogram(histogram, report.report_id).catch(showError);
   }
-  stopRefresh = startDownNow(down, { seconds: refresh, reportId: report?.report_id,
+  stopRefresh = startDownNow(down, { seconds: refresh,
     onCount: (n) => {
       const card = document.querySelector('#card-down .card-value');
       if (card) card.textContent = String(n);

@@ -2,6 +2,7 @@
 // latest poll): its figures with their evidence (restmon_store_uptime), its
 // week as a timeline (restmon_store_timeline), its incidents
 // (restmon_incidents) and its business hours (restmon_store_hours).
+// Without a report (a link from "down now"), T is the latest poll.
 import * as api from './api.js';
 import { COLUMN_LABELS, el, hundredths, instant, interval } from './format.js';
 

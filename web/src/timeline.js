@@ -56,8 +56,8 @@ export function renderTimeline(container, segments, { zone, week }) {
     tooltip: { formatter: (p) => tooltip(p, zone) },
     xAxis: zone ? [axis('bottom', 'UTC'), axis('top', zone)] : [axis('bottom', 'UTC')],
     yAxis: { type: 'category', data: ['polls', 'state'], axisTick: { show: false } },
-    dataZoom: [{ type: 'inside', xAxisIndex: zone ? [0, 1] : [0] },
-      { type: 'slider', xAxisIndex: zone ? [0, 1] : [0], height: 18, bottom: 8 }],
+    dataZoom: [{ type: 'inside', xAxisIndex: zone ? [0, 1] : [0], filterMode: 'weakFilter' },
+      { type: 'slider', xAxisIndex: zone ? [0, 1] : [0], height: 18, bottom: 8, filterMode: 'weakFilter' }],
     series: STATES.map((s, i) => ({
       type: 'custom', name: s, renderItem: band, encode: { x: [0, 1], y: 2 },
       itemStyle: { color: STATE_COLORS[s], decal: s === 'down' ? DOWN_DECAL : undefined },
