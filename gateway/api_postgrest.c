@@ -25,7 +25,10 @@
 
 #include "postgrest.h"
 
-extern const char openapi_json[];	/* openapi_json.c, from openapi.json */
+/* openapi.json, as a C string (the Makefile writes openapi_json.inc) */
+static const char openapi_json[] =
+#include "openapi_json.inc"
+		   ;
 
 static json_object *
 str_or_null(const char *s)
