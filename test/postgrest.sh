@@ -81,6 +81,20 @@ is "a malformed id: 400 22023 with its detail" "400 22023 true" "$STATUS $(code)
 req GET /api/get_report?report_id=AAAAAAAAAAAAAAAAAAAAAA
 is "the seed route still says 404 P0002" "404 P0002" "$STATUS $(jq -r .sqlstate "$tmp/body")"
 
+# --- the trigger is rate-limited per client, as on the seed routes ---
+PGUSER=restmon_pgrst_test "$PGBIN/restmon-http" --port $((PORT + 1)) --threads 1 \
+	--trigger-rate 0.01 --trigger-burst 2 >> "$tmp/gateway.log" 2>&1 &
+lim_pid=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/api/health" && break; sleep 0.1; done
+codes=""
+for _ in 1 2 3; do
+	codes="$codes $(curl -s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' -X POST \
+		"http://127.0.0.1:$((PORT + 1))/rpc/restmon_trigger_report" -H 'Content-Type: application/json' -d '{}')"
+done
+is "burst 2: POST /rpc/restmon_trigger_report x3 is 200 200 429" " 200 200 429" "$codes"
+is "... the 429 is PT429 with Retry-After" "PT429 yes" "$(code) $(header Retry-After | grep -qE '^[1-9][0-9]*$' && echo yes)"
+kill "$lim_pid"; wait "$lim_pid" 2>/dev/null
+
 # --- the whitelist is restmon_api, exactly: every function and view of
 # the catalog is in the OpenAPI document and answers with all its columns ---
 catalog=$(psql -X -At -c "SELECT CASE WHEN c.relkind = 'v' THEN '/' || c.relname END
