@@ -5,8 +5,10 @@
 # and view of restmon_api, and nothing else), and hostile query strings:
 # each one is answered 400 (or what is said) and reaches no SQL, which is
 # checked on the gateway's only connection (one thread): its last
-# statement in pg_stat_activity does not change.  doc/postgrest.md.
+# statement in pg_stat_activity does not change.  The gateway runs under
+# valgrind throughout: no memory error and no leak.  doc/postgrest.md.
 GW_THREADS=1
+GW_VALGRIND=1
 . "$(dirname "$0")/pgrst_env.sh"
 
 # req METHOD PATH [curl args]: sets STATUS, CTYPE; body in $tmp/body
@@ -187,6 +189,13 @@ is "SQL in a text value is a value: 200 []" "200 []" "$STATUS $(jq -c . "$tmp/bo
 req GET "/reports?rows=eq.1%3B%20DROP%20TABLE%20restmon.report"
 is "SQL in a number value: the database refuses the value, 400 22P02" "400 22P02" "$STATUS $(code)"
 is "... and restmon.report is still there, with its report" 1 "$(psql -X -At -c "SELECT count(*) FROM restmon.report WHERE report_id = '$id'")"
+
+kill -TERM "$gw_pid"
+wait "$gw_pid"
+st=$?
+gw_pid=""
+is "valgrind: no memory error and no leak in the dialect's requests" 0 "$st"
+[ "$st" -ne 0 ] && grep -E 'ERROR SUMMARY|definitely' "$tmp/valgrind.log"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
