@@ -25,7 +25,10 @@
 
 #include "postgrest.h"
 
-extern const char openapi_json[];	/* openapi_json.c, from openapi.json */
+/* openapi.json, as a C string (the Makefile writes openapi_json.inc) */
+static const char openapi_json[] =
+#include "openapi_json.inc"
+		   ;
 
 static json_object *
 str_or_null(const char *s)
@@ -56,29 +59,54 @@ send_pgrst_error(struct MHD_Connection *c, Request *r, unsigned int status,
 					 allow);
 }
 
-/* 416, with the Content-Range "*\/total" PostgREST sends with it */
+/* an error with one more header: 416's Content-Range, 429's Retry-After */
 static enum MHD_Result
-send_range_error(struct MHD_Connection *c, Request *r, const char *cr,
-				 long offset, long total)
+send_error_header(struct MHD_Connection *c, Request *r, unsigned int status,
+				  json_object *obj, const char *header, const char *value)
 {
-	char		msg[96];
-	json_object *obj;
 	const char *text;
 	struct MHD_Response *resp;
 
-	snprintf(msg, sizeof(msg),
-			 "An offset of %ld was requested, but there are only %ld rows.",
-			 offset, total);
-	obj = error_object("PGRST103", "Requested range not satisfiable", msg,
-					   NULL);
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
 
 	resp = MHD_create_response_from_buffer(strlen(text), (void *) text,
 										   MHD_RESPMEM_MUST_COPY);
 	json_object_put(obj);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Content-Range", cr);
-	return send_response(c, r, 416, resp);
+	MHD_add_response_header(resp, header, value);
+	return send_response(c, r, status, resp);
+}
+
+/* 416, with the Content-Range "*\/total" PostgREST sends with it */
+static enum MHD_Result
+send_range_error(struct MHD_Connection *c, Request *r, const char *cr,
+				 long offset, long total)
+{
+	char		msg[96];
+
+	snprintf(msg, sizeof(msg),
+			 "An offset of %ld was requested, but there are only %ld rows.",
+			 offset, total);
+	return send_error_header(c, r, 416,
+							 error_object("PGRST103",
+										  "Requested range not satisfiable",
+										  msg, NULL),
+							 "Content-Range", cr);
+}
+
+/* 429 (PT429): over the client's trigger rate, as the seed routes say it */
+static enum MHD_Result
+send_pgrst_rate_limited(struct MHD_Connection *c, Request *r, int retry_after)
+{
+	char		secs[16];
+
+	snprintf(secs, sizeof(secs), "%d", retry_after < 1 ? 1 : retry_after);
+	return send_error_header(c, r, 429,
+							 error_object("PT429",
+										  "too many report triggers from this client",
+										  NULL,
+										  "Retry after the time in Retry-After."),
+							 "Retry-After", secs);
 }
 
 static enum MHD_Result
@@ -276,6 +304,7 @@ pgrst_route(struct MHD_Connection *c, Request *r, const char *url,
 	bool		post = strcmp(method, "POST") == 0;
 	const PgrstObject *o;
 	char		msg[160];
+	int			retry_after;
 
 	if (strcmp(url, "/") == 0)
 		return get ? send_openapi(c, r) :
@@ -308,5 +337,7 @@ pgrst_route(struct MHD_Connection *c, Request *r, const char *url,
 								"It changes data: call it with POST.",
 								"POST");
 	}
+	if (o->limited && !limits_take_trigger(c, &retry_after))
+		return send_pgrst_rate_limited(c, r, retry_after);
 	return serve_object(c, r, o, post);
 }

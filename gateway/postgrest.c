@@ -113,12 +113,13 @@ arena_copy(PgrstPlan *p, const char *s, size_t len)
 
 	if (p->arena == NULL)
 	{
-		p->arena_size = 8192 + len;
+		/* room for a whole body, or a whole URL (libmicrohttpd's 32 KiB) */
+		p->arena_size = 2 * MAX_BODY + 32 * 1024;
 		if ((p->arena = malloc(p->arena_size)) == NULL)
 			return NULL;
 	}
 	if (p->arena_used + len + 1 > p->arena_size)
-		return NULL;			/* bounded by the URL's size: never here */
+		return NULL;
 	d = p->arena + p->arena_used;
 	memcpy(d, s, len);
 	d[len] = '\0';

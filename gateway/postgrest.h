@@ -52,6 +52,7 @@ typedef struct PgrstObject
 	PgrstKind	kind;
 	bool		is_volatile;	/* POST only */
 	bool		csv_raw;		/* scalar returning "text/csv": the body */
+	bool		limited;		/* a trigger: rate-limited per client */
 	PgrstColumn args[PGRST_MAX_ARGS + 1];	/* up to {NULL} */
 	PgrstColumn cols[PGRST_MAX_COLS + 1];	/* up to {NULL} */
 } PgrstObject;

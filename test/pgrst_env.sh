@@ -1,7 +1,7 @@
 # test/pgrst_env.sh: what test/postgrest.sh and test/postgrest_js.sh share
 # (sourced, not run): the test cluster's data (loop-2024 fixtures), the
 # gateway's role with restmon_grant_postgrest_api(), and the gateway on
-# RESTMON_TEST_PORT_BASE (stopped on exit).
+# RESTMON_TEST_PORT_BASE (stopped on exit), optionally under valgrind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -35,7 +35,13 @@ SELECT restmon_grant_postgrest_api('restmon_pgrst_test');
 -- and the seed routes' (the same gateway serves both)
 SELECT restmon_grant_report_api('restmon_pgrst_test');
 SQL
-	PGUSER=restmon_pgrst_test "$PGBIN/restmon-http" --port "$PORT" \
+	local wrap=()
+	# GW_VALGRIND=1: under valgrind (its verdict: the exit status, 9 on an
+	# error or a leak, once stopped with SIGTERM)
+	[ "${GW_VALGRIND:-0}" = 1 ] && wrap=(valgrind --leak-check=full
+		--errors-for-leak-kinds=definite --error-exitcode=9
+		--log-file="$tmp/valgrind.log")
+	PGUSER=restmon_pgrst_test "${wrap[@]}" "$PGBIN/restmon-http" --port "$PORT" \
 		--threads "${GW_THREADS:-2}" > "$tmp/gateway.log" 2>&1 &
 	gw_pid=$!
 	for _ in $(seq 150); do

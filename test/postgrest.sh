@@ -5,8 +5,10 @@
 # and view of restmon_api, and nothing else), and hostile query strings:
 # each one is answered 400 (or what is said) and reaches no SQL, which is
 # checked on the gateway's only connection (one thread): its last
-# statement in pg_stat_activity does not change.  doc/postgrest.md.
+# statement in pg_stat_activity does not change.  The gateway runs under
+# valgrind throughout: no memory error and no leak.  doc/postgrest.md.
 GW_THREADS=1
+GW_VALGRIND=1
 . "$(dirname "$0")/pgrst_env.sh"
 
 # req METHOD PATH [curl args]: sets STATUS, CTYPE; body in $tmp/body
@@ -81,6 +83,20 @@ req GET /rpc/restmon_get_report?report_id=nope
 is "a malformed id: 400 22023 with its detail" "400 22023 true" "$STATUS $(code) $(jq '.details != null' "$tmp/body")"
 req GET /api/get_report?report_id=AAAAAAAAAAAAAAAAAAAAAA
 is "the seed route still says 404 P0002" "404 P0002" "$STATUS $(jq -r .sqlstate "$tmp/body")"
+
+# --- the trigger is rate-limited per client, as on the seed routes ---
+PGUSER=restmon_pgrst_test "$PGBIN/restmon-http" --port $((PORT + 1)) --threads 1 \
+	--trigger-rate 0.01 --trigger-burst 2 >> "$tmp/gateway.log" 2>&1 &
+lim_pid=$!
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$((PORT + 1))/api/health" && break; sleep 0.1; done
+codes=""
+for _ in 1 2 3; do
+	codes="$codes $(curl -s -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' -X POST \
+		"http://127.0.0.1:$((PORT + 1))/rpc/restmon_trigger_report" -H 'Content-Type: application/json' -d '{}')"
+done
+is "burst 2: POST /rpc/restmon_trigger_report x3 is 200 200 429" " 200 200 429" "$codes"
+is "... the 429 is PT429 with Retry-After" "PT429 yes" "$(code) $(header Retry-After | grep -qE '^[1-9][0-9]*$' && echo yes)"
+kill "$lim_pid"; wait "$lim_pid" 2>/dev/null
 
 # --- the whitelist is restmon_api, exactly: every function and view of
 # the catalog is in the OpenAPI document and answers with all its columns ---
@@ -176,6 +192,13 @@ is "SQL in a text value is a value: 200 []" "200 []" "$STATUS $(jq -c . "$tmp/bo
 req GET "/reports?rows=eq.1%3B%20DROP%20TABLE%20restmon.report"
 is "SQL in a number value: the database refuses the value, 400 22P02" "400 22P02" "$STATUS $(code)"
 is "... and restmon.report is still there, with its report" 1 "$(psql -X -At -c "SELECT count(*) FROM restmon.report WHERE report_id = '$id'")"
+
+kill -TERM "$gw_pid"
+wait "$gw_pid"
+st=$?
+gw_pid=""
+is "valgrind: no memory error and no leak in the dialect's requests" 0 "$st"
+[ "$st" -ne 0 ] && grep -E 'ERROR SUMMARY|definitely' "$tmp/valgrind.log"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
