@@ -35,6 +35,13 @@ END $$;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
 -- and the PostgREST dialect the web page reads (doc/page.md)
 SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
+-- the gateway's poll role (POST /api/polls): it may only record polls
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_poller') THEN
+		CREATE ROLE restmon_poller LOGIN;
+	END IF;
+END $$;
+SELECT restmon_grant_poll_api('restmon_poller') \gset
 SQL
 
 # --- data ---
@@ -64,6 +71,7 @@ CREATE EXTENSION restmon;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
 -- and the PostgREST dialect the web page reads (doc/page.md)
 SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
+SELECT restmon_grant_poll_api('restmon_poller') \gset
 SQL
 	rm -f "$DATA_DIR"/*.csv
 fi
