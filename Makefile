@@ -10,7 +10,8 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/header.o src/ingest.o \
 	src/store_uptime.o src/timeline.o src/record_polls.o \
-	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o
+	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o \
+	src/store_zone.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
@@ -125,6 +126,33 @@ gateway-skipped:
 	@echo "note: the HTTP gateway is not built: it needs libmicrohttpd-dev and libjson-c-dev (the extension alone is built)"
 endif
 EXTRA_CLEAN += gateway/restmon-http gateway/*.o
+
+# The web page (web/, doc/page.md): bundled with esbuild into web/dist when
+# npm is there (npm ci from package-lock.json first), and installed into
+# $(sharedir)/restmon/web, the gateway's default --web-root.  Without npm
+# the page is neither built nor installed (a note says so) and the gateway
+# answers /web/ with 404; WEB=no skips it, WEB=yes insists on it.
+WEB ?= $(if $(shell command -v npm 2>/dev/null),yes,no)
+WEB_SOURCES = $(wildcard web/*.html web/*.css web/src/*.js) web/build.mjs
+ifeq ($(WEB),yes)
+all: web/dist/index.html
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+web/dist/index.html: $(WEB_SOURCES) node_modules/.package-lock.json
+	node web/build.mjs
+install: install-web
+.PHONY: install-web
+install-web: web/dist/index.html
+	rm -rf '$(DESTDIR)$(datadir)/restmon/web'
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/restmon/web'
+	$(INSTALL_DATA) web/dist/* '$(DESTDIR)$(datadir)/restmon/web/'
+else
+all: web-skipped
+.PHONY: web-skipped
+web-skipped:
+	@echo "note: the web page is not built: it needs npm (the gateway answers /web/ with 404)"
+endif
+EXTRA_CLEAN += web/dist
 
 # The benchmark (not a test): its own cluster, writes bench/RESULTS.md.
 # SMOKE=1 for a quick run at tiny scale (writes bench/RESULTS-smoke.md).

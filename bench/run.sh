@@ -188,15 +188,16 @@ q -d b_ref -c "
 		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_gateway') THEN
 			CREATE ROLE restmon_gateway LOGIN;
 		END IF;
-	END \$\$" -c "SELECT restmon_grant_report_api('restmon_gateway')" > /dev/null
+	END \$\$" -c "SELECT restmon_grant_report_api('restmon_gateway')" \
+	-c "SELECT restmon_grant_postgrest_api('restmon_gateway')" > /dev/null
 # a report that stays Running: a request no worker was started for
 RUN_ID=AAAAAAAAAAAAAAAAAAAAAA
 q -d b_ref -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$RUN_ID', now())" > /dev/null
 PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT 2> /dev/null &
 gw=$!
 sleep 0.5
-wrk_line() {	# url: "req/s p99"
-	wrk -t2 -c16 -d"${WRK_SECS}s" --latency "$1" 2>/dev/null | awk '
+wrk_line() {	# url [wrk options]: "req/s p99 non-2xx"
+	wrk -t2 -c16 -d"${WRK_SECS}s" --latency "${@:2}" "$1" 2>/dev/null | awk '
 		/Requests\/sec/ {rps = $2}
 		/^ +99%/ {p99 = $2}
 		/Non-2xx/ {bad = $NF}
@@ -205,8 +206,14 @@ wrk_line() {	# url: "req/s p99"
 if command -v wrk > /dev/null; then
 	read -r POLL_RPS POLL_P99 POLL_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$RUN_ID")"
 	read -r CSV_RPS CSV_P99 CSV_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID")"
+	# PostgREST-style sorted pages (doc/postgrest.md): computed on the spot
+	# (every store's figures per request: seconds, hence the long timeout
+	# and fewer connections), and over the complete report
+	read -r PG_RPS PG_P99 PG_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/rpc/restmon_store_uptime?order=downtime_last_week.desc&limit=50" -c2 --timeout 60s)"
+	read -r PGR_RPS PGR_P99 PGR_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/rpc/restmon_get_report?report_id=$CSV_ID&order=downtime_last_week.desc&limit=50")"
 else
 	POLL_RPS="-"; POLL_P99="-"; POLL_BAD="-"; CSV_RPS="-"; CSV_P99="-"; CSV_BAD="-"
+	PG_RPS="-"; PG_P99="-"; PG_BAD="-"; PGR_RPS="-"; PGR_P99="-"; PGR_BAD="-"
 fi
 kill -TERM $gw
 wait $gw || true
@@ -311,6 +318,8 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| history: $HROWS rows, $((HISTORY + 1))x (ms) | $HIST | 8 days only: $REPORT_AGAIN | $(ratio "$HIST" "$REPORT_AGAIN")x | <= 1.5x |"
 	echo "| HTTP status poll of a Running report | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
 	echo "| HTTP CSV of the complete $STORES-store report | $CSV_RPS req/s, p99 $CSV_P99 | non-2xx: $CSV_BAD | | |"
+	echo "| HTTP PostgREST sorted page, \`/rpc/restmon_store_uptime?order=downtime_last_week.desc&limit=50\` over $STORES stores (computed per request) | $PG_RPS req/s, p99 $PG_P99 | non-2xx: $PG_BAD | | |"
+	echo "| HTTP PostgREST sorted page of the complete report, \`/rpc/restmon_get_report?report_id=…&order=downtime_last_week.desc&limit=50\` | $PGR_RPS req/s, p99 $PGR_P99 | non-2xx: $PGR_BAD | | |"
 	echo "| restmon_record_polls(), $POLL_BATCHES batches of 1,000 into $PREROWS rows (polls/s) | $REC_RATE | loaded: $REC_LOADED of $((POLL_BATCHES * 1000)) | | >= 100,000 polls/s |"
 	echo "| POST /api/polls, 500 polls a request, 8 clients (polls/s) | $HTTP_RATE ($HTTP_RPS req/s, p99 $HTTP_P99) | non-2xx: $HTTP_BAD | | >= 20,000 polls/s |"
 	echo

@@ -43,7 +43,7 @@ digits(const char **p, int n)
  * with an explicit offset; the database checks that the fields are a real
  * date and the instant is in range.
  */
-static bool
+bool
 iso8601_with_offset(const char *s)
 {
 	const char *p = s;

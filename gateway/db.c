@@ -206,3 +206,21 @@ send_db_error(struct MHD_Connection *c, Request *r, PGconn *conn, PGresult *res)
 	PQclear(res);
 	return ret;
 }
+
+/*
+ * A statement of the PostgREST dialect (api_postgrest.c), built from its
+ * whitelist with every value a parameter; its rows, or NULL with the error
+ * in *err, as db_call.
+ */
+PGresult *
+db_query(PGconn *conn, const char *sql, int nparams,
+		 const char *const *params, PGresult **err)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL,
+								   NULL, 0);
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	*err = res;
+	return NULL;
+}

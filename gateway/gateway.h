@@ -16,6 +16,9 @@
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
  *	api_polls.c	POST /api/polls, on the poll role's own connection
+ *	api_postgrest.c, postgrest.c, pgrst_sql.c, pgrst_api.c
+ *				the PostgREST dialect over schema restmon_api (postgrest.h)
+ *	static.c	the web page's files under /web/, and "/" for a browser
  *	db.c		per-thread libpq connection, prepared API calls, reconnect,
  *				SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
@@ -111,6 +114,8 @@ extern enum MHD_Result send_db_unavailable(struct MHD_Connection *c,
 										   Request *r);
 extern enum MHD_Result send_db_error(struct MHD_Connection *c, Request *r,
 									 PGconn *conn, PGresult *res);
+extern PGresult *db_query(PGconn *conn, const char *sql, int nparams,
+						  const char *const *params, PGresult **err);
 
 /* ---------------------------------------------------------------------
  * api_seed.c: the seed routes' handlers
@@ -131,6 +136,16 @@ extern enum MHD_Result seed_get_report_body(struct MHD_Connection *c,
 											Request *r, const char *param);
 extern enum MHD_Result seed_health(struct MHD_Connection *c, Request *r,
 								   const char *param);
+extern bool iso8601_with_offset(const char *s);
+
+/* ---------------------------------------------------------------------
+ * api_postgrest.c, postgrest.c: the PostgREST dialect (postgrest.h)
+ * ---------------------------------------------------------------------
+ */
+extern bool pgrst_owns(const char *url);
+extern enum MHD_Result pgrst_route(struct MHD_Connection *c, Request *r,
+								   const char *url, const char *method);
+extern size_t pgrst_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* ---------------------------------------------------------------------
  * api_polls.c: POST /api/polls, on the poll role's own connection
@@ -148,6 +163,16 @@ extern void limits_init(double trigger_rate, int trigger_burst);
 extern bool limits_take_trigger(struct MHD_Connection *c, int *retry_after);
 extern enum MHD_Result send_rate_limited(struct MHD_Connection *c,
 										 Request *r, int retry_after);
+
+/* ---------------------------------------------------------------------
+ * static.c: the web page's static files (RESTMON_WEB_ROOT: the Makefile's)
+ * ---------------------------------------------------------------------
+ */
+extern void static_init(const char *root);
+extern const char *static_web_root(void);
+extern bool static_route(struct MHD_Connection *c, Request *r,
+						 const char *url, const char *method,
+						 enum MHD_Result *ret);
 
 /* ---------------------------------------------------------------------
  * routes.c: the routing table
@@ -177,6 +202,7 @@ typedef struct GatewayOptions
 	double		trigger_rate;	/* triggers a second per client; 0: off */
 	int			trigger_burst;
 	int			statement_timeout_ms;
+	const char *web_root;		/* --web-root, or NULL: the installed copy */
 } GatewayOptions;
 
 extern struct MHD_Daemon *server_start(const GatewayOptions *opts);

@@ -46,9 +46,12 @@ usage(FILE *out)
 			"                          beyond the burst: 429 (default 5; 0: no limit)\n"
 			"  --trigger-burst=N       triggers a client may make at once (default 20)\n"
 			"  --statement-timeout=MS  statement_timeout of the database sessions (default 30000)\n"
+			"  --web-root=DIR          the web page's files, served under /web/\n"
+			"                          (default %s)\n"
 			"  --help                  this text\n\n"
 			"Endpoints: POST /api/trigger_report, GET /api/get_report?report_id=ID,\n"
-			"GET /store/STORE_ID/trigger_report/, POST /store/get_report/, GET /api/health.\n");
+			"GET /store/STORE_ID/trigger_report/, POST /store/get_report/, GET /api/health,\n"
+			"GET /web/ (the web page).\n", static_web_root());
 }
 
 static void
@@ -91,6 +94,7 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		{"trigger-rate", required_argument, NULL, 'r'},
 		{"trigger-burst", required_argument, NULL, 'u'},
 		{"statement-timeout", required_argument, NULL, 's'},
+		{"web-root", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -133,6 +137,9 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 				break;
 			case 's':
 				o->statement_timeout_ms = atoi(optarg);
+				break;
+			case 'w':
+				o->web_root = optarg;
 				break;
 			case 'h':
 				usage(stdout);
@@ -187,6 +194,7 @@ main(int argc, char **argv)
 
 	raise_fd_limit();
 	limits_init(opts.trigger_rate, opts.trigger_burst);
+	static_init(opts.web_root);
 	signal(SIGPIPE, SIG_IGN);
 	/* threads inherit this mask: only the main thread takes SIGTERM/SIGINT */
 	sigemptyset(&sigs);

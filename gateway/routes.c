@@ -11,7 +11,8 @@
  * one trailing slash or not.  The first route whose path and method match
  * wins; a path that matches with another method only is a 405 that names
  * the methods it has in Allow; no path at all, 404.  No normalisation:
- * "/../" is just characters.
+ * "/../" is just characters.  The web page's files (and "/" asked for by a
+ * browser) are static.c's, looked at before the table.
  *
  * A route names the query parameter it reads; any other one, or that one
  * given twice or without a value, is a 400: a parameter is never silently
@@ -161,7 +162,13 @@ route_request(struct MHD_Connection *c, Request *r, const char *url,
 	char		msg[80];
 	PathParam	param;
 	size_t		i;
+	enum MHD_Result ret;
 
+	if (static_route(c, r, url, method, &ret))
+		return ret;
+	/* the PostgREST dialect's paths (api_postgrest.c) */
+	if (pgrst_owns(url))
+		return pgrst_route(c, r, url, method);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 	{
 		if (!path_matches(&routes[i], url, &param))

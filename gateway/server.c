@@ -156,6 +156,7 @@ server_start(const GatewayOptions *opts)
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 							(size_t) CONNECTION_MEMORY,
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+							MHD_OPTION_UNESCAPE_CALLBACK, pgrst_unescape, NULL,
 							MHD_OPTION_END);
 }
 

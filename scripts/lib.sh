@@ -11,7 +11,8 @@ export PG_CONFIG
 PGBIN=$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-contrib
 libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
-make gcc clang libclang-rt-14-dev curl jq valgrind pg-bsd-indent"
+make gcc clang libclang-rt-14-dev curl jq valgrind pg-bsd-indent
+chromium"
 
 # RESTMON_CLUSTER names the cluster: "main" (setup, your data), "test" (the
 # test command's own), "setup" (test/own_data.sh runs setup.sh in it) or
@@ -59,6 +60,10 @@ install_packages() {
 	for p in $PACKAGES; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 	done
+	# the PostgREST client's tests (test/node): Node.js and npm, from Debian
+	# unless a node with its npm is already there (NodeSource's, say)
+	command -v node >/dev/null && command -v npm >/dev/null ||
+		missing="$missing nodejs npm"
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "missing Debian packages:$missing (run as root to install them)" >&2

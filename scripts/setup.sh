@@ -33,6 +33,8 @@ DO $$ BEGIN
 	END IF;
 END $$;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+-- and the PostgREST dialect the web page reads (doc/page.md)
+SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
 -- the gateway's poll role (POST /api/polls): it may only record polls
 DO $$ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_poller') THEN
@@ -67,6 +69,8 @@ SELECT restmon_unschedule() AS unscheduled \gset
 DROP EXTENSION restmon;
 CREATE EXTENSION restmon;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+-- and the PostgREST dialect the web page reads (doc/page.md)
+SELECT restmon_grant_postgrest_api('restmon_gateway') \gset
 SELECT restmon_grant_poll_api('restmon_poller') \gset
 SQL
 	rm -f "$DATA_DIR"/*.csv
@@ -128,3 +132,4 @@ echo
 echo "connect with:  eval \"\$(scripts/cluster.sh env)\"; psql"
 echo "then:          SELECT * FROM restmon_get_report('$id') LIMIT 5;"
 echo "restmon setup done in ${SECONDS}s (stop: scripts/gateway.sh stop; scripts/cluster.sh stop; more: doc/operations.md)"
+echo "the web page: ${url}web/"

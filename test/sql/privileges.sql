@@ -19,7 +19,7 @@ FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
 WHERE d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
   AND d.refclassid = 'pg_extension'::regclass
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon')
-  AND p.pronamespace <> 'restmon'::regnamespace;
+  AND p.pronamespace NOT IN ('restmon'::regnamespace, 'restmon_api'::regnamespace);
 SELECT function, args, may_run FROM api ORDER BY 1, 2;
 
 -- restmon's internal schema is closed to such a role
@@ -44,6 +44,33 @@ RESET ROLE;
 SELECT restmon_grant_report_api('restmon_plain');
 SELECT function, args FROM api WHERE may_run ORDER BY 1, 2;
 
+-- schema restmon_api (doc/postgrest.md): closed to such a role, even
+-- after restmon_grant_report_api
+CREATE TEMP VIEW http_api AS
+SELECT p.proname AS object, p.provolatile AS volatility,
+       has_function_privilege('restmon_plain', p.oid, 'EXECUTE') AS may_use
+FROM pg_proc p WHERE p.pronamespace = 'restmon_api'::regnamespace
+UNION ALL
+SELECT c.relname || ' (' || c.relkind::text || ')', NULL,
+       has_table_privilege('restmon_plain', c.oid, 'SELECT')
+FROM pg_class c WHERE c.relnamespace = 'restmon_api'::regnamespace;
+SELECT has_schema_privilege('restmon_plain', 'restmon_api', 'USAGE') AS http_schema;
+SELECT * FROM http_api ORDER BY 1;
+-- restmon_grant_postgrest_api: the schema, every function and view of it,
+-- SELECT only (no write on a view), and still nothing in schema restmon
+SELECT restmon_grant_postgrest_api('restmon_plain');
+SELECT has_schema_privilege('restmon_plain', 'restmon_api', 'USAGE') AS http_schema,
+       has_schema_privilege('restmon_plain', 'restmon', 'USAGE') AS internal_schema;
+SELECT * FROM http_api ORDER BY 1;
+SELECT bool_or(has_table_privilege('restmon_plain', c.oid, 'INSERT, UPDATE, DELETE')) AS may_write
+FROM pg_class c WHERE c.relnamespace = 'restmon_api'::regnamespace;
+-- and it reads the figures through them, without any right on the tables
+SET ROLE restmon_plain;
+SELECT count(*) FROM restmon_api.restmon_store_uptime();
+SELECT count(*) FROM restmon_api.reports;
+SELECT * FROM restmon_api.restmon_get_report('AAAAAAAAAAAAAAAAAAAAAA');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
 -- the poll API for a role (issue 14): the three record functions besides
 -- the readers open to everyone, and no privilege on any table
 SET client_min_messages = warning;
@@ -81,6 +108,7 @@ RESET ROLE;
 SELECT store_id, observed_at, active FROM restmon.observation ORDER BY 1, 2;
 
 DROP VIEW api;
+DROP VIEW http_api;
 DROP OWNED BY restmon_plain;
 DROP ROLE restmon_plain;
 DROP OWNED BY restmon_poller;
