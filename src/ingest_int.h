@@ -241,4 +241,8 @@ extern void rm_snapshot_line(RmIngest *st, int64 line_no, const char *line,
 							 int len, char **f);
 extern void rm_stage_apply(RmIngest *st);
 
+/* alerts.c: NOTIFY restmon_store_state after an API batch (semantics §5.6) */
+extern void rm_state_alerts(RmIngest *st, Datum *store_ids, Datum *firsts,
+							Datum *lasts, int n);
+
 #endif							/* INGEST_INT_H */

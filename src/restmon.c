@@ -25,6 +25,7 @@ int			restmon_report_retention = 7 * 24 * 60;
 int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
+bool		restmon_state_alerts = true;
 
 void		_PG_init(void);
 
@@ -39,6 +40,15 @@ _PG_init(void)
 							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("restmon.state_alerts",
+							 "Whether polls recorded through the API send NOTIFY restmon_store_state when a store's state changes.",
+							 "Off saves the per-store timeline the check computes for every batch.",
+							 &restmon_state_alerts,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("restmon.report_retention",
 							"How long finished reports are kept before restmon_prune_reports() deletes them.",
