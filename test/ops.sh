@@ -62,7 +62,19 @@ UNION ALL SELECT 'runs ' || count(*) || ' ' || md5(string_agg(r::text, ',' ORDER
 UNION ALL SELECT 'polls ' || count(*) FROM restmon.observation
 UNION ALL SELECT 'hours ' || count(*) FROM restmon.business_hours
 UNION ALL SELECT 'zones ' || count(*) FROM restmon.store_timezone"
-figures() { q -d "$1" -c "SET TimeZone = 'UTC'" -c "$FIGURES"; }
+# since 0.4.0: every store's timeline and the incidents (a 0.2.0 database
+# before its upgrade has neither)
+TIMELINES="
+SELECT 'timelines ' || count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY s.store_id, t.starts))
+	FROM restmon.store s, restmon_store_timeline(s.store_id) t
+UNION ALL SELECT 'incidents ' || count(*) || ' ' || md5(string_agg(i::text, ',' ORDER BY i.store_id, i.starts))
+	FROM restmon_incidents() i"
+figures() {
+	q -d "$1" -c "SET TimeZone = 'UTC'" -c "$FIGURES"
+	if [ "$(q -d "$1" -c "SELECT to_regproc('restmon_store_timeline') IS NOT NULL")" = t ]; then
+		q -d "$1" -c "SET TimeZone = 'UTC'" -c "$TIMELINES"
+	fi
+}
 
 # --- a database with restmon, data, rejects and reports ---
 for db in $DBS; do
@@ -92,7 +104,7 @@ q -d postgres -c "CREATE DATABASE ops_fc" > /dev/null
 is "pg_restore into a fresh database: exit 0, no output" "0 " "$? $(cat "$tmp/restore.out")"
 figures ops_fc > "$tmp/fc.fig"
 { echo "\$ pg_restore -d ops_fc ops.dump; echo \$?"; echo 0; echo "\$ psql -d ops_fc -c \"\$FIGURES\""; cat "$tmp/fc.fig"; } | diag
-is "pg_restore: every figure, report, CSV, reject and run equal" "$(cat "$tmp/src.fig")" "$(cat "$tmp/fc.fig")"
+is "pg_restore: every figure, timeline, incident, report, CSV, reject and run equal" "$(cat "$tmp/src.fig")" "$(cat "$tmp/fc.fig")"
 
 # --- backup and restore: plain SQL ---
 "$PGBIN/pg_dump" -d ops_src -f "$tmp/ops.sql" 2> "$tmp/dump.err"
@@ -101,7 +113,7 @@ q -d postgres -c "CREATE DATABASE ops_plain" > /dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d ops_plain -f "$tmp/ops.sql" > "$tmp/replay.out" 2> "$tmp/replay.err"
 is "psql -v ON_ERROR_STOP=1 replays it: exit 0, nothing on stderr" "0 " "$? $(cat "$tmp/replay.err")"
 figures ops_plain > "$tmp/plain.fig"
-is "plain replay: every figure, report, CSV, reject and run equal" "$(cat "$tmp/src.fig")" "$(cat "$tmp/plain.fig")"
+is "plain replay: every figure, timeline, incident, report, CSV, reject and run equal" "$(cat "$tmp/src.fig")" "$(cat "$tmp/plain.fig")"
 
 # the sequence goes on where it was; a new report and ingest work
 for db in ops_fc ops_plain; do
@@ -131,7 +143,8 @@ q -d ops_up -c "ALTER EXTENSION restmon UPDATE" > /dev/null
 is "ALTER EXTENSION restmon UPDATE from 0.2.0" "0.4.0" \
 	"$(q -d ops_up -c "SELECT extversion FROM pg_extension WHERE extname = 'restmon'")"
 figures ops_up > "$tmp/up1.fig"
-is "... keeps every figure and run" "$(cat "$tmp/up0.fig")" "$(cat "$tmp/up1.fig")"
+is "... keeps every figure and run" "$(cat "$tmp/up0.fig")" \
+	"$(grep -v '^timelines\|^incidents' "$tmp/up1.fig")"
 q -d ops_up -c "SELECT restmon_trigger_report(wait => true)" > /dev/null
 figures ops_up > "$tmp/up1.fig"
 "$PGBIN/pg_dump" -Fc -d ops_up -f "$tmp/up.dump" &&
@@ -211,8 +224,9 @@ for _ in $(seq 100); do
 done
 figures ops_src > "$tmp/primary.fig"
 # the standby reads with its own settings: compare in the same time zone
-sq -d ops_src -c "SET TimeZone = 'UTC'" -c "$FIGURES" > "$tmp/standby.fig" 2>&1
-is "standby: every figure, report, CSV, reject and run equal to the primary's" \
+{ sq -d ops_src -c "SET TimeZone = 'UTC'" -c "$FIGURES"
+  sq -d ops_src -c "SET TimeZone = 'UTC'" -c "$TIMELINES"; } > "$tmp/standby.fig" 2>&1
+is "standby: every figure, timeline, incident, report, CSV, reject and run equal to the primary's" \
 	"$(cat "$tmp/primary.fig")" "$(cat "$tmp/standby.fig")"
 is "standby: restmon_get_report() of a report made on the primary" \
 	"$(q -d ops_src -c "SELECT md5(string_agg(g::text, ',')) FROM restmon_get_report('$id') g")" \
@@ -231,6 +245,10 @@ is "standby: restmon_ingest() is error 25006" 1 \
 got=$(psql -X -At -h "$SDIR" -p "$SPORT" -d ops_src -c "\\set VERBOSITY verbose" -c "SELECT restmon_ingest_status('$FIX/ingest/status_basic.csv')" 2>&1)
 is "standby: restmon_ingest_status() is error 25006" 1 \
 	"$(grep -c 'ERROR:  25006: cannot ingest on a standby server' <<< "$got")"
+got=$(psql -X -At -h "$SDIR" -p "$SPORT" -d ops_src -c "\\set VERBOSITY verbose" -c "SELECT restmon_record_poll('s1', 'active', now())" 2>&1)
+diag <<< "$got"
+is "standby: restmon_record_poll() is error 25006" 1 \
+	"$(grep -c 'ERROR:  25006: ' <<< "$got")"
 
 # the gateway on the standby
 "$PGBIN/restmon-http" --dsn "host=$SDIR port=$SPORT dbname=ops_src user=postgres" \
