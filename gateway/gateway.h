@@ -10,13 +10,13 @@
  * up):
  *
  *	main.c		options, signals, start and stop
- *	server.c	the libmicrohttpd daemon, per-connection limits, request
- *				bodies, the access log
+ *	server.c	the libmicrohttpd daemon (a thread per connection), its
+ *				limits, request bodies, the access log
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
- *	db.c		per-thread libpq connection, prepared API calls, reconnect,
- *				SQLSTATE -> HTTP status
+ *	db.c		libpq connections pooled in lanes (health, fast, slow),
+ *				prepared API calls, reconnect, SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
  *	json.c		json-c helpers, error bodies
  *
@@ -38,6 +38,7 @@
 
 #define MAX_BODY		(16 * 1024) /* a larger request body: 413 */
 #define MAX_ID_IN_PATH	256		/* a longer path parameter: 400 */
+#define CSV_PAGE_BYTES	(64 * 1024) /* a CSV is streamed in such pages */
 
 /* ---------------------------------------------------------------------
  * json.c: json-c helpers (no HTTP)
@@ -49,8 +50,14 @@ extern void js_set_int(json_object *obj, const char *key, int value);
 extern json_object *js_error_body(unsigned int status, const char *message,
 								  const char *sqlstate);
 extern json_object *js_parse_object(const char *text, size_t len);
-extern bool js_string_member(json_object *obj, const char *key,
-							 const char **out);
+typedef enum JsMember
+{
+	JS_STRING,					/* a string (or absent, or null) */
+	JS_NOT_STRING,
+	JS_HAS_NUL					/* a string holding \u0000 */
+} JsMember;
+extern JsMember js_string_member(json_object *obj, const char *key,
+								 const char **out);
 
 /* ---------------------------------------------------------------------
  * http.c: one request's state and its response
@@ -65,7 +72,7 @@ typedef struct Request
 	bool		too_large;
 	struct timespec started;
 	unsigned int status;		/* of the response queued, for the log */
-	char		method[8];
+	char		method[4 * 8 + 1];	/* as logged: 8 bytes, escaped */
 	char	   *url;			/* for the access log */
 } Request;
 
@@ -85,7 +92,7 @@ extern bool request_string_member(struct MHD_Connection *c, Request *r,
 								  const char **out, enum MHD_Result *sent);
 
 /* ---------------------------------------------------------------------
- * db.c: the database, one connection per thread
+ * db.c: the database, pools of connections in lanes
  * ---------------------------------------------------------------------
  */
 
@@ -94,20 +101,34 @@ typedef enum DbCall
 {
 	DB_TRIGGER,					/* restmon_trigger_report(as_of, store_id) */
 	DB_STATUS,					/* restmon_report_status(id) */
-	DB_CSV,						/* restmon_report_csv(id) */
+	DB_CSV_PAGE,				/* restmon_report_csv_page(id, after, bytes) */
 	DB_HEALTH					/* SELECT 1 */
 } DbCall;
 
-extern void db_init(const char *conninfo, int statement_timeout_ms);
+/* the lanes of connections, by how long their calls may take (db.c) */
+typedef enum DbLane
+{
+	LANE_HEALTH,				/* GET /api/health */
+	LANE_FAST,					/* status polls */
+	LANE_SLOW,					/* triggers, pages of a CSV */
+	DB_NLANES
+} DbLane;
+
+typedef struct DbConn DbConn;
+
+extern void db_init(const char *conninfo, int statement_timeout_ms,
+					int fast_size, int slow_size);
 extern void db_shutdown(void);
-extern PGconn *db_conn(void);
-extern PGresult *db_call(PGconn *conn, DbCall call, int nparams,
+extern DbConn *db_acquire(DbLane lane);
+extern void db_release(DbConn *dc);
+extern PGconn *db_pgconn(DbConn *dc);
+extern PGresult *db_call(DbConn *dc, DbCall call, int nparams,
 						 const char *const *params, PGresult **err);
 extern unsigned int db_http_status(const char *sqlstate);
 extern enum MHD_Result send_db_unavailable(struct MHD_Connection *c,
 										   Request *r);
 extern enum MHD_Result send_db_error(struct MHD_Connection *c, Request *r,
-									 PGconn *conn, PGresult *res);
+									 DbConn *dc, PGresult *res);
 
 /* ---------------------------------------------------------------------
  * api_seed.c: the seed routes' handlers
@@ -157,7 +178,8 @@ typedef struct GatewayOptions
 	int			port;
 	const char *bind_addr;
 	struct sockaddr_in addr;	/* bind_addr and port */
-	int			threads;
+	int			threads;		/* connections of the fast lane */
+	int			slow_conns;		/* connections of the slow lane */
 	int			max_conn;
 	int			max_per_client; /* connections from one address */
 	int			timeout;
