@@ -103,7 +103,7 @@ do_trigger(struct MHD_Connection *c, Request *r, const char *store_id,
 		return send_error(c, r, 400,
 						  "as_of must be an ISO 8601 timestamp with an explicit offset, such as 2024-10-03T23:00:00Z",
 						  "22007", NULL);
-	if ((dc = db_acquire(LANE_SLOW)) == NULL)
+	if ((dc = db_acquire(LANE_TRIGGER)) == NULL)
 		return send_db_unavailable(c, r);
 	res = db_call(dc, DB_TRIGGER, 2, params, &err);
 	if (res == NULL)
@@ -180,7 +180,7 @@ free_stream(void *cls)
 	free(st);
 }
 
-/* page after resume_after of the page in hand, on a slow-lane connection */
+/* page after resume_after of the page in hand, on a connection of the CSV lane */
 static PGresult *
 fetch_page(const char *id, const char *after)
 {
@@ -191,7 +191,7 @@ fetch_page(const char *id, const char *after)
 	PGresult   *res;
 
 	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
-	if ((dc = db_acquire(LANE_SLOW)) == NULL)
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
 		return NULL;
 	res = db_call(dc, DB_CSV_PAGE, 3, params, &err);
 	db_release(dc);
@@ -271,7 +271,7 @@ send_report_csv(struct MHD_Connection *c, Request *r, const char *id)
 	CsvStream  *st;
 
 	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
-	if ((dc = db_acquire(LANE_SLOW)) == NULL)
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
 		return send_db_unavailable(c, r);
 	if ((res = db_call(dc, DB_CSV_PAGE, 3, params, &err)) == NULL)
 	{

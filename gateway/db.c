@@ -9,21 +9,25 @@
  * connection for one call at a time: db_acquire() hands out an idle
  * connection of a lane, or opens a new one while the lane is under its
  * size, or waits for one to come back (db_release()).  The calls are
- * sorted into lanes by how long they may take, so that a slow call never
- * waits in front of a fast one:
+ * sorted into lanes by what they do, so that a call that waits never
+ * waits in front of another kind:
  *
- *	LANE_HEALTH	one connection, for GET /api/health (SELECT 1) only
- *	LANE_FAST	--threads connections: status polls (restmon_report_status),
- *				which only read restmon.report by its key
- *	LANE_SLOW	--slow-connections connections: triggers, which insert
- *				into restmon.report and so wait behind any lock on it, and
- *				pages of a CSV (restmon_report_csv_page)
+ *	LANE_HEALTH		one connection, for GET /api/health (SELECT 1) only
+ *	LANE_FAST		--threads connections: status polls
+ *					(restmon_report_status), which only read restmon.report
+ *					by its key
+ *	LANE_TRIGGER	--slow-connections connections: triggers, which insert
+ *					into restmon.report and so wait behind any lock on it
+ *	LANE_CSV		--slow-connections connections: pages of a CSV
+ *					(restmon_report_csv_page), a few milliseconds each
  *
  * Two triggers blocked behind `LOCK restmon.report IN SHARE MODE` hold two
- * slow connections; health and status polls go on on their own.  A
- * connection is held for one call, never while a client is slow to read:
- * a CSV is streamed a page at a time, each page fetched on a borrowed
- * connection when the client has taken the previous one (api_seed.c).
+ * trigger connections; health, status polls and CSV pages go on on their
+ * own.  A connection is held for one call, never while a client is slow
+ * to read: a CSV is streamed a page at a time, each page fetched on a
+ * borrowed connection when the client has taken the previous one
+ * (api_seed.c).  A lane waits on a mutex and a condition variable; a
+ * request waiting for a connection waits only behind calls of its kind.
  *
  * Every call is a statement prepared once per connection (named s0,
  * s1, ...), with parameters: nothing is built with %s.  A connection that
@@ -84,7 +88,8 @@ db_init(const char *info, int timeout_ms, int fast_size, int slow_size)
 	}
 	lanes[LANE_HEALTH].size = 1;
 	lanes[LANE_FAST].size = fast_size;
-	lanes[LANE_SLOW].size = slow_size;
+	lanes[LANE_TRIGGER].size = slow_size;
+	lanes[LANE_CSV].size = slow_size;
 }
 
 /* after the threads stopped: every connection is idle, close them */

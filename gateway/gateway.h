@@ -15,7 +15,8 @@
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
- *	db.c		libpq connections pooled in lanes (health, fast, slow),
+ *	db.c		libpq connections pooled in lanes (health, status,
+ *				trigger, CSV),
  *				prepared API calls, reconnect, SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
  *	json.c		json-c helpers, error bodies
@@ -110,7 +111,8 @@ typedef enum DbLane
 {
 	LANE_HEALTH,				/* GET /api/health */
 	LANE_FAST,					/* status polls */
-	LANE_SLOW,					/* triggers, pages of a CSV */
+	LANE_TRIGGER,				/* triggers (may wait on a lock) */
+	LANE_CSV,					/* pages of a CSV */
 	DB_NLANES
 } DbLane;
 
@@ -179,7 +181,7 @@ typedef struct GatewayOptions
 	const char *bind_addr;
 	struct sockaddr_in addr;	/* bind_addr and port */
 	int			threads;		/* connections of the fast lane */
-	int			slow_conns;		/* connections of the slow lane */
+	int			slow_conns;		/* of the trigger lane, and of the CSV one */
 	int			max_conn;
 	int			max_per_client; /* connections from one address */
 	int			timeout;

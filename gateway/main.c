@@ -38,8 +38,8 @@ usage(FILE *out)
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
 			"  --threads=N             database connections for status polls\n"
 			"                          (default: one per CPU)\n"
-			"  --slow-connections=N    database connections for triggers and CSV pages\n"
-			"                          (default 4)\n"
+			"  --slow-connections=N    database connections for triggers, and as many\n"
+			"                          for pages of CSVs (default 2)\n"
 			"  --max-connections=N     concurrent connections (default 1024)\n"
 			"  --max-per-client=N      concurrent connections from one address (default 64)\n"
 			"  --timeout=SECONDS       idle connection timeout (default 10)\n"
@@ -58,8 +58,8 @@ default_options(GatewayOptions *o)
 	/*
 	 * Status polls: one database connection per CPU (the polls are CPU-bound
 	 * on both sides; more sessions than CPUs only add scheduling delay to the
-	 * slowest).  Triggers and CSV pages: a few more, since a trigger may wait
-	 * on a lock (db.c).
+	 * slowest).  Triggers and CSV pages: two connections each, in lanes of
+	 * their own (db.c).
 	 */
 	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -68,7 +68,7 @@ default_options(GatewayOptions *o)
 	o->port = 5000;
 	o->bind_addr = "127.0.0.1";
 	o->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int) ncpu;
-	o->slow_conns = 4;
+	o->slow_conns = 2;
 	o->max_conn = 1024;
 	o->max_per_client = 64;
 	o->timeout = 10;
@@ -207,8 +207,10 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr,
 			"restmon-http: listening on http://%s:%d/ (database connections:"
-			" 1 for health, %d for status polls, %d for triggers and CSV)\n",
-			opts.bind_addr, opts.port, opts.threads, opts.slow_conns);
+			" 1 for health, %d for status polls, %d for triggers, %d for CSV"
+			" pages)\n",
+			opts.bind_addr, opts.port, opts.threads, opts.slow_conns,
+			opts.slow_conns);
 
 	sigwait(&sigs, &sig);
 	fprintf(stderr, "restmon-http: %s, stopping\n",

@@ -16,7 +16,8 @@
  * response) is closed, whether it is between requests or in the middle of
  * one.  A connection costs a thread (STACK_SIZE of address space, of which
  * a few pages are touched), libmicrohttpd's CONNECTION_MEMORY, and while
- * it streams a CSV one page of it (CSV_PAGE_BYTES and a line, api_seed.c).
+ * it streams a CSV one page of it (CSV_PAGE_BYTES and a line, api_seed.c);
+ * in the kernel, a send buffer of SEND_BUFFER at most.
  *
  * A request's body is gathered up to MAX_BODY bytes (beyond that the rest
  * is read and dropped, and the answer is 413) before it is routed.  Every
@@ -35,12 +36,37 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "gateway.h"
 
 #define CONNECTION_MEMORY	(32 * 1024) /* libmicrohttpd's, per connection */
 #define STACK_SIZE			(512 * 1024)	/* of a connection's thread */
 #define LOGGED_PATH			200 /* bytes of a path the log keeps */
+#define SEND_BUFFER			(64 * 1024) /* SO_SNDBUF of a connection */
+
+/*
+ * A new connection: its kernel send buffer is fixed at SEND_BUFFER (Linux
+ * would grow it up to net.ipv4.tcp_wmem's maximum, 4 MiB, whatever the
+ * client reads), so that a client that stops reading stops the stream
+ * after that much, and its thread stops fetching pages of a CSV.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	int			size = SEND_BUFFER;
+
+	(void) cls;
+	(void) socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &size,
+				   sizeof(size));
+}
 
 /* s as one access-log field in out (size >= 4 * max + 1): see the banner */
 static void
@@ -195,6 +221,7 @@ server_start(const GatewayOptions *opts)
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 							(size_t) CONNECTION_MEMORY,
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 							MHD_OPTION_END);
 }
 
