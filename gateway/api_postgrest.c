@@ -227,7 +227,7 @@ send_rows(struct MHD_Connection *c, Request *r, const PgrstPlan *p,
 static enum MHD_Result
 run_plan(struct MHD_Connection *c, Request *r, PgrstPlan *p)
 {
-	PGconn	   *conn;
+	DbConn	   *dc;
 	PGresult   *err = NULL;
 	PGresult   *res;
 	char	   *sql;
@@ -235,15 +235,22 @@ run_plan(struct MHD_Connection *c, Request *r, PgrstPlan *p)
 	if ((sql = pgrst_build_sql(p)) == NULL)
 		return send_pgrst_error(c, r, 500, "PGRST000", "out of memory",
 								NULL, NULL, NULL);
-	if ((conn = db_conn()) == NULL)
+	/* a trigger waits with triggers; every other call in the API lane */
+	if ((dc = db_acquire(p->obj->limited ? LANE_TRIGGER : LANE_API)) == NULL)
 	{
 		free(sql);
 		return send_pgrst_db_error(c, r, NULL, NULL);
 	}
-	res = db_query(conn, sql, p->nparams, p->params, &err);
+	res = db_query(db_pgconn(dc), sql, p->nparams, p->params, &err);
 	free(sql);
 	if (res == NULL)
-		return send_pgrst_db_error(c, r, conn, err);
+	{
+		enum MHD_Result ret = send_pgrst_db_error(c, r, db_pgconn(dc), err);
+
+		db_release(dc);
+		return ret;
+	}
+	db_release(dc);
 	return send_rows(c, r, p, res);
 }
 

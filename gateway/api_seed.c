@@ -14,7 +14,12 @@
  * restmon_report_status, restmon_report_csv); the figures are the
  * database's (semantics §6 for the CSV).  A report is answered by its
  * state: Running (200 JSON), Failed (500 JSON with the error), Complete
- * (200 CSV, served from the libpq result without a copy).
+ * (200 CSV).  A CSV is never held whole: it is read from the database in
+ * pages of CSV_PAGE_BYTES (restmon_report_csv_page, the same bytes as
+ * restmon_report_csv) and each page is fetched only when the client has
+ * taken the one before; a CSV of one page is sent with its length, a
+ * longer one chunked.  A connection streaming a CSV so holds at most one
+ * page (64 KiB and a line) and no database connection between pages.
  *
  * An as_of is checked here before any SQL: only ISO 8601 with an explicit
  * offset (Z or +hh[:mm]) is accepted, so words such as "now" or "epoch",
@@ -24,6 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
@@ -86,21 +92,27 @@ static enum MHD_Result
 do_trigger(struct MHD_Connection *c, Request *r, const char *store_id,
 		   const char *as_of)
 {
-	PGconn	   *conn;
+	DbConn	   *dc;
 	const char *params[2] = {as_of, store_id};
 	PGresult   *err = NULL;
 	PGresult   *res;
 	json_object *obj;
+	enum MHD_Result ret;
 
 	if (as_of != NULL && !iso8601_with_offset(as_of))
 		return send_error(c, r, 400,
 						  "as_of must be an ISO 8601 timestamp with an explicit offset, such as 2024-10-03T23:00:00Z",
 						  "22007", NULL);
-	if ((conn = db_conn()) == NULL)
+	if ((dc = db_acquire(LANE_TRIGGER)) == NULL)
 		return send_db_unavailable(c, r);
-	res = db_call(conn, DB_TRIGGER, 2, params, &err);
+	res = db_call(dc, DB_TRIGGER, 2, params, &err);
 	if (res == NULL)
-		return send_db_error(c, r, conn, err);
+	{
+		ret = send_db_error(c, r, dc, err);
+		db_release(dc);
+		return ret;
+	}
+	db_release(dc);
 	obj = json_object_new_object();
 	js_set_string(obj, "message", "Success");
 	js_set_int(obj, "error_code", 200);
@@ -109,7 +121,11 @@ do_trigger(struct MHD_Connection *c, Request *r, const char *store_id,
 	return send_json(c, r, 200, obj, NULL);
 }
 
-/* a report that is not Complete: Running or Failed; clears res */
+/*
+ * A report that is not Complete: Running or Failed; clears res.  A Failed
+ * report's error is "SQLSTATE: message" (restmon_report_status): its
+ * SQLSTATE goes in sqlstate, as in every error.
+ */
 static enum MHD_Result
 send_report_state(struct MHD_Connection *c, Request *r, const char *id,
 				  PGresult *res)
@@ -119,12 +135,19 @@ send_report_state(struct MHD_Connection *c, Request *r, const char *id,
 
 	if (strcmp(PQgetvalue(res, 0, 0), "Failed") == 0)
 	{
+		const char *error = PQgetvalue(res, 0, 1);
+		char		sqlstate[6] = "XX000";
+
+		if (strlen(error) > 7 && strspn(error, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5 &&
+			error[5] == ':' && error[6] == ' ')
+			memcpy(sqlstate, error, 5);
 		status = 500;
 		js_set_int(obj, "error_code", 500);
 		js_set_string(obj, "status", "Failed");
 		js_set_string(obj, "report_id", id);
 		js_set_string(obj, "message", PQgetisnull(res, 0, 1) ?
-					  "the report failed" : PQgetvalue(res, 0, 1));
+					  "the report failed" : error);
+		js_set_string(obj, "sqlstate", sqlstate);
 	}
 	else
 	{
@@ -135,33 +158,144 @@ send_report_state(struct MHD_Connection *c, Request *r, const char *id,
 	return send_json(c, r, status, obj, NULL);
 }
 
+/*
+ * A CSV being streamed: the page in hand and how much of it was sent.  The
+ * next page is fetched when libmicrohttpd asks for more and this one is
+ * used up, i.e. when the client has taken it: a client that does not read
+ * holds this page and no database connection.
+ */
+typedef struct CsvStream
+{
+	char		id[MAX_ID_IN_PATH + 1];
+	PGresult   *page;			/* csv, resume_after */
+	size_t		sent;			/* bytes of the page's csv */
+} CsvStream;
+
+static void
+free_stream(void *cls)
+{
+	CsvStream  *st = cls;
+
+	PQclear(st->page);
+	free(st);
+}
+
+/* page after resume_after of the page in hand, on a connection of the CSV lane */
+static PGresult *
+fetch_page(const char *id, const char *after)
+{
+	DbConn	   *dc;
+	char		bytes[16];
+	const char *params[3] = {id, after, bytes};
+	PGresult   *err = NULL;
+	PGresult   *res;
+
+	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
+		return NULL;
+	res = db_call(dc, DB_CSV_PAGE, 3, params, &err);
+	db_release(dc);
+	if (res == NULL || PQgetisnull(res, 0, 0))
+	{
+		/* pruned or failed meanwhile, or the database went away */
+		fprintf(stderr, "restmon-http: CSV of %s cut short: %s", id,
+				err != NULL ? PQresultErrorMessage(err) : "no page\n");
+		PQclear(err);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* libmicrohttpd asks for up to max more bytes of the CSV */
+static ssize_t
+read_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	CsvStream  *st = cls;
+	size_t		len = (size_t) PQgetlength(st->page, 0, 0);
+	PGresult   *next;
+
+	(void) pos;
+	if (st->sent == len)
+	{
+		if (PQgetisnull(st->page, 0, 1))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		next = fetch_page(st->id, PQgetvalue(st->page, 0, 1));
+		if (next == NULL)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		PQclear(st->page);
+		st->page = next;
+		st->sent = 0;
+		len = (size_t) PQgetlength(st->page, 0, 0);
+	}
+	if (max > len - st->sent)
+		max = len - st->sent;
+	memcpy(buf, PQgetvalue(st->page, 0, 0) + st->sent, max);
+	st->sent += max;
+	return (ssize_t) max;
+}
+
 static void
 free_result(void *cls)
 {
 	PQclear((PGresult *) cls);
 }
 
-/* a Complete report: its CSV, the response owning the libpq result */
-static enum MHD_Result
-send_report_csv(struct MHD_Connection *c, Request *r, PGconn *conn,
-				const char *id)
+/* a CSV of one page, the response owning the libpq result */
+static struct MHD_Response *
+one_page_response(PGresult *res)
 {
-	const char *params[1] = {id};
+	size_t		len = (size_t) PQgetlength(res, 0, 0);
+	char	   *csv = PQgetvalue(res, 0, 0);
+
+	return MHD_create_response_from_buffer_with_free_callback_cls(len, csv,
+																  free_result,
+																  res);
+}
+
+/*
+ * A Complete report: its CSV, whose first page is fetched now (so that an
+ * error is still an HTTP status); a CSV of one page is sent as it is, a
+ * longer one streamed (chunked), a page at a time.
+ */
+static enum MHD_Result
+send_report_csv(struct MHD_Connection *c, Request *r, const char *id)
+{
+	DbConn	   *dc;
+	char		bytes[16];
+	const char *params[3] = {id, NULL, bytes};
 	PGresult   *err = NULL;
 	PGresult   *res;
 	struct MHD_Response *resp;
 	char		disposition[128];
-	size_t		csv_len;
-	char	   *csv;
+	CsvStream  *st;
 
-	res = db_call(conn, DB_CSV, 1, params, &err);
-	if (res == NULL)
-		return send_db_error(c, r, conn, err);
-	csv_len = (size_t) PQgetlength(res, 0, 0);
-	csv = PQgetvalue(res, 0, 0);
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(csv_len, csv,
-																  free_result,
-																  res);
+	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
+		return send_db_unavailable(c, r);
+	if ((res = db_call(dc, DB_CSV_PAGE, 3, params, &err)) == NULL)
+	{
+		enum MHD_Result ret = send_db_error(c, r, dc, err);
+
+		db_release(dc);
+		return ret;
+	}
+	db_release(dc);
+	if (PQgetisnull(res, 0, 1))
+		resp = one_page_response(res);
+	else if ((st = calloc(1, sizeof(CsvStream))) != NULL)
+	{
+		snprintf(st->id, sizeof(st->id), "%s", id);
+		st->page = res;
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+												 16 * 1024, read_stream, st,
+												 free_stream);
+	}
+	else
+	{
+		PQclear(res);
+		return MHD_NO;
+	}
 	MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
 	MHD_add_response_header(resp, "X-Report-Status", "Complete");
 	/* the id was validated by the database: URL-safe characters only */
@@ -174,25 +308,30 @@ send_report_csv(struct MHD_Connection *c, Request *r, PGconn *conn,
 static enum MHD_Result
 do_get_report(struct MHD_Connection *c, Request *r, const char *id)
 {
-	PGconn	   *conn;
+	DbConn	   *dc;
 	const char *params[1] = {id};
 	PGresult   *err = NULL;
 	PGresult   *res;
 	const char *status;
+	enum MHD_Result ret;
 
 	if (id == NULL || id[0] == '\0')
-		return send_error(c, r, 400, "report_id is required", NULL, NULL);
-	if ((conn = db_conn()) == NULL)
+		return send_error(c, r, 400, "report_id is required", "22023", NULL);
+	if ((dc = db_acquire(LANE_FAST)) == NULL)
 		return send_db_unavailable(c, r);
-
-	res = db_call(conn, DB_STATUS, 1, params, &err);
+	res = db_call(dc, DB_STATUS, 1, params, &err);
 	if (res == NULL)
-		return send_db_error(c, r, conn, err);
+	{
+		ret = send_db_error(c, r, dc, err);
+		db_release(dc);
+		return ret;
+	}
+	db_release(dc);
 	status = PQgetvalue(res, 0, 0);
 	if (strcmp(status, "Running") == 0 || strcmp(status, "Failed") == 0)
 		return send_report_state(c, r, id, res);
 	PQclear(res);
-	return send_report_csv(c, r, conn, id);
+	return send_report_csv(c, r, id);
 }
 
 /* POST /api/trigger_report: optional store_id and as_of in the body */
@@ -250,20 +389,26 @@ seed_get_report_body(struct MHD_Connection *c, Request *r, const char *param)
 	return ret;
 }
 
-/* GET /api/health: the database answers */
+/* GET /api/health: the database answers (on a connection of its own) */
 enum MHD_Result
 seed_health(struct MHD_Connection *c, Request *r, const char *param)
 {
-	PGconn	   *conn = db_conn();
+	DbConn	   *dc = db_acquire(LANE_HEALTH);
 	PGresult   *err = NULL;
 	PGresult   *res;
 	json_object *obj;
+	enum MHD_Result ret;
 
 	(void) param;
-	if (conn == NULL)
+	if (dc == NULL)
 		return send_db_unavailable(c, r);
-	if ((res = db_call(conn, DB_HEALTH, 0, NULL, &err)) == NULL)
-		return send_db_error(c, r, conn, err);
+	if ((res = db_call(dc, DB_HEALTH, 0, NULL, &err)) == NULL)
+	{
+		ret = send_db_error(c, r, dc, err);
+		db_release(dc);
+		return ret;
+	}
+	db_release(dc);
 	PQclear(res);
 	obj = json_object_new_object();
 	js_set_string(obj, "status", "ok");

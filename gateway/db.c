@@ -1,73 +1,147 @@
 /*-------------------------------------------------------------------------
  *
  * gateway/db.c
- *	  restmon-http's database side: one libpq connection per thread, the
- *	  API calls prepared once per connection, the HTTP status of an error.
+ *	  restmon-http's database side: pools of libpq connections in lanes,
+ *	  the API calls prepared once per connection, the HTTP status of an
+ *	  error.
  *
- * Connections are never shared between threads: each of libmicrohttpd's
- * pool threads keeps its own in thread-specific data, opens it on first
- * use, reopens it after the database went away, and closes it when the
- * thread exits.  Every call is a statement prepared once per connection
- * (named s0, s1, ...), with parameters: nothing is built with %s.
+ * Each request runs on its own thread (server.c) and borrows a database
+ * connection for one call at a time: db_acquire() hands out an idle
+ * connection of a lane, or opens a new one while the lane is under its
+ * size, or waits for one to come back (db_release()).  The calls are
+ * sorted into lanes by what they do, so that a call that waits never
+ * waits in front of another kind:
  *
- * A connection that died while idle (the database restarted) still looks
- * fine until libpq reads from it, so db_conn() reads what is pending
- * before handing it out and replaces a closed one: a restart costs the
- * first request of each thread nothing, and no call is ever sent twice.
+ *	LANE_HEALTH		one connection, for GET /api/health (SELECT 1) only
+ *	LANE_FAST		--threads connections: status polls
+ *					(restmon_report_status), which only read restmon.report
+ *					by its key
+ *	LANE_TRIGGER	--slow-connections connections: triggers, which insert
+ *					into restmon.report and so wait behind any lock on it
+ *	LANE_CSV		--slow-connections connections: pages of a CSV
+ *					(restmon_report_csv_page), a few milliseconds each
+ *	LANE_API		--threads connections: the PostgREST dialect's calls
+ *					(api_postgrest.c), which may compute every store
+ *	LANE_POLLS		--threads connections opened with --poll-dsn, as the
+ *					poll role: POST /api/polls (none without --poll-dsn)
+ *
+ * Two triggers blocked behind `LOCK restmon.report IN SHARE MODE` hold two
+ * trigger connections; health, status polls and CSV pages go on on their
+ * own.  A connection is held for one call, never while a client is slow
+ * to read: a CSV is streamed a page at a time, each page fetched on a
+ * borrowed connection when the client has taken the previous one
+ * (api_seed.c).  A lane waits on a mutex and a condition variable; a
+ * request waiting for a connection waits only behind calls of its kind.
+ *
+ * Every call is a statement prepared once per connection (named s0,
+ * s1, ...), with parameters: nothing is built with %s.  A connection that
+ * died while idle (the database restarted) still looks fine until libpq
+ * reads from it, so db_acquire() reads what is pending before handing it
+ * out and replaces a closed one: a restart costs the first request
+ * nothing, and no call is ever sent twice.
  *
  *-------------------------------------------------------------------------
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
 
+/* a pooled connection */
+struct DbConn
+{
+	PGconn	   *conn;			/* NULL until opened */
+	unsigned int prepared;		/* bit per DbCall prepared on it */
+	DbLane		lane;
+	struct DbConn *next;		/* in its lane's idle list */
+};
+
+typedef struct Lane
+{
+	pthread_mutex_t lock;
+	pthread_cond_t returned;	/* a connection came back or was dropped */
+	DbConn	   *idle;
+	int			count;			/* connections of the lane, idle or lent */
+	int			size;			/* at most */
+} Lane;
+
 static const char *conninfo = "";
+static const char *poll_conninfo = NULL;	/* LANE_POLLS: --poll-dsn */
 static int	statement_timeout_ms = 30000;
-static pthread_key_t conn_key;
+static Lane lanes[DB_NLANES];
 
 static const char *const call_sql[] = {
 	[DB_TRIGGER] = "SELECT restmon_trigger_report($1::timestamptz, $2::text)",
 	[DB_STATUS] = "SELECT status, error FROM restmon_report_status($1)",
-	[DB_CSV] = "SELECT restmon_report_csv($1)",
+	[DB_CSV_PAGE] = "SELECT csv, resume_after"
+	" FROM restmon_report_csv_page($1, $2, $3::integer)",
 	[DB_HEALTH] = "SELECT 1",
+	/* the summary as JSON text, and whether anything in it was valid */
+	[DB_RECORD_JSON] = "SELECT pg_catalog.row_to_json(r)::text, r.received = 0"
+	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls($1::jsonb) r",
+	[DB_RECORD_CSV] = "SELECT pg_catalog.row_to_json(r)::text, r.received = 0"
+	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls_csv($1) r",
 };
-static __thread unsigned int prepared;	/* on this thread's connection */
 
-static void
-close_conn(void *p)
-{
-	PQfinish((PGconn *) p);
-}
-
-/* before the threads start: how to connect, and the connections' key */
+/* before the threads start: how to connect, and each lane's size */
 void
-db_init(const char *info, int timeout_ms)
+db_init(const char *info, const char *poll_info, int timeout_ms,
+		int fast_size, int slow_size)
 {
 	conninfo = info;
+	poll_conninfo = poll_info;
 	statement_timeout_ms = timeout_ms;
-	pthread_key_create(&conn_key, close_conn);
+	for (int i = 0; i < DB_NLANES; i++)
+	{
+		pthread_mutex_init(&lanes[i].lock, NULL);
+		pthread_cond_init(&lanes[i].returned, NULL);
+	}
+	lanes[LANE_HEALTH].size = 1;
+	lanes[LANE_FAST].size = fast_size;
+	lanes[LANE_TRIGGER].size = slow_size;
+	lanes[LANE_CSV].size = slow_size;
+	lanes[LANE_API].size = fast_size;
+	lanes[LANE_POLLS].size = poll_info != NULL ? fast_size : 0;
 }
 
-/* after the threads stopped */
+/* whether a lane has connections at all (LANE_POLLS: --poll-dsn given) */
+bool
+db_lane_enabled(DbLane lane)
+{
+	return lanes[lane].size > 0;
+}
+
+/* after the threads stopped: every connection is idle, close them */
 void
 db_shutdown(void)
 {
-	pthread_key_delete(conn_key);
+	for (int i = 0; i < DB_NLANES; i++)
+	{
+		while (lanes[i].idle != NULL)
+		{
+			DbConn	   *dc = lanes[i].idle;
+
+			lanes[i].idle = dc->next;
+			if (dc->conn != NULL)
+				PQfinish(dc->conn);
+			free(dc);
+		}
+	}
 }
 
 /* a new session: its statement timeout; nothing prepared on it yet */
 static void
-setup_session(PGconn *conn)
+setup_session(DbConn *dc)
 {
 	char		sql[64];
 
 	/* an integer, not user input */
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
 			 statement_timeout_ms);
-	PQclear(PQexec(conn, sql));
-	prepared = 0;
+	PQclear(PQexec(dc->conn, sql));
+	dc->prepared = 0;
 }
 
 /*
@@ -84,11 +158,55 @@ conn_open(PGconn *conn)
 	return PQstatus(conn) == CONNECTION_OK;
 }
 
-/* this thread's connection, (re)opened as needed; NULL if unreachable */
-PGconn *
-db_conn(void)
+/* a slot of the lane: an idle connection, or a new one, or wait */
+static DbConn *
+take_slot(DbLane lane)
 {
-	PGconn	   *conn = pthread_getspecific(conn_key);
+	Lane	   *l = &lanes[lane];
+	DbConn	   *dc = NULL;
+
+	pthread_mutex_lock(&l->lock);
+	while (l->idle == NULL && l->count >= l->size)
+		pthread_cond_wait(&l->returned, &l->lock);
+	if (l->idle != NULL)
+	{
+		dc = l->idle;
+		l->idle = dc->next;
+	}
+	else if ((dc = calloc(1, sizeof(DbConn))) != NULL)
+	{
+		dc->lane = lane;
+		l->count++;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return dc;
+}
+
+/* a slot given up (its connection could not be opened) */
+static void
+drop_slot(DbConn *dc)
+{
+	Lane	   *l = &lanes[dc->lane];
+
+	pthread_mutex_lock(&l->lock);
+	l->count--;
+	pthread_cond_signal(&l->returned);
+	pthread_mutex_unlock(&l->lock);
+	free(dc);
+}
+
+/*
+ * A connection of the lane for the caller alone, (re)opened as needed,
+ * until db_release(); NULL if the database is unreachable.  Waits while
+ * all of the lane's connections are lent.
+ */
+DbConn *
+db_acquire(DbLane lane)
+{
+	DbConn	   *dc = take_slot(lane);
+
+	if (dc == NULL)
+		return NULL;
 
 	/*
 	 * A connection the server closed while it sat idle (a restart, an
@@ -97,41 +215,63 @@ db_conn(void)
 	 * (A call is never sent twice: one that fails mid-way is an error, and a
 	 * trigger cannot be recorded twice.)
 	 */
-	if (conn != NULL && conn_open(conn))
-		return conn;
-	if (conn != NULL)
-		PQfinish(conn);
-	conn = PQconnectdb(conninfo);
-	if (PQstatus(conn) != CONNECTION_OK)
+	if (dc->conn != NULL && conn_open(dc->conn))
+		return dc;
+	if (dc->conn != NULL)
+		PQfinish(dc->conn);
+	dc->conn = PQconnectdb(lane == LANE_POLLS ? poll_conninfo : conninfo);
+	if (PQstatus(dc->conn) != CONNECTION_OK)
 	{
 		fprintf(stderr, "restmon-http: cannot connect: %s",
-				PQerrorMessage(conn));
-		PQfinish(conn);
-		pthread_setspecific(conn_key, NULL);
+				PQerrorMessage(dc->conn));
+		PQfinish(dc->conn);
+		drop_slot(dc);
 		return NULL;
 	}
-	setup_session(conn);
-	pthread_setspecific(conn_key, conn);
-	return conn;
+	setup_session(dc);
+	return dc;
+}
+
+/* give a connection back to its lane */
+void
+db_release(DbConn *dc)
+{
+	Lane	   *l;
+
+	if (dc == NULL)
+		return;
+	l = &lanes[dc->lane];
+	pthread_mutex_lock(&l->lock);
+	dc->next = l->idle;
+	l->idle = dc;
+	pthread_cond_signal(&l->returned);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* the libpq connection of a borrowed one */
+PGconn *
+db_pgconn(DbConn *dc)
+{
+	return dc == NULL ? NULL : dc->conn;
 }
 
 /* run a call once: prepared first on this connection if need be */
 static PGresult *
-call_once(PGconn *conn, DbCall call, int nparams, const char *const *params)
+call_once(DbConn *dc, DbCall call, int nparams, const char *const *params)
 {
 	char		name[8];
 	PGresult   *res;
 
 	snprintf(name, sizeof(name), "s%d", (int) call);
-	if (!(prepared & (1u << call)))
+	if (!(dc->prepared & (1u << call)))
 	{
-		res = PQprepare(conn, name, call_sql[call], nparams, NULL);
+		res = PQprepare(dc->conn, name, call_sql[call], nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
-		prepared |= 1u << call;
+		dc->prepared |= 1u << call;
 	}
-	return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+	return PQexecPrepared(dc->conn, name, nparams, params, NULL, NULL, 0);
 }
 
 /*
@@ -139,10 +279,10 @@ call_once(PGconn *conn, DbCall call, int nparams, const char *const *params)
  * on failure with the error result in *err (the caller clears either).
  */
 PGresult *
-db_call(PGconn *conn, DbCall call, int nparams, const char *const *params,
+db_call(DbConn *dc, DbCall call, int nparams, const char *const *params,
 		PGresult **err)
 {
-	PGresult   *res = call_once(conn, call, nparams, params);
+	PGresult   *res = call_once(dc, call, nparams, params);
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
@@ -175,16 +315,21 @@ db_http_status(const char *s)
 	return 500;
 }
 
-/* no connection to be had: 503 */
+/* no connection to be had: 503 (08001: cannot establish a connection) */
 enum MHD_Result
 send_db_unavailable(struct MHD_Connection *c, Request *r)
 {
-	return send_error(c, r, 503, "the database is not available", NULL, NULL);
+	return send_error(c, r, 503, "the database is not available", "08001",
+					  NULL);
 }
 
-/* an error result (or no result) as a JSON error response; clears res */
+/*
+ * An error result (or no result) as a JSON error response; clears res.
+ * A connection that broke during the call is 503 with 08006.
+ */
 enum MHD_Result
-send_db_error(struct MHD_Connection *c, Request *r, PGconn *conn, PGresult *res)
+send_db_error(struct MHD_Connection *c, Request *r, DbConn *dc,
+			  PGresult *res)
 {
 	const char *sqlstate = NULL;
 	const char *msg = NULL;
@@ -196,13 +341,14 @@ send_db_error(struct MHD_Connection *c, Request *r, PGconn *conn, PGresult *res)
 		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	}
-	if (conn != NULL && PQstatus(conn) != CONNECTION_OK)
+	if (dc != NULL && PQstatus(dc->conn) != CONNECTION_OK)
 		sqlstate = NULL;		/* the connection broke: retry later */
 	status = db_http_status(sqlstate);
 	if (msg == NULL)
 		msg = status == 503 ?
 			"the database is not available" : "database error";
-	ret = send_error(c, r, status, msg, sqlstate, NULL);
+	ret = send_error(c, r, status, msg,
+					 sqlstate != NULL ? sqlstate : "08006", NULL);
 	PQclear(res);
 	return ret;
 }

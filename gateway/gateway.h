@@ -10,17 +10,18 @@
  * up):
  *
  *	main.c		options, signals, start and stop
- *	server.c	the libmicrohttpd daemon, per-connection limits, request
- *				bodies, the access log
+ *	server.c	the libmicrohttpd daemon (a thread per connection), its
+ *				limits, request bodies, the access log
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
- *	api_polls.c	POST /api/polls, on the poll role's own connection
+ *	api_polls.c	POST /api/polls, on the poll role's connections
  *	api_postgrest.c, postgrest.c, pgrst_sql.c, pgrst_api.c
  *				the PostgREST dialect over schema restmon_api (postgrest.h)
  *	static.c	the web page's files under /web/, and "/" for a browser
- *	db.c		per-thread libpq connection, prepared API calls, reconnect,
- *				SQLSTATE -> HTTP status
+ *	db.c		libpq connections pooled in lanes (health, status,
+ *				trigger, CSV, PostgREST calls, polls), prepared API calls,
+ *				reconnect, SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
  *	json.c		json-c helpers, error bodies
  *
@@ -43,6 +44,7 @@
 #define MAX_BODY		(16 * 1024) /* a larger request body: 413 */
 #define MAX_ID_IN_PATH	256		/* a longer path parameter: 400 */
 #define MAX_POLLS_BODY	(1024 * 1024)	/* POST /api/polls: a larger body, 413 */
+#define CSV_PAGE_BYTES	(64 * 1024) /* a CSV is streamed in such pages */
 
 /* ---------------------------------------------------------------------
  * json.c: json-c helpers (no HTTP)
@@ -54,8 +56,14 @@ extern void js_set_int(json_object *obj, const char *key, int value);
 extern json_object *js_error_body(unsigned int status, const char *message,
 								  const char *sqlstate);
 extern json_object *js_parse_object(const char *text, size_t len);
-extern bool js_string_member(json_object *obj, const char *key,
-							 const char **out);
+typedef enum JsMember
+{
+	JS_STRING,					/* a string (or absent, or null) */
+	JS_NOT_STRING,
+	JS_HAS_NUL					/* a string holding \u0000 */
+} JsMember;
+extern JsMember js_string_member(json_object *obj, const char *key,
+								 const char **out);
 
 /* ---------------------------------------------------------------------
  * http.c: one request's state and its response
@@ -71,7 +79,7 @@ typedef struct Request
 	size_t		max_body;		/* MAX_BODY, or the route's own limit */
 	struct timespec started;
 	unsigned int status;		/* of the response queued, for the log */
-	char		method[8];
+	char		method[4 * 8 + 1];	/* as logged: 8 bytes, escaped */
 	char	   *url;			/* for the access log */
 } Request;
 
@@ -91,7 +99,7 @@ extern bool request_string_member(struct MHD_Connection *c, Request *r,
 								  const char **out, enum MHD_Result *sent);
 
 /* ---------------------------------------------------------------------
- * db.c: the database, one connection per thread
+ * db.c: the database, pools of connections in lanes
  * ---------------------------------------------------------------------
  */
 
@@ -100,20 +108,40 @@ typedef enum DbCall
 {
 	DB_TRIGGER,					/* restmon_trigger_report(as_of, store_id) */
 	DB_STATUS,					/* restmon_report_status(id) */
-	DB_CSV,						/* restmon_report_csv(id) */
-	DB_HEALTH					/* SELECT 1 */
+	DB_CSV_PAGE,				/* restmon_report_csv_page(id, after, bytes) */
+	DB_HEALTH,					/* SELECT 1 */
+	DB_RECORD_JSON,				/* restmon_record_polls(jsonb), summary */
+	DB_RECORD_CSV				/* restmon_record_polls_csv(text), summary */
 } DbCall;
 
-extern void db_init(const char *conninfo, int statement_timeout_ms);
+/* the lanes of connections, by how long their calls may take (db.c) */
+typedef enum DbLane
+{
+	LANE_HEALTH,				/* GET /api/health */
+	LANE_FAST,					/* status polls */
+	LANE_TRIGGER,				/* triggers (may wait on a lock) */
+	LANE_CSV,					/* pages of a CSV */
+	LANE_API,					/* PostgREST calls (reads over many stores) */
+	LANE_POLLS,					/* POST /api/polls, as the poll role */
+	DB_NLANES
+} DbLane;
+
+typedef struct DbConn DbConn;
+
+extern void db_init(const char *conninfo, const char *poll_conninfo,
+					int statement_timeout_ms, int fast_size, int slow_size);
+extern bool db_lane_enabled(DbLane lane);
 extern void db_shutdown(void);
-extern PGconn *db_conn(void);
-extern PGresult *db_call(PGconn *conn, DbCall call, int nparams,
+extern DbConn *db_acquire(DbLane lane);
+extern void db_release(DbConn *dc);
+extern PGconn *db_pgconn(DbConn *dc);
+extern PGresult *db_call(DbConn *dc, DbCall call, int nparams,
 						 const char *const *params, PGresult **err);
 extern unsigned int db_http_status(const char *sqlstate);
 extern enum MHD_Result send_db_unavailable(struct MHD_Connection *c,
 										   Request *r);
 extern enum MHD_Result send_db_error(struct MHD_Connection *c, Request *r,
-									 PGconn *conn, PGresult *res);
+									 DbConn *dc, PGresult *res);
 extern PGresult *db_query(PGconn *conn, const char *sql, int nparams,
 						  const char *const *params, PGresult **err);
 
@@ -148,10 +176,9 @@ extern enum MHD_Result pgrst_route(struct MHD_Connection *c, Request *r,
 extern size_t pgrst_unescape(void *cls, struct MHD_Connection *c, char *s);
 
 /* ---------------------------------------------------------------------
- * api_polls.c: POST /api/polls, on the poll role's own connection
+ * api_polls.c: POST /api/polls, on the poll role's connections
  * ---------------------------------------------------------------------
  */
-extern void polls_init(const char *conninfo, int statement_timeout_ms);
 extern enum MHD_Result polls_post(struct MHD_Connection *c, Request *r,
 								  const char *param);
 
@@ -195,7 +222,8 @@ typedef struct GatewayOptions
 	int			port;
 	const char *bind_addr;
 	struct sockaddr_in addr;	/* bind_addr and port */
-	int			threads;
+	int			threads;		/* connections of the fast lane */
+	int			slow_conns;		/* of the trigger lane, and of the CSV one */
 	int			max_conn;
 	int			max_per_client; /* connections from one address */
 	int			timeout;

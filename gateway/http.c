@@ -6,7 +6,8 @@
  *
  * Every response goes through send_response, which records its status in
  * the Request for the access log.  Error responses are JSON objects with
- * error_code and message (and sqlstate when the database said one), with an
+ * error_code, message and sqlstate (the database's, or the one the gateway
+ * gives its own errors: see doc/http.md), with an
  * Allow header on a 405.  The send_* functions take ownership of what they
  * are given (the response, the JSON object).
  *
@@ -71,20 +72,34 @@ request_json_body(struct MHD_Connection *c, Request *r, enum MHD_Result *sent)
 	obj = js_parse_object(r->body, r->body_len);
 	if (obj == NULL)
 		*sent = send_error(c, r, 400, "the body must be a JSON object",
-						   NULL, NULL);
+						   "22P02", NULL);
 	return obj;
 }
 
-/* a string member, or NULL if absent; false (400 sent) if not a string */
+/*
+ * A string member, or NULL if absent; false (400 sent) if not a string, or
+ * a string with \u0000 in it (which a C string would silently cut short;
+ * 22P05 as PostgreSQL's jsonb says of it).
+ */
 bool
 request_string_member(struct MHD_Connection *c, Request *r, json_object *obj,
 					  const char *key, const char **out, enum MHD_Result *sent)
 {
 	char		msg[96];
 
-	if (js_string_member(obj, key, out))
-		return true;
-	snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
-	*sent = send_error(c, r, 400, msg, NULL, NULL);
+	switch (js_string_member(obj, key, out))
+	{
+		case JS_STRING:
+			return true;
+		case JS_NOT_STRING:
+			snprintf(msg, sizeof(msg), "\"%s\" must be a string", key);
+			*sent = send_error(c, r, 400, msg, "22023", NULL);
+			break;
+		case JS_HAS_NUL:
+			snprintf(msg, sizeof(msg), "\"%s\" must not contain \\u0000",
+					 key);
+			*sent = send_error(c, r, 400, msg, "22P05", NULL);
+			break;
+	}
 	return false;
 }

@@ -26,7 +26,7 @@ js_set_int(json_object *obj, const char *key, int value)
 	json_object_object_add(obj, key, json_object_new_int(value));
 }
 
-/* the body of every error response: error_code, message[, sqlstate] */
+/* the body of every error response: error_code, message, sqlstate */
 json_object *
 js_error_body(unsigned int status, const char *message, const char *sqlstate)
 {
@@ -34,8 +34,7 @@ js_error_body(unsigned int status, const char *message, const char *sqlstate)
 
 	js_set_int(obj, "error_code", (int) status);
 	js_set_string(obj, "message", message);
-	if (sqlstate != NULL)
-		js_set_string(obj, "sqlstate", sqlstate);
+	js_set_string(obj, "sqlstate", sqlstate != NULL ? sqlstate : "XX000");
 	return obj;
 }
 
@@ -61,10 +60,11 @@ js_parse_object(const char *text, size_t len)
 }
 
 /*
- * A string member of obj in *out, or NULL if absent or null; false if it is
- * there but no string.  *out points into obj.
+ * A string member of obj in *out, or NULL if absent or null (JS_STRING);
+ * JS_NOT_STRING if it is there but no string, JS_HAS_NUL if it holds a NUL
+ * (\u0000), which no C string can carry.  *out points into obj.
  */
-bool
+JsMember
 js_string_member(json_object *obj, const char *key, const char **out)
 {
 	json_object *v;
@@ -72,9 +72,12 @@ js_string_member(json_object *obj, const char *key, const char **out)
 	*out = NULL;
 	if (!json_object_object_get_ex(obj, key, &v) ||
 		json_object_is_type(v, json_type_null))
-		return true;
+		return JS_STRING;
 	if (!json_object_is_type(v, json_type_string))
-		return false;
+		return JS_NOT_STRING;
+	if (strlen(json_object_get_string(v)) !=
+		(size_t) json_object_get_string_len(v))
+		return JS_HAS_NUL;
 	*out = json_object_get_string(v);
-	return true;
+	return JS_STRING;
 }

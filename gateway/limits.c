@@ -156,7 +156,7 @@ send_rate_limited(struct MHD_Connection *c, Request *r, int retry_after)
 	char		secs[16];
 
 	obj = js_error_body(429, "too many report triggers from this client; "
-						"retry after the time in Retry-After", NULL);
+						"retry after the time in Retry-After", "53400");
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
 
 	resp = MHD_create_response_from_buffer(strlen(text), (void *) text,

@@ -6,7 +6,8 @@
  *
  * Only the main thread takes SIGTERM and SIGINT (every other thread is
  * started with them blocked): it waits for one, stops the daemon, which
- * ends the pool threads (closing their database connections), and exits 0.
+ * ends the connections' threads, closes the database connections and
+ * exits 0.
  * Exit 2 on a bad command line, 1 if it cannot listen.  The limits that
  * keep one client from starving the others (connections per client, idle
  * timeout, triggers per second) are documented in doc/security.md.
@@ -37,8 +38,10 @@ usage(FILE *out)
 			"                          (default: none, and the route answers 503)\n"
 			"  --port=PORT             port to listen on (default 5000)\n"
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
-			"  --threads=N             worker threads, one database connection each\n"
+			"  --threads=N             database connections for status polls\n"
 			"                          (default: one per CPU)\n"
+			"  --slow-connections=N    database connections for triggers, and as many\n"
+			"                          for pages of CSVs (default 2)\n"
 			"  --max-connections=N     concurrent connections (default 1024)\n"
 			"  --max-per-client=N      concurrent connections from one address (default 64)\n"
 			"  --timeout=SECONDS       idle connection timeout (default 10)\n"
@@ -58,10 +61,10 @@ static void
 default_options(GatewayOptions *o)
 {
 	/*
-	 * One thread per CPU: each thread serves many connections, and more
-	 * threads than CPUs only add scheduling delay to the slowest requests
-	 * (measured: p99 of a status poll 3 ms with 2 threads on 2 CPUs, 40 to
-	 * 160 ms with 4 to 16).
+	 * Status polls: one database connection per CPU (the polls are CPU-bound
+	 * on both sides; more sessions than CPUs only add scheduling delay to the
+	 * slowest).  Triggers and CSV pages: two connections each, in lanes of
+	 * their own (db.c).
 	 */
 	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -70,6 +73,7 @@ default_options(GatewayOptions *o)
 	o->port = 5000;
 	o->bind_addr = "127.0.0.1";
 	o->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int) ncpu;
+	o->slow_conns = 2;
 	o->max_conn = 1024;
 	o->max_per_client = 64;
 	o->timeout = 10;
@@ -88,6 +92,7 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		{"port", required_argument, NULL, 'p'},
 		{"bind", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
+		{"slow-connections", required_argument, NULL, 'l'},
 		{"max-connections", required_argument, NULL, 'm'},
 		{"max-per-client", required_argument, NULL, 'c'},
 		{"timeout", required_argument, NULL, 'o'},
@@ -120,6 +125,9 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 			case 't':
 				o->threads = atoi(optarg);
 				break;
+			case 'l':
+				o->slow_conns = atoi(optarg);
+				break;
 			case 'm':
 				o->max_conn = atoi(optarg);
 				break;
@@ -150,6 +158,7 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		}
 	}
 	if (o->port <= 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 ||
+		o->slow_conns < 1 || o->slow_conns > 256 ||
 		o->max_conn < 1 || o->max_per_client < 1 || o->timeout < 1 ||
 		o->statement_timeout_ms < 0 || !(o->trigger_rate >= 0) ||
 		o->trigger_burst < 1)
@@ -201,8 +210,8 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	db_init(opts.conninfo, opts.statement_timeout_ms);
-	polls_init(opts.poll_conninfo, opts.statement_timeout_ms);
+	db_init(opts.conninfo, opts.poll_conninfo, opts.statement_timeout_ms,
+			opts.threads, opts.slow_conns);
 
 	if ((d = server_start(&opts)) == NULL)
 	{
@@ -211,8 +220,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr,
-			"restmon-http: listening on http://%s:%d/ with %d threads\n",
-			opts.bind_addr, opts.port, opts.threads);
+			"restmon-http: listening on http://%s:%d/ (database connections:"
+			" 1 for health, %d for status polls, %d for triggers, %d for CSV"
+			" pages)\n",
+			opts.bind_addr, opts.port, opts.threads, opts.slow_conns,
+			opts.slow_conns);
 
 	sigwait(&sigs, &sig);
 	fprintf(stderr, "restmon-http: %s, stopping\n",

@@ -138,7 +138,7 @@ call_route(struct MHD_Connection *c, Request *r, const Route *route,
 
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_query_param, &q);
 	if (q.msg[0] != '\0')
-		return send_error(c, r, 400, q.msg, NULL, NULL);
+		return send_error(c, r, 400, q.msg, "22023", NULL);
 	if (route->limited && !limits_take_trigger(c, &retry_after))
 		return send_rate_limited(c, r, retry_after);
 	if (param->start == NULL)
@@ -147,7 +147,7 @@ call_route(struct MHD_Connection *c, Request *r, const Route *route,
 	{
 		snprintf(msg, sizeof(msg), "%.*s is too long",
 				 (int) param->name_len, param->name);
-		return send_error(c, r, 400, msg, NULL, NULL);
+		return send_error(c, r, 400, msg, "22023", NULL);
 	}
 	memcpy(value, param->start, param->len);
 	value[param->len] = '\0';
@@ -182,7 +182,7 @@ route_request(struct MHD_Connection *c, Request *r, const char *url,
 	if (allow[0] != '\0')
 	{
 		snprintf(msg, sizeof(msg), "use %s", allow);
-		return send_error(c, r, 405, msg, NULL, allow);
+		return send_error(c, r, 405, msg, "0A000", allow);
 	}
-	return send_error(c, r, 404, "no such endpoint", NULL, NULL);
+	return send_error(c, r, 404, "no such endpoint", "42883", NULL);
 }

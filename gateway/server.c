@@ -1,21 +1,33 @@
 /*-------------------------------------------------------------------------
  *
  * gateway/server.c
- *	  restmon-http's libmicrohttpd daemon: its thread pool and limits, each
- *	  request's state and body, and the access log.
+ *	  restmon-http's libmicrohttpd daemon: a thread per connection within
+ *	  its limits, each request's state and body, and the access log.
  *
- * libmicrohttpd serves the requests from a pool of threads (each with its
- * own database connection, see db.c; each thread waits on its sockets
- * with epoll, so a slow or idle connection costs a file descriptor and
- * its 32 KiB of memory, not a thread), within a connection limit, a limit
- * of connections per client address, and an idle timeout: a connection
- * that sends nothing for --timeout seconds is closed, whether it is
- * between requests or in the middle of one.  A request's body is
- * gathered up to MAX_BODY bytes (beyond that the rest is read and dropped,
- * and the answer is 413) before it is routed.  Every request, answered or
- * not, leaves one access line on stderr:
+ * Each connection is served by a thread of its own (libmicrohttpd's
+ * thread-per-connection mode): a request that waits on the database (a
+ * trigger behind a lock) or on its client (a slow reader of a CSV) holds
+ * up its own connection and nothing else.  The database calls borrow a
+ * connection from a lane of db.c's pools for one call, so threads are
+ * many and database sessions few.  What bounds the threads is what bounds
+ * the connections: at most --max-connections at once, --max-per-client
+ * from one address, and an idle timeout: a connection that makes no
+ * progress for --timeout seconds (sends nothing, or takes nothing of its
+ * response) is closed, whether it is between requests or in the middle of
+ * one.  A connection costs a thread (STACK_SIZE of address space, of which
+ * a few pages are touched), libmicrohttpd's CONNECTION_MEMORY, and while
+ * it streams a CSV one page of it (CSV_PAGE_BYTES and a line, api_seed.c);
+ * in the kernel, a send buffer of SEND_BUFFER at most.
+ *
+ * A request's body is gathered up to MAX_BODY bytes (beyond that the rest
+ * is read and dropped, and the answer is 413) before it is routed.  Every
+ * request, answered or not, leaves one access line on stderr:
  *
  *	ADDRESS METHOD PATH STATUS TIMEms[ (not completed)]
+ *
+ * where the method and path have every byte outside printable ASCII, the
+ * space and the backslash written \xHH, so a request cannot forge a line
+ * (%0A in a path is a line feed once decoded).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,10 +36,61 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "gateway.h"
 
 #define CONNECTION_MEMORY	(32 * 1024) /* libmicrohttpd's, per connection */
+#define STACK_SIZE			(512 * 1024)	/* of a connection's thread */
+#define LOGGED_PATH			200 /* bytes of a path the log keeps */
+#define SEND_BUFFER			(64 * 1024) /* SO_SNDBUF of a connection */
+
+/*
+ * A new connection: its kernel send buffer is fixed at SEND_BUFFER (Linux
+ * would grow it up to net.ipv4.tcp_wmem's maximum, 4 MiB, whatever the
+ * client reads), so that a client that stops reading stops the stream
+ * after that much, and its thread stops fetching pages of a CSV.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	int			size = SEND_BUFFER;
+
+	(void) cls;
+	(void) socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &size,
+				   sizeof(size));
+}
+
+/* s as one access-log field in out (size >= 4 * max + 1): see the banner */
+static void
+log_field(char *out, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		i;
+
+	for (i = 0; s[i] != '\0' && i < max; i++)
+	{
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch > ' ' && ch < 0x7f && ch != '\\')
+			*out++ = (char) ch;
+		else
+		{
+			*out++ = '\\';
+			*out++ = 'x';
+			*out++ = hex[ch >> 4];
+			*out++ = hex[ch & 15];
+		}
+	}
+	*out = '\0';
+}
 
 /* the first call of a request: its state */
 static enum MHD_Result
@@ -38,8 +101,10 @@ begin_request(const char *url, const char *method, void **req_cls)
 	if (r == NULL)
 		return MHD_NO;
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
-	snprintf(r->method, sizeof(r->method), "%s", method);
-	r->url = strndup(url, 200);
+	log_field(r->method, method, (sizeof(r->method) - 1) / 4);
+	r->url = malloc(4 * LOGGED_PATH + 1);
+	if (r->url != NULL)
+		log_field(r->url, url, LOGGED_PATH);
 	r->max_body = route_body_limit(url);
 	*req_cls = r;
 	return MHD_YES;
@@ -86,7 +151,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->too_large)
 		return send_error(c, r, 413, "the request body is too large",
-						  NULL, NULL);
+						  "54000", NULL);
 	return route_request(c, r, url, method);
 }
 
@@ -139,14 +204,15 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 struct MHD_Daemon *
 server_start(const GatewayOptions *opts)
 {
-	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
+	MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 
 	return MHD_start_daemon(flags, (uint16_t) opts->port, NULL, NULL,
 							on_request, NULL,
 							MHD_OPTION_SOCK_ADDR,
 							(struct sockaddr *) &opts->addr,
-							MHD_OPTION_THREAD_POOL_SIZE,
-							(unsigned int) opts->threads,
+							MHD_OPTION_THREAD_STACK_SIZE,
+							(size_t) STACK_SIZE,
 							MHD_OPTION_CONNECTION_LIMIT,
 							(unsigned int) opts->max_conn,
 							MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -157,10 +223,11 @@ server_start(const GatewayOptions *opts)
 							(size_t) CONNECTION_MEMORY,
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_UNESCAPE_CALLBACK, pgrst_unescape, NULL,
+							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 							MHD_OPTION_END);
 }
 
-/* stops serving: the pool threads finish and exit */
+/* stops serving: the connections' threads finish and exit */
 void
 server_stop(struct MHD_Daemon *d)
 {

@@ -168,7 +168,7 @@ serve_file(struct MHD_Connection *c, Request *r, const char *rel)
 	if (fd < 0)
 		return send_error(c, r, 404, errno == ENOENT && access(web_root, F_OK)
 						  != 0 ? "the web page is not installed here" :
-						  "no such file", NULL, NULL);
+						  "no such file", "58P01", NULL);
 	resp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
 	if (resp == NULL)
 	{
@@ -276,11 +276,11 @@ static_route(struct MHD_Connection *c, Request *r, const char *url,
 	if (strncmp(url, WEB_PREFIX, strlen(WEB_PREFIX)) != 0)
 		return false;
 	if (!get)
-		*ret = send_error(c, r, 405, "use GET", NULL, "GET, HEAD");
+		*ret = send_error(c, r, 405, "use GET", "0A000", "GET, HEAD");
 	else if ((rel = url + strlen(WEB_PREFIX))[0] == '\0')
 		*ret = serve_file(c, r, "index.html");
 	else if (!safe_relative_path(rel))
-		*ret = send_error(c, r, 404, "no such file", NULL, NULL);
+		*ret = send_error(c, r, 404, "no such file", "58P01", NULL);
 	else
 		*ret = serve_file(c, r, rel);
 	return true;

@@ -24,7 +24,7 @@ for a in "$@"; do
 					/usr/include/json-c /usr/include/microhttpd.h \
 					src gateway test/unit $(ls -d test/fuzz 2>/dev/null) | cut -f1
 				printf '%s\n' FILE size_t ssize_t pthread_key_t pthread_t \
-					pthread_mutex_t pthread_once_t uint8_t uint16_t uint32_t \
+					pthread_mutex_t pthread_cond_t pthread_once_t uint8_t uint16_t uint32_t \
 					uint64_t int8_t int16_t int32_t int64_t uintptr_t off_t \
 					time_t socklen_t sig_atomic_t va_list
 			} | LC_ALL=C sort -u > typedefs.list ;;

@@ -5,7 +5,8 @@
  *	  records a request, and a background worker started when its
  *	  transaction commits fills it from restmon_store_uptime() (the one
  *	  implementation of semantics §3-6);
- *	  restmon_report_status() and restmon_report_csv() read it;
+ *	  restmon_report_status() and restmon_report_csv() read it (and
+ *	  restmon_report_csv_page() a page of the CSV at a time);
  *	  restmon_upkeep() re-runs reports whose worker died and
  *	  restmon_prune_reports() deletes old ones.
  *
@@ -35,6 +36,7 @@ PG_FUNCTION_INFO_V1(restmon_upkeep);
 PG_FUNCTION_INFO_V1(restmon_report_csv);
 PG_FUNCTION_INFO_V1(restmon_prune_reports);
 PG_FUNCTION_INFO_V1(restmon_report_status);
+PG_FUNCTION_INFO_V1(restmon_report_csv_page);
 
 /*
  * restmon_trigger_report(as_of timestamptz, store_id text, wait boolean)
@@ -183,4 +185,68 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 	result = rm_report_csv(id, callcxt);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * restmon_report_csv_page(report_id, after_store_id, max_bytes,
+ *						   OUT csv, OUT resume_after)
+ *
+ * A page of restmon_report_csv(report_id): the header when after_store_id
+ * is NULL, then the lines of the stores after it until the page holds
+ * max_bytes (a line is never split); resume_after is the after_store_id of
+ * the next page, NULL when this page ends the CSV.  Both NULL while the
+ * report is Running; a Failed report is an error, as in
+ * restmon_report_csv().
+ */
+Datum
+restmon_report_csv_page(PG_FUNCTION_ARGS)
+{
+	char	   *id;
+	char	   *after;
+	int32		max_bytes;
+	MemoryContext callcxt = CurrentMemoryContext;
+	TupleDesc	tupdesc;
+	Datum		values[2] = {0};
+	bool		nulls[2] = {true, true};
+	char	   *resume = NULL;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	after = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	max_bytes = PG_GETARG_INT32(2);
+	if (max_bytes < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_bytes must be positive")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	SPI_connect();
+	switch (rm_report_lookup(id, NULL, NULL))
+	{
+		case RM_REPORT_RUNNING:
+			break;
+		case RM_REPORT_FAILED:
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("report \"%s\" failed", id),
+					 errhint("restmon_report_status() shows its error.")));
+			break;
+		case RM_REPORT_COMPLETE:
+			values[0] = PointerGetDatum(rm_report_csv_page(id, after,
+														   max_bytes,
+														   &resume, callcxt));
+			nulls[0] = false;
+			break;
+	}
+	SPI_finish();
+	if (resume != NULL)
+	{
+		values[1] = CStringGetTextDatum(resume);
+		nulls[1] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values,
+													  nulls)));
 }

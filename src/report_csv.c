@@ -9,6 +9,16 @@
  * rows of restmon.report_row (report_queue.c).  A field is quoted only when
  * it holds a comma, a quote or a line break.
  *
+ * rm_report_csv_page() writes the same CSV a page at a time, for a reader
+ * that must not hold it whole (the HTTP gateway): a page is the header
+ * (first page only) and the lines of the next stores after a given
+ * store_id, in the same order, until the page reaches a byte budget; a
+ * line is never split, so a page is at most the budget plus one line
+ * (a store_id is at most RM_STORE_ID_MAX_BYTES).  The pages of a report,
+ * concatenated, are rm_report_csv() byte for byte, since both write the
+ * same rows with the same functions (the keyset store_id > after uses the
+ * column's "C" collation, the order of ORDER BY store_id).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,6 +32,7 @@
 #include "report_queue.h"
 
 #define RM_CSV_FETCH	10000
+#define RM_CSV_PAGE_FETCH	200 /* rows a page fetches at a time */
 
 /* semantics §6: the columns of the CSV, in order */
 static const char *const csv_columns[] = {
@@ -79,26 +90,42 @@ find_csv_columns(TupleDesc tupdesc, int *attnums)
 	}
 }
 
+/* the line of one row */
+static void
+append_csv_line(StringInfo buf, HeapTuple tup, TupleDesc tupdesc,
+				const int *attnums)
+{
+	for (int c = 0; c < RM_CSV_NCOLS; c++)
+	{
+		char	   *v = SPI_getvalue(tup, tupdesc, attnums[c]);
+
+		if (c > 0)
+			appendStringInfoChar(buf, ',');
+		if (v != NULL)
+			append_csv_field(buf, v);
+	}
+	appendStringInfoChar(buf, '\n');
+}
+
 /* the lines of one batch of rows */
 static void
 append_csv_lines(StringInfo buf, SPITupleTable *tuptable, uint64 n,
 				 const int *attnums)
 {
 	for (uint64 i = 0; i < n; i++)
-	{
-		HeapTuple	tup = tuptable->vals[i];
+		append_csv_line(buf, tuptable->vals[i], tuptable->tupdesc, attnums);
+}
 
-		for (int c = 0; c < RM_CSV_NCOLS; c++)
-		{
-			char	   *v = SPI_getvalue(tup, tuptable->tupdesc, attnums[c]);
+/* buf as text in resultcxt; buf is freed */
+static text *
+text_in(StringInfo buf, MemoryContext resultcxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
+	text	   *result = cstring_to_text_with_len(buf->data, buf->len);
 
-			if (c > 0)
-				appendStringInfoChar(buf, ',');
-			if (v != NULL)
-				append_csv_field(buf, v);
-		}
-		appendStringInfoChar(buf, '\n');
-	}
+	MemoryContextSwitchTo(oldcxt);
+	pfree(buf->data);
+	return result;
 }
 
 /*
@@ -113,7 +140,6 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 	int			attnums[RM_CSV_NCOLS];
 	MemoryContext batchcxt;
 	MemoryContext oldcxt;
-	text	   *result;
 
 	/* buf grows in resultcxt; the text of each batch lives in batchcxt */
 	oldcxt = MemoryContextSwitchTo(resultcxt);
@@ -139,9 +165,63 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 	SPI_cursor_close(portal);
 	MemoryContextDelete(batchcxt);
 
+	return text_in(&buf, resultcxt);
+}
+
+/*
+ * One page of the CSV of a complete report (see the banner), as text in
+ * resultcxt: the header when after is NULL, then the lines of the stores
+ * after it until the page holds max_bytes.  *resume is set (in resultcxt)
+ * to the store_id to pass as after for the next page, or NULL when this
+ * page ends the CSV.  Inside SPI; the caller has checked the status.
+ */
+text *
+rm_report_csv_page(const char *id, const char *after, int max_bytes,
+				   char **resume, MemoryContext resultcxt)
+{
+	StringInfoData buf;
+	Portal		portal;
+	int			attnums[RM_CSV_NCOLS];
+	MemoryContext oldcxt;
+	char	   *last = NULL;
+	bool		full = false;
+
 	oldcxt = MemoryContextSwitchTo(resultcxt);
-	result = cstring_to_text_with_len(buf.data, buf.len);
+	initStringInfo(&buf);
 	MemoryContextSwitchTo(oldcxt);
-	pfree(buf.data);
-	return result;
+	if (after == NULL)
+		append_csv_header(&buf);
+	*resume = NULL;
+
+	portal = rm_report_open_rows_after(id, after);
+	find_csv_columns(portal->tupDesc, attnums);
+	while (!full)
+	{
+		SPI_cursor_fetch(portal, true, RM_CSV_PAGE_FETCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+
+			if (full)
+			{
+				/* another row follows the page: the CSV goes on */
+				*resume = MemoryContextStrdup(resultcxt, last);
+				break;
+			}
+			append_csv_line(&buf, tup, SPI_tuptable->tupdesc, attnums);
+			last = SPI_getvalue(tup, SPI_tuptable->tupdesc, attnums[0]);
+			full = buf.len >= max_bytes;
+		}
+		if (full && *resume == NULL && SPI_processed == RM_CSV_PAGE_FETCH)
+		{
+			/* the page ended with the batch: is there another row? */
+			SPI_cursor_fetch(portal, true, 1);
+			if (SPI_processed > 0)
+				*resume = MemoryContextStrdup(resultcxt, last);
+		}
+	}
+	SPI_cursor_close(portal);
+	return text_in(&buf, resultcxt);
 }

@@ -4,9 +4,14 @@
 # One client (source address 127.0.0.2) holds 600 connections that drip a
 # header byte a second, another (127.0.0.3) 300 idle keep-alive
 # connections: each keeps at most --max-per-client (64) and /api/health
-# still answers the others at once.  A flood of triggers from one client
-# is answered 429 with Retry-After beyond its burst.  Loopback only,
-# bounded in count and time (about 20 s).
+# still answers the others at once.  250 clients (127.0.0.10-14) ask for a
+# 4 MB CSV and never read it: the gateway's memory stays under RSS_BOUND
+# and status polls answer within 100 ms.  Two triggers wait behind a lock
+# on restmon.report: health and status polls answer within 100 ms.  A
+# flood of triggers from one client is answered 429 with Retry-After beyond
+# its burst.  The errors the gateway makes itself have one shape, with a
+# sqlstate; the access log cannot be forged.  Loopback only, bounded in
+# count and time (about 40 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -56,6 +61,22 @@ DO $$ BEGIN
 	END IF;
 END $$;
 SELECT restmon_grant_report_api('restmon_gateway_test');
+-- a Complete report of 56,000 stores (a 4 MB CSV), written straight into
+-- the queue (what it holds is beside the point here: the gateway must send
+-- restmon_report_csv() as it is)
+INSERT INTO restmon.report (report_id, status, as_of, finished_at, row_count)
+VALUES ('bigBIGbigBIGbigBIGbig4', 'Complete', '2023-01-25 18:00+00', now(), 56000);
+INSERT INTO restmon.report_row
+SELECT 'bigBIGbigBIGbigBIGbig4', md5(i::text)::uuid::text,
+	(i % 61)::numeric(6,2), (i % 25)::numeric(6,2), (i % 169)::numeric(6,2),
+	(60 - i % 61)::numeric(6,2), (24 - i % 25)::numeric(6,2),
+	(168 - i % 169)::numeric(6,2)
+FROM generate_series(1, 56000) i;
+-- a report that stays Running: its "worker" is the checkpointer, which
+-- lives as long as the server, so upkeep never releases it
+INSERT INTO restmon.report (report_id, as_of, worker_pid)
+SELECT 'runRUNrunRUNrunRUNrun5', '2023-01-25 18:00+00', pid
+FROM pg_stat_activity WHERE backend_type = 'checkpointer';
 SQL
 
 PGUSER=restmon_gateway_test "$GW" --port "$PORT" --threads 2 > "$tmp/gateway.log" 2>&1 &
@@ -87,6 +108,78 @@ wait "$idle_pid"
 is "that client keeps at most 64 connections" "yes" \
 	"$(awk -F= '/^open=/ { print ($2 > 0 && $2 <= 64) ? "yes" : $0 }' "$tmp/idle")"
 
+# --- 250 clients that ask for a 4 MB CSV and never read it ---
+BIG=bigBIGbigBIGbigBIGbig4
+RUN=runRUNrunRUNrunRUNrun5
+RSS_BOUND=64	# MB; each holds one 64 KiB page at most (doc/security.md)
+rss_mb() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$gw_pid/status"; }
+# GET URL from 127.0.0.1: "STATUS SECONDS"
+timed_get() { curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_total}' "$1"; }
+# "STATUS SECONDS" lines: "yes" if every one is 200 within 0.1 s
+all_fast() {
+	awk '{ if ($1 != 200 || $2 >= 0.1) bad = bad " " $1 "/" $2 "s" }
+		END { print bad == "" ? "yes" : "slow or failed:" bad }'
+}
+is "the 4 MB CSV streamed is restmon_report_csv() byte for byte" \
+	"$(psql -X -At -c "SELECT md5(restmon_report_csv('$BIG'))")" \
+	"$(curl -s "$BASE/api/get_report?report_id=$BIG" | md5sum | cut -c1-32)"
+base_rss=$(rss_mb)
+python3 test/slow_clients.py "$PORT" 250 127.0.0.10,127.0.0.11,127.0.0.12,127.0.0.13,127.0.0.14 \
+	9 "csv:$BIG" > "$tmp/readers" 2>&1 &
+readers_pid=$!
+for _ in $(seq 50); do grep -q '^connected=' "$tmp/readers" && break; sleep 0.1; done
+sleep 1.5
+max_rss=0
+: > "$tmp/polls"
+for _ in $(seq 10); do
+	m=$(rss_mb); [ "$m" -gt "$max_rss" ] && max_rss=$m
+	timed_get "$BASE/api/get_report?report_id=$RUN" >> "$tmp/polls"; echo >> "$tmp/polls"
+	sleep 0.3
+done
+while kill -0 "$readers_pid" 2>/dev/null; do	# until the readers leave
+	m=$(rss_mb); [ "$m" -gt "$max_rss" ] && max_rss=$m
+	sleep 0.2
+done
+wait "$readers_pid"
+echo "# RSS $base_rss MB before, at most $max_rss MB with 250 readers; status polls: $(tr '\n' ' ' < "$tmp/polls")"
+is "250 non-reading CSV clients are connected" "connected=250" "$(grep '^connected=' "$tmp/readers")"
+is "... and the gateway's RSS stays under $RSS_BOUND MB" "yes" \
+	"$( [ "$max_rss" -lt "$RSS_BOUND" ] && echo yes || echo "$max_rss MB")"
+is "... and status polls answer within 100 ms" "yes" "$(all_fast < "$tmp/polls")"
+
+# --- two triggers blocked behind a lock on restmon.report ---
+# SHARE mode blocks the triggers' INSERT, not the status polls' reads
+psql -X -q -c "BEGIN; LOCK restmon.report IN SHARE MODE; SELECT pg_sleep(6); COMMIT;" > /dev/null 2>&1 &
+lock_pid=$!
+for _ in $(seq 50); do
+	[ "$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'restmon.report'::regclass AND mode = 'ShareLock' AND granted")" = 1 ] && break
+	sleep 0.1
+done
+blocked=""
+for i in 1 2; do
+	curl -s -o "$tmp/blocked.$i" --max-time 20 --interface 127.0.0.5 -X POST "$BASE/api/trigger_report" &
+	blocked="$blocked $!"
+done
+for _ in $(seq 50); do
+	[ "$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'restmon.report'::regclass AND NOT granted")" = 2 ] && break
+	sleep 0.1
+done
+is "two triggers wait on the lock" "2" \
+	"$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'restmon.report'::regclass AND NOT granted")"
+: > "$tmp/during"
+for _ in 1 2 3 4 5; do
+	timed_get "$BASE/api/health" >> "$tmp/during"; echo >> "$tmp/during"
+	timed_get "$BASE/api/get_report?report_id=$RUN" >> "$tmp/during"; echo >> "$tmp/during"
+	sleep 0.2
+done
+echo "# health and status polls while two triggers wait: $(tr '\n' ' ' < "$tmp/during")"
+is "health and status polls answer within 100 ms while two triggers wait on a lock" \
+	"yes" "$(all_fast < "$tmp/during")"
+wait "$lock_pid"
+wait $blocked
+is "the two triggers answer once the lock is released" "200 200" \
+	"$(jq -r 'if .report_id then 200 else .error_code end' "$tmp/blocked.1" "$tmp/blocked.2" | tr '\n' ' ' | sed 's/ $//')"
+
 # --- a trigger flood from one client: 429 with Retry-After ---
 t0=$(date +%s.%N)
 seq 60 | timeout 60 xargs -P 10 -I{} curl -s -o "$tmp/b.{}" -D "$tmp/h.{}" \
@@ -98,7 +191,7 @@ is "60 triggers by 10 clients at once from one address: at most the burst (20) a
 is "... and the others are 429" "60" "$(grep -cE '^(200|429) ' "$tmp/flood")"
 is "a 429 has Retry-After in whole seconds" "yes" \
 	"$(grep -qiE '^Retry-After: [1-9][0-9]*'$'\r''?$' "$tmp/h.$one" && echo yes)"
-is "a 429 has the JSON error shape" "429" "$(jq -r .error_code "$tmp/b.$one" 2>/dev/null)"
+is "a 429 has the JSON error shape" "429 53400" "$(jq -r '"\(.error_code) \(.sqlstate)"' "$tmp/b.$one" 2>/dev/null)"
 grep -i '^Retry-After:' "$tmp/h.$one" | tr -dc '0-9' > "$tmp/retry"
 is "another client is not limited" "200" \
 	"$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.4 -X POST "$BASE/api/trigger_report")"
@@ -106,8 +199,46 @@ sleep "$(cat "$tmp/retry")"
 is "after Retry-After seconds the client may trigger again" "200" \
 	"$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/api/trigger_report")"
 
+# --- one error shape: the errors the gateway makes itself (doc/http.md) ---
+shape() {	# curl args: "STATUS error_code sqlstate" of the answer
+	curl -s -o "$tmp/err" -w '%{http_code} ' "$@"
+	jq -r '"\(.error_code) \(.sqlstate)"' "$tmp/err" 2>/dev/null
+}
+is "unknown route: 404 42883" "404 404 42883" "$(shape "$BASE/nowhere")"
+is "wrong method: 405 0A000" "405 405 0A000" "$(shape -X DELETE "$BASE/api/health")"
+is "a body over 16 KiB: 413 54000" "413 413 54000" \
+	"$(head -c 20000 /dev/zero | tr '\0' x | shape --interface 127.0.0.6 -X POST --data-binary @- "$BASE/api/trigger_report")"
+is "a body that is no JSON object: 400 22P02" "400 400 22P02" \
+	"$(shape --interface 127.0.0.6 -X POST -d '{bad' "$BASE/api/trigger_report")"
+is "a field of the wrong type: 400 22023" "400 400 22023" \
+	"$(shape --interface 127.0.0.6 -X POST -d '{"store_id": 42}' "$BASE/api/trigger_report")"
+is "an unknown query parameter: 400 22023" "400 400 22023" \
+	"$(shape "$BASE/api/get_report?report_id=$RUN&x=1")"
+is "a \\u0000 inside a JSON store_id: 400 22P05, not a shorter id" "400 400 22P05" \
+	"$(shape --interface 127.0.0.6 -X POST -d '{"store_id": "abc\u0000def"}' "$BASE/api/trigger_report")"
+is "... and in a report_id" "400 400 22P05" \
+	"$(shape -X POST -d "{\"report_id\": \"$RUN\\u0000x\"}" "$BASE/store/get_report/")"
+
+# --- the access log: a path cannot forge a line ---
+curl -s -o /dev/null "$BASE/api/health%0A127.0.0.1%20GET%20/forged%20200%201.0ms"
+sleep 0.2
+is "a %0A in a path is logged escaped, on one line" "1 0" \
+	"$(grep -c 'GET /api/health\\x0a127.0.0.1\\x20GET\\x20/forged\\x20200\\x201.0ms 404' "$tmp/gateway.log") $(grep -c '^127.0.0.1 GET /forged' "$tmp/gateway.log")"
+
 kill -TERM "$gw_pid"
 wait "$gw_pid"
 is "the gateway stops cleanly" 0 $?
+gw_pid=""
+
+# --- no database: 503 with 08001, in the same shape ---
+"$GW" --port "$PORT" --dsn "host=127.0.0.1 port=1 connect_timeout=2" > "$tmp/gateway2.log" 2>&1 &
+gw_pid=$!
+for _ in $(seq 50); do
+	curl -s -o /dev/null "$BASE/api/health" && break
+	sleep 0.1
+done
+is "no database: 503 08001" "503 503 08001" "$(shape "$BASE/api/health")"
+kill -TERM "$gw_pid"
+wait "$gw_pid"
 gw_pid=""
 echo "1..$n"

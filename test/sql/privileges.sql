@@ -40,7 +40,7 @@ SELECT * FROM restmon_incidents();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
--- the report API for a role: exactly the five report functions more
+-- the report API for a role: exactly the six report functions more
 SELECT restmon_grant_report_api('restmon_plain');
 SELECT function, args FROM api WHERE may_run ORDER BY 1, 2;
 
