@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "postmaster/bgworker_internals.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
@@ -25,6 +26,7 @@ int			restmon_report_retention = 7 * 24 * 60;
 int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
+int			restmon_report_workers = -1;
 
 void		_PG_init(void);
 
@@ -83,6 +85,18 @@ _PG_init(void)
 							-1,
 							MAX_BACKENDS,
 							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	/* report_parallel.c: the processes computing one full report */
+	DefineCustomIntVariable("restmon.report_workers",
+							"Most processes computing one full report, each on a range of stores; -1 is max_parallel_workers_per_gather.",
+							"The backend (or report worker) computing the report is one of them; 1 computes it alone.  Parallel workers come from max_parallel_workers.",
+							&restmon_report_workers,
+							-1,
+							-1,
+							MAX_PARALLEL_WORKER_LIMIT + 1,
+							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
 

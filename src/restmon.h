@@ -19,6 +19,7 @@ extern char *restmon_data_dir;
 extern int	restmon_report_retention;	/* minutes */
 extern int	restmon_max_future; /* minutes; -1: no limit */
 extern int	restmon_max_report_workers; /* -1: max_worker_processes / 4 */
+extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "observation.h"
+#include "report_parallel.h"
 #include "restmon.h"
 #include "schedule.h"
 
@@ -260,20 +261,28 @@ resolve_as_of(FunctionCallInfo fcinfo, text *only, TimestampTz *T)
 	return true;
 }
 
-/* open the two ordered readers and the observation table, as of s->T */
+/*
+ * open the two ordered readers and the observation table, as of s->T; lo
+ * and hi, when not NULL, bound the stores to [lo, hi) in byte order (a
+ * range of a parallel report, report_parallel.c)
+ */
 static void
-open_scan(RmUptimeScan *s, text *only)
+open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 {
-	Datum		args[3];
-	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	char		nulls[3] = "   ";
+	Datum		args[5];
+	Oid			types[5] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	TEXTOID};
+	char		nulls[5] = "     ";
+	text	   *textargs[3] = {only, lo, hi};
 
 	args[0] = TimestampTzGetDatum(s->T - RM_HORIZON);
 	args[1] = TimestampTzGetDatum(s->T);
-	if (only != NULL)
-		args[2] = PointerGetDatum(only);
-	else
-		nulls[2] = 'n';
+	for (int i = 0; i < 3; i++)
+	{
+		args[2 + i] = PointerGetDatum(textargs[i]);
+		if (textargs[i] == NULL)
+			nulls[2 + i] = 'n';
+	}
 
 	/*
 	 * the stores of semantics §6.1: those with a poll at or before T; a
@@ -287,14 +296,18 @@ open_scan(RmUptimeScan *s, text *only)
 				"       UNION ALL SELECT s.store_id FROM restmon.store s"
 				"       WHERE s.store_id = $3 AND s.first_observed_at <= $2) k"
 				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
+				" WHERE ($4 IS NULL OR k.store_id >= $4)"
+				" AND ($5 IS NULL OR k.store_id < $5)"
 				" ORDER BY k.store_id",
-				3, types, args, nulls);
+				5, types, args, nulls);
 	reader_open(&s->hours,
 				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
 				" FROM restmon.business_hours h"
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
+				" AND ($4 IS NULL OR h.store_id >= $4)"
+				" AND ($5 IS NULL OR h.store_id < $5)"
 				" ORDER BY h.store_id",
-				3, types, args, nulls);
+				5, types, args, nulls);
 	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
 
 	s->storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -338,9 +351,9 @@ compute_store(RmUptimeScan *s, RmResult *res)
 }
 
 /* one output row: store_id, then uptime, downtime and evidence per window */
-static void
-put_store_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
-			  const RmResult *res)
+void
+rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
+				  const RmResult *res)
 {
 	Datum		values[RM_UPTIME_COLS];
 	bool		nulls[RM_UPTIME_COLS] = {0};
@@ -358,9 +371,57 @@ put_store_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* every store of the scan, in byte order, handed to emit; then closes it */
+static void
+scan_stores(RmUptimeScan *s, RmStoreEmit emit, void *arg)
+{
+	while (s->stores.tuple != NULL)
+	{
+		RmResult	res;
+		MemoryContext oldcxt;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(s->storecxt);
+		compute_store(s, &res);
+		emit(arg, s->stores.key, s->stores.keylen, &res);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(s->storecxt);
+		reader_next(&s->stores);
+	}
+	MemoryContextDelete(s->storecxt);
+	rm_obs_close(&s->obs);
+	SPI_cursor_close(s->stores.portal);
+	SPI_cursor_close(s->hours.portal);
+}
+
+/*
+ * The figures of the stores of [lo, hi) (NULL: unbounded) as of T, in
+ * byte order, handed to emit: one range of a full report, computed by a
+ * process of a parallel report (report_parallel.c).  Inside SPI.
+ */
+void
+rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
+				void *arg)
+{
+	RmUptimeScan s;
+
+	s.T = T;
+	open_scan(&s, NULL, lo, hi);
+	scan_stores(&s, emit, arg);
+}
+
+static void
+emit_row(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	rm_uptime_put_row((ReturnSetInfo *) arg, key, keylen, res);
+}
+
 /*
  * restmon_store_uptime(as_of timestamptz DEFAULT NULL,
  *						store_id text DEFAULT NULL)
+ *
+ * A full report may be computed by several processes
+ * (restmon.report_workers, report_parallel.c), with the same rows.
  */
 Datum
 restmon_store_uptime(PG_FUNCTION_ARGS)
@@ -382,24 +443,13 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	open_scan(&s, only);
-
-	while (s.stores.tuple != NULL)
+	if (only == NULL && rm_report_parallel(s.T, rsinfo))
 	{
-		RmResult	res;
-		MemoryContext oldcxt;
-
-		CHECK_FOR_INTERRUPTS();
-		oldcxt = MemoryContextSwitchTo(s.storecxt);
-		compute_store(&s, &res);
-		put_store_row(rsinfo, s.stores.key, s.stores.keylen, &res);
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(s.storecxt);
-		reader_next(&s.stores);
+		SPI_finish();
+		return (Datum) 0;
 	}
-
-	MemoryContextDelete(s.storecxt);
-	rm_obs_close(&s.obs);
+	open_scan(&s, only, NULL, NULL);
+	scan_stores(&s, emit_row, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }
