@@ -15,7 +15,10 @@
  * Per store it expands the schedule (schedule.c), runs the core (core.c)
  * and emits one row; all per-store memory lives in a context reset for
  * every store, so memory does not grow with the number of stores, and cost
- * depends on the rows of the horizon, not on the history kept.
+ * depends on the rows of the horizon, not on the history kept.  A full
+ * report may instead be cut into ranges of stores computed by several
+ * processes (report_parallel.c), each with rm_uptime_range(), this same
+ * pass bounded to its range.
  *
  *-------------------------------------------------------------------------
  */
