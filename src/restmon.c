@@ -27,8 +27,19 @@ int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
 int			restmon_report_workers = -1;
+int			restmon_observation_retention = 35 * 24 * 60;
 
 void		_PG_init(void);
+
+/* prune.c: -1 (keep every poll) or at least the evidence horizon, 192 h */
+static bool
+check_observation_retention(int *newval, void **extra, GucSource source)
+{
+	if (*newval == -1 || *newval >= 192 * 60)
+		return true;
+	GUC_check_errdetail("It is -1 (keep every poll) or at least 192 hours, the evidence horizon of a report.");
+	return false;
+}
 
 void
 _PG_init(void)
@@ -99,6 +110,18 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+
+	/* prune.c: polls older than this are pruned by the upkeep job */
+	DefineCustomIntVariable("restmon.observation_retention",
+							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
+							"restmon_upkeep() deletes older polls in bounded batches; at least 192 hours, so a report at the default instant never changes.",
+							&restmon_observation_retention,
+							35 * 24 * 60,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							check_observation_retention, NULL, NULL);
 
 	MarkGUCPrefixReserved("restmon");
 }
