@@ -217,7 +217,7 @@ HIST=$(timed b_history "$report_sql")
 REPORT_AGAIN=$(timed b_ref "$report_sql")
 
 # --- 5b. retention: that history pruned to restmon.observation_retention
-# (its default, 35 days) in batches of PRUNE_BATCH, as restmon_upkeep()
+# = 35 days in batches of PRUNE_BATCH, as restmon_upkeep()
 # does them (50,000 each), then the report again ---
 log "pruning"
 PRUNE_BATCH=${PRUNE_BATCH:-1000000}
@@ -226,7 +226,7 @@ PRUNED=0
 BATCH_MAX=0
 while :; do
 	b0=$(date +%s%N)
-	n=$(q -d b_history -c "SELECT restmon_prune_observations($PRUNE_BATCH)")
+	n=$(PGOPTIONS="-c restmon.observation_retention=35d" q -d b_history -c "SELECT restmon_prune_observations($PRUNE_BATCH)")
 	b=$((($(date +%s%N) - b0) / 1000000))
 	[ "$b" -gt "$BATCH_MAX" ] && BATCH_MAX=$b
 	PRUNED=$((PRUNED + n))

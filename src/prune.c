@@ -3,7 +3,9 @@
  * src/prune.c
  *	  Observation retention: restmon_prune_observations() deletes the status
  *	  polls older than restmon.observation_retention, in bounded batches;
- *	  restmon_upkeep() runs one batch every time it runs.
+ *	  restmon_upkeep() runs one batch every time it runs.  Off by default
+ *	  (-1): an hourly ingestion of a cumulative status file would load the
+ *	  pruned polls again, until ingestion skips polls beyond the edge.
  *
  * Invariants:
  *	- the edge is the latest poll stored (semantics §4's default report

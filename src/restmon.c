@@ -27,7 +27,7 @@ int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
 int			restmon_report_workers = -1;
-int			restmon_observation_retention = 35 * 24 * 60;
+int			restmon_observation_retention = -1;
 
 void		_PG_init(void);
 
@@ -113,10 +113,10 @@ _PG_init(void)
 
 	/* prune.c: polls older than this are pruned by the upkeep job */
 	DefineCustomIntVariable("restmon.observation_retention",
-							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
+							"How long status polls are kept, counted back from the latest poll stored; -1 (the default) keeps every poll.",
 							"restmon_upkeep() deletes older polls in bounded batches; at least 192 hours, so a report at the default instant never changes.",
 							&restmon_observation_retention,
-							35 * 24 * 60,
+							-1,
 							-1,
 							INT_MAX,
 							PGC_SUSET,

@@ -6,7 +6,8 @@
 --
 \i test/preamble.psql
 
--- at least the evidence horizon of 192 hours (semantics §5), or -1
+-- -1 (keep every poll) by default; else at least the evidence horizon of
+-- 192 hours (semantics §5)
 SHOW restmon.observation_retention;
 SELECT pg_temp.error_of($$SET restmon.observation_retention = '191h'$$);
 SET restmon.observation_retention = '8d';
