@@ -1036,3 +1036,13 @@ BEGIN
 		' TO %2$s', '@extschema@', role);
 END
 $$;
+
+-- Observation retention (0.4.0): deletes the status polls older than
+-- restmon.observation_retention, counted back from the latest poll stored,
+-- about max_rows at most per call, and never while an ingestion runs;
+-- restmon_upkeep() runs one batch.  Stores keep their hours and zones.
+CREATE FUNCTION restmon_prune_observations(max_rows bigint DEFAULT 100000)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'restmon_prune_observations'
+LANGUAGE C VOLATILE STRICT;
+REVOKE ALL ON FUNCTION restmon_prune_observations(bigint) FROM PUBLIC;

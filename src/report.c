@@ -7,7 +7,8 @@
  *	  implementation of semantics §3-6);
  *	  restmon_report_status() and restmon_report_csv() read it (and
  *	  restmon_report_csv_page() a page of the CSV at a time);
- *	  restmon_upkeep() re-runs reports whose worker died and
+ *	  restmon_upkeep() re-runs reports whose worker died (and prunes a
+ *	  batch of old polls, prune.c) and
  *	  restmon_prune_reports() deletes old ones.
  *
  * The queue's statements are in report_queue.c, the workers in
@@ -111,6 +112,9 @@ restmon_upkeep(PG_FUNCTION_ARGS)
 	rm_report_release_stopped();
 	queued = rm_report_count_queued();
 	SPI_finish();
+
+	/* one bounded batch of observation retention (prune.c) */
+	(void) rm_prune_observations(RM_UPKEEP_PRUNE_ROWS);
 
 	/* each worker takes queued reports until none is left */
 	PG_RETURN_INT32(rm_report_launch_at_commit((int) Min(queued, INT_MAX)));

@@ -12,6 +12,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "postmaster/bgworker_internals.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
 
@@ -26,8 +27,20 @@ int			restmon_max_future = 24 * 60;
 int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
 bool		restmon_state_alerts = true;
+int			restmon_report_workers = -1;
+int			restmon_observation_retention = -1;
 
 void		_PG_init(void);
+
+/* prune.c: -1 (keep every poll) or at least the evidence horizon, 192 h */
+static bool
+check_observation_retention(int *newval, void **extra, GucSource source)
+{
+	if (*newval == -1 || *newval >= 192 * 60)
+		return true;
+	GUC_check_errdetail("It is -1 (keep every poll) or at least 192 hours, the evidence horizon of a report.");
+	return false;
+}
 
 void
 _PG_init(void)
@@ -95,6 +108,30 @@ _PG_init(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	/* report_parallel.c: the processes computing one full report */
+	DefineCustomIntVariable("restmon.report_workers",
+							"Most processes computing one full report, each on a range of stores; -1 is max_parallel_workers_per_gather.",
+							"The backend (or report worker) computing the report is one of them; 1 computes it alone.  Parallel workers come from max_parallel_workers.",
+							&restmon_report_workers,
+							-1,
+							-1,
+							MAX_PARALLEL_WORKER_LIMIT + 1,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	/* prune.c: polls older than this are pruned by the upkeep job */
+	DefineCustomIntVariable("restmon.observation_retention",
+							"How long status polls are kept, counted back from the latest poll stored; -1 (the default) keeps every poll.",
+							"restmon_upkeep() deletes older polls in bounded batches; at least 192 hours, so a report at the default instant never changes.",
+							&restmon_observation_retention,
+							-1,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							check_observation_retention, NULL, NULL);
 
 	MarkGUCPrefixReserved("restmon");
 }

@@ -20,6 +20,12 @@ extern int	restmon_report_retention;	/* minutes */
 extern int	restmon_max_future; /* minutes; -1: no limit */
 extern int	restmon_max_report_workers; /* -1: max_worker_processes / 4 */
 extern bool restmon_state_alerts;
+extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
+extern int	restmon_observation_retention;	/* minutes; -1: keep all */
+
+/* prune.c: observation retention */
+#define RM_UPKEEP_PRUNE_ROWS	50000	/* polls deleted per upkeep, at most */
+extern int64 rm_prune_observations(int64 max_rows);
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the

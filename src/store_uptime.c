@@ -16,7 +16,10 @@
  * Per store it expands the schedule (schedule.c), runs the core (core.c)
  * and emits one row; all per-store memory lives in a context reset for
  * every store, so memory does not grow with the number of stores, and cost
- * depends on the rows of the horizon, not on the history kept.
+ * depends on the rows of the horizon, not on the history kept.  A full
+ * report may instead be cut into ranges of stores computed by several
+ * processes (report_parallel.c), each with rm_uptime_range(), this same
+ * pass bounded to its range.
  *
  *-------------------------------------------------------------------------
  */
@@ -35,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "observation.h"
+#include "report_parallel.h"
 #include "restmon.h"
 #include "schedule.h"
 #include "store_scan.h"
@@ -241,20 +245,28 @@ rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
 	return true;
 }
 
-/* open the two ordered readers and the observation table, as of s->T */
-void
-rm_scan_open(RmUptimeScan *s, text *only)
+/*
+ * open the two ordered readers and the observation table, as of s->T; lo
+ * and hi, when not NULL, bound the stores to [lo, hi) in byte order (a
+ * range of a parallel report, report_parallel.c)
+ */
+static void
+open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 {
-	Datum		args[3];
-	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
-	char		nulls[3] = "   ";
+	Datum		args[5];
+	Oid			types[5] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	TEXTOID};
+	char		nulls[5] = "     ";
+	text	   *textargs[3] = {only, lo, hi};
 
 	args[0] = TimestampTzGetDatum(s->T - RM_HORIZON);
 	args[1] = TimestampTzGetDatum(s->T);
-	if (only != NULL)
-		args[2] = PointerGetDatum(only);
-	else
-		nulls[2] = 'n';
+	for (int i = 0; i < 3; i++)
+	{
+		args[2 + i] = PointerGetDatum(textargs[i]);
+		if (textargs[i] == NULL)
+			nulls[2 + i] = 'n';
+	}
 
 	/*
 	 * the stores of semantics §6.1: those with a poll at or before T; a
@@ -268,19 +280,30 @@ rm_scan_open(RmUptimeScan *s, text *only)
 				"       UNION ALL SELECT s.store_id FROM restmon.store s"
 				"       WHERE s.store_id = $3 AND s.first_observed_at <= $2) k"
 				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
+				" WHERE ($4 IS NULL OR k.store_id >= $4)"
+				" AND ($5 IS NULL OR k.store_id < $5)"
 				" ORDER BY k.store_id",
-				3, types, args, nulls);
+				5, types, args, nulls);
 	reader_open(&s->hours,
 				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
 				" FROM restmon.business_hours h"
 				" WHERE ($3 IS NULL OR h.store_id = $3)"
+				" AND ($4 IS NULL OR h.store_id >= $4)"
+				" AND ($5 IS NULL OR h.store_id < $5)"
 				" ORDER BY h.store_id",
-				3, types, args, nulls);
+				5, types, args, nulls);
 	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
 
 	s->storecxt = AllocSetContextCreate(CurrentMemoryContext,
 										"restmon per-store",
 										ALLOCSET_DEFAULT_SIZES);
+}
+
+/* open the two ordered readers and the observation table, as of s->T */
+void
+rm_scan_open(RmUptimeScan *s, text *only)
+{
+	open_scan(s, only, NULL, NULL);
 }
 
 /*
@@ -323,12 +346,14 @@ rm_scan_close(RmUptimeScan *s)
 {
 	MemoryContextDelete(s->storecxt);
 	rm_obs_close(&s->obs);
+	SPI_cursor_close(s->stores.portal);
+	SPI_cursor_close(s->hours.portal);
 }
 
 /* one output row: store_id, then uptime, downtime and evidence per window */
-static void
-put_store_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
-			  const RmResult *res)
+void
+rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
+				  const RmResult *res)
 {
 	Datum		values[RM_UPTIME_COLS];
 	bool		nulls[RM_UPTIME_COLS] = {0};
@@ -346,9 +371,58 @@ put_store_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* every store of the scan, in byte order, handed to emit; then closes it */
+static void
+scan_stores(RmUptimeScan *s, RmStoreEmit emit, void *arg)
+{
+	while (s->stores.tuple != NULL)
+	{
+		RmStoreInputs in;
+		RmResult	res;
+		MemoryContext oldcxt;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(s->storecxt);
+		rm_scan_inputs(s, &in);
+		rm_check_core_status(rm_compute(in.business, in.nbusiness,
+										in.polls, in.npolls, s->T,
+										in.scratch, &res),
+							 s->stores.key, s->stores.keylen);
+		emit(arg, s->stores.key, s->stores.keylen, &res);
+		MemoryContextSwitchTo(oldcxt);
+		rm_scan_next(s);
+	}
+	rm_scan_close(s);
+}
+
+/*
+ * The figures of the stores of [lo, hi) (NULL: unbounded) as of T, in
+ * byte order, handed to emit: one range of a full report, computed by a
+ * process of a parallel report (report_parallel.c).  Inside SPI.
+ */
+void
+rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
+				void *arg)
+{
+	RmUptimeScan s;
+
+	s.T = T;
+	open_scan(&s, NULL, lo, hi);
+	scan_stores(&s, emit, arg);
+}
+
+static void
+emit_row(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	rm_uptime_put_row((ReturnSetInfo *) arg, key, keylen, res);
+}
+
 /*
  * restmon_store_uptime(as_of timestamptz DEFAULT NULL,
  *						store_id text DEFAULT NULL)
+ *
+ * A full report may be computed by several processes
+ * (restmon.report_workers, report_parallel.c), with the same rows.
  */
 Datum
 restmon_store_uptime(PG_FUNCTION_ARGS)
@@ -370,27 +444,13 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	rm_scan_open(&s, only);
-
-	while (s.stores.tuple != NULL)
+	if (only == NULL && rm_report_parallel(s.T, rsinfo))
 	{
-		RmStoreInputs in;
-		RmResult	res;
-		MemoryContext oldcxt;
-
-		CHECK_FOR_INTERRUPTS();
-		oldcxt = MemoryContextSwitchTo(s.storecxt);
-		rm_scan_inputs(&s, &in);
-		rm_check_core_status(rm_compute(in.business, in.nbusiness,
-										in.polls, in.npolls, s.T,
-										in.scratch, &res),
-							 s.stores.key, s.stores.keylen);
-		put_store_row(rsinfo, s.stores.key, s.stores.keylen, &res);
-		MemoryContextSwitchTo(oldcxt);
-		rm_scan_next(&s);
+		SPI_finish();
+		return (Datum) 0;
 	}
-
-	rm_scan_close(&s);
+	open_scan(&s, only, NULL, NULL);
+	scan_stores(&s, emit_row, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }

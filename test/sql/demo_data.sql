@@ -27,7 +27,12 @@ SELECT regexp_replace(file, '^.*/', '') AS file, rows_rejected
 FROM restmon_ingest(:'outdir');
 SELECT reason, count(*) FROM restmon.rejected_row GROUP BY 1 ORDER BY 1;
 
+-- the comparisons with bench/reference.sql on a report computed by 4
+-- processes; test/parallel_check.psql: the same rows as the serial report
+SET restmon.report_workers = 4;
 \i test/spec_check.psql
 \i test/timeline_check.psql
+RESET restmon.report_workers;
+\i test/parallel_check.psql
 
 DROP EXTENSION restmon;

@@ -27,8 +27,13 @@ SELECT count(*) AS polls, min(observed_at), max(observed_at)
 FROM restmon.observation;
 SELECT restmon_default_as_of();
 
+-- the comparisons with bench/reference.sql on a report computed by 4
+-- processes; test/parallel_check.psql: the same rows as the serial report
+SET restmon.report_workers = 4;
 \i test/spec_check.psql
 \i test/timeline_check.psql
+RESET restmon.report_workers;
+\i test/parallel_check.psql
 
 -- the same report once VACUUM has set the visibility map: the primary key
 -- is then read without visiting the heap (observation.c), and no figure

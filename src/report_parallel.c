@@ -1,0 +1,517 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/report_parallel.c
+ *	  A full report computed by several processes: the stores, in byte
+ *	  order, are cut into contiguous ranges of about the same number of
+ *	  stores; the backend running the report (the leader) and parallel
+ *	  workers each take the next range not taken yet and compute it with
+ *	  rm_uptime_range() (store_uptime.c, the one implementation of the
+ *	  figures); the workers send each store's figures through a shared
+ *	  memory queue, and the leader emits them range by range, so the rows
+ *	  come out in store-id byte order (semantics §6.2), exactly as the
+ *	  serial report gives them.
+ *
+ * It is PostgreSQL's parallel infrastructure as parallel query uses it: a
+ * ParallelContext (access/transam/parallel.c) starts the workers, which
+ * run in the leader's transaction with its snapshots, user and settings,
+ * so every process reads the same committed data (a report never sees
+ * half of an ingestion); their errors are raised again in the leader; one
+ * shm_mq per worker carries its rows.
+ *
+ * Invariants:
+ *	- the ranges partition the stores of the report: bound i is the first
+ *	  store of range i (ntile() over the stores, in the leader's snapshot),
+ *	  range i is [bound i, bound i+1), the first and last are unbounded;
+ *	- a range is computed by one process, which sends its rows in order
+ *	  and then an end mark; the leader emits range i's rows only once
+ *	  every range before it has ended, buffering the later ones;
+ *	- fewer workers than asked for (none free, or none at all) changes
+ *	  nothing but the time: the leader takes whatever ranges are left.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "optimizer/cost.h"
+#include "port/atomics.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/wait_event.h"
+
+#include "report_parallel.h"
+#include "restmon.h"
+
+/* keys of the dynamic shared memory's table of contents */
+#define RM_PKEY_SHARED		UINT64CONST(0x726D6F6E00000001)
+#define RM_PKEY_QUEUES		UINT64CONST(0x726D6F6E00000002)
+
+#define RM_QUEUE_SIZE		(256 * 1024)	/* bytes, per worker */
+#define RM_RANGES_PER_PROC	4	/* ranges per process: uneven ranges even out */
+#define RM_MIN_RANGE_STORES 8	/* fewer stores per range: computed alone */
+#define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
+
+PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
+
+/* what the leader shares with its workers */
+typedef struct RmParallelShared
+{
+	TimestampTz T;
+	int			nranges;
+	pg_atomic_uint32 next_range;	/* the next range no process took */
+	/* bound i's offset from this struct, 0 for none; nranges + 1 of them */
+	Size		bound_off[FLEXIBLE_ARRAY_MEMBER];
+} RmParallelShared;
+
+/* one message of a worker's queue: a store's figures, or a range's end */
+typedef struct RmRowMsg
+{
+	int32		range;
+	int32		keylen;			/* -1: the range has ended */
+	RmResult	res;
+	char		key[FLEXIBLE_ARRAY_MEMBER];
+} RmRowMsg;
+
+/* the leader's state */
+typedef struct RmLeader
+{
+	ReturnSetInfo *rsinfo;
+	RmParallelShared *sh;
+	int			next_emit;		/* the range whose rows go out now */
+	bool	   *ended;
+	StringInfoData *held;		/* per range: RmRowMsg, until its turn */
+	int			nqueues;
+	shm_mq_handle **queues;		/* NULL once detached */
+	int			nlive;
+	int			range;			/* the range the leader computes */
+	int			stores;			/* stores it computed since it last read */
+	MemoryContext msgcxt;		/* reset after each read of the queues */
+	MemoryContext rowcxt;		/* reset after each held row emitted */
+} RmLeader;
+
+/* restmon.report_workers resolved: how many processes, the leader included */
+int
+rm_report_processes(void)
+{
+	if (restmon_report_workers >= 0)
+		return Max(restmon_report_workers, 1);
+	return Max(max_parallel_workers_per_gather, 1);
+}
+
+static text *
+bound(RmParallelShared *sh, int i)
+{
+	return sh->bound_off[i] == 0 ? NULL :
+		(text *) ((char *) sh + sh->bound_off[i]);
+}
+
+/* the next range no process took, or nranges */
+static int
+claim_range(RmParallelShared *sh)
+{
+	uint32		r = pg_atomic_fetch_add_u32(&sh->next_range, 1);
+
+	return r < (uint32) sh->nranges ? (int) r : sh->nranges;
+}
+
+/*
+ * The first store of each of up to nranges ranges of equal size, in the
+ * current snapshot: the stores of semantics §6.1 (a poll at or before T).
+ * Returns how many ranges (fewer when there are few stores) and whether
+ * they are big enough to share out.
+ */
+static int
+choose_bounds(TimestampTz T, int nranges, text ***firsts, bool *worth_it)
+{
+	Datum		args[2] = {TimestampTzGetDatum(T), Int32GetDatum(nranges)};
+	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
+	int			n;
+
+	if (SPI_execute_with_args("SELECT pg_catalog.min(x.store_id), pg_catalog.count(*)"
+							  " FROM (SELECT s.store_id,"
+							  "        pg_catalog.ntile($2) OVER (ORDER BY s.store_id) AS b"
+							  "       FROM restmon.store s"
+							  "       WHERE s.first_observed_at <= $1) x"
+							  " GROUP BY x.b ORDER BY x.b",
+							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not divide the stores of a report");
+	n = (int) SPI_processed;
+	*firsts = palloc(sizeof(text *) * Max(n, 1));
+	*worth_it = false;
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		(*firsts)[i] = DatumGetTextPCopy(SPI_getbinval(tup, SPI_tuptable->tupdesc,
+													   1, &isnull));
+		if (i == 0)
+			*worth_it = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc,
+													2, &isnull)) >= RM_MIN_RANGE_STORES;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return n;
+}
+
+/* the size of the shared struct with its bounds */
+static Size
+shared_size(text **firsts, int nranges)
+{
+	Size		sz = MAXALIGN(add_size(offsetof(RmParallelShared, bound_off),
+									   mul_size(sizeof(Size), nranges + 1)));
+
+	for (int i = 1; i < nranges; i++)
+		sz = add_size(sz, MAXALIGN(VARSIZE_ANY(firsts[i])));
+	return sz;
+}
+
+static void
+fill_shared(RmParallelShared *sh, TimestampTz T, text **firsts, int nranges)
+{
+	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
+							   sizeof(Size) * (nranges + 1));
+
+	sh->T = T;
+	sh->nranges = nranges;
+	pg_atomic_init_u32(&sh->next_range, 0);
+	sh->bound_off[0] = 0;
+	sh->bound_off[nranges] = 0;
+	for (int i = 1; i < nranges; i++)
+	{
+		text	   *t = (text *) ((char *) sh + off);
+
+		/* a plain 4-byte header, whatever the source's */
+		SET_VARSIZE(t, VARSIZE_ANY_EXHDR(firsts[i]) + VARHDRSZ);
+		memcpy(VARDATA(t), VARDATA_ANY(firsts[i]), VARSIZE_ANY_EXHDR(firsts[i]));
+		sh->bound_off[i] = off;
+		off += MAXALIGN(VARSIZE(t));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * The leader: rows in range order
+ * ---------------------------------------------------------------------
+ */
+
+static void
+emit_held(RmLeader *L, int range)
+{
+	StringInfo	buf = &L->held[range];
+	int			pos = 0;
+
+	while (pos < buf->len)
+	{
+		RmRowMsg   *m = (RmRowMsg *) (buf->data + pos);
+		MemoryContext oldcxt = MemoryContextSwitchTo(L->rowcxt);
+
+		rm_uptime_put_row(L->rsinfo, m->key, m->keylen, &m->res);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(L->rowcxt);
+		pos += MAXALIGN(offsetof(RmRowMsg, key) + m->keylen);
+	}
+	pfree(buf->data);
+	buf->data = NULL;
+	buf->len = 0;
+}
+
+/* a store's figures: out now if it is its range's turn, else held */
+static void
+accept_row(RmLeader *L, int range, const char *key, int keylen,
+		   const RmResult *res)
+{
+	StringInfo	buf = &L->held[range];
+	RmRowMsg	m;
+
+	if (range == L->next_emit)
+	{
+		rm_uptime_put_row(L->rsinfo, key, keylen, res);
+		return;
+	}
+	m.range = range;
+	m.keylen = keylen;
+	m.res = *res;
+	appendBinaryStringInfo(buf, (char *) &m, offsetof(RmRowMsg, key));
+	appendBinaryStringInfo(buf, key, keylen);
+	/* keep every message aligned */
+	while (buf->len % MAXIMUM_ALIGNOF != 0)
+		appendStringInfoChar(buf, '\0');
+}
+
+/* a range has ended: emit every range whose turn has come */
+static void
+end_range(RmLeader *L, int range)
+{
+	L->ended[range] = true;
+	while (L->next_emit < L->sh->nranges && L->ended[L->next_emit])
+	{
+		L->next_emit++;
+		if (L->next_emit < L->sh->nranges && L->held[L->next_emit].data)
+			emit_held(L, L->next_emit);
+	}
+}
+
+/* read every message waiting in the queues; returns how many */
+static int
+read_queues(RmLeader *L)
+{
+	int			got = 0;
+	MemoryContext oldcxt = MemoryContextSwitchTo(L->msgcxt);
+
+	for (int i = 0; i < L->nqueues; i++)
+	{
+		for (;;)
+		{
+			Size		nbytes;
+			void	   *data;
+			shm_mq_result r;
+			RmRowMsg   *m;
+
+			if (L->queues[i] == NULL)
+				break;
+			r = shm_mq_receive(L->queues[i], &nbytes, &data, true);
+			if (r == SHM_MQ_WOULD_BLOCK)
+				break;
+			if (r == SHM_MQ_DETACHED)
+			{
+				shm_mq_detach(L->queues[i]);
+				L->queues[i] = NULL;
+				L->nlive--;
+				break;
+			}
+			m = (RmRowMsg *) data;
+			if (m->keylen < 0)
+				end_range(L, m->range);
+			else
+				accept_row(L, m->range, m->key, m->keylen, &m->res);
+			got++;
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(L->msgcxt);
+	return got;
+}
+
+/* a store the leader computed itself; its queues are read now and then */
+static void
+leader_emit(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	RmLeader   *L = (RmLeader *) arg;
+
+	accept_row(L, L->range, key, keylen, res);
+	if (++L->stores % RM_DRAIN_EVERY == 0)
+		(void) read_queues(L);
+}
+
+/* compute ranges and read the workers' rows until every range has ended */
+static void
+lead(RmLeader *L, ParallelContext *pcxt)
+{
+	RmParallelShared *sh = L->sh;
+
+	while (L->next_emit < sh->nranges)
+	{
+		int			got = read_queues(L);
+
+		if (L->next_emit >= sh->nranges)
+			break;
+		L->range = claim_range(sh);
+		if (L->range < sh->nranges)
+		{
+			rm_uptime_range(sh->T, bound(sh, L->range),
+							bound(sh, L->range + 1), leader_emit, L);
+			end_range(L, L->range);
+			continue;
+		}
+		if (got == 0)
+		{
+			if (L->nlive == 0)
+			{
+				/* a worker's error is raised here; else none is left */
+				WaitForParallelWorkersToFinish(pcxt);
+				elog(ERROR, "a parallel worker left report ranges unfinished");
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* the queues, one per worker, read by this process */
+static shm_mq_handle **
+create_queues(ParallelContext *pcxt)
+{
+	char	   *space;
+	shm_mq_handle **queues;
+
+	if (pcxt->nworkers == 0)
+		return NULL;
+	space = shm_toc_allocate(pcxt->toc, mul_size(RM_QUEUE_SIZE, pcxt->nworkers));
+	queues = palloc0(sizeof(shm_mq_handle *) * pcxt->nworkers);
+	for (int i = 0; i < pcxt->nworkers; i++)
+	{
+		shm_mq	   *mq = shm_mq_create(space + (Size) i * RM_QUEUE_SIZE,
+									   RM_QUEUE_SIZE);
+
+		shm_mq_set_receiver(mq, MyProc);
+		queues[i] = shm_mq_attach(mq, pcxt->seg, NULL);
+	}
+	shm_toc_insert(pcxt->toc, RM_PKEY_QUEUES, space);
+	return queues;
+}
+
+static void
+run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
+			 int nworkers)
+{
+	ParallelContext *pcxt;
+	Size		shsize = shared_size(firsts, nranges);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("restmon", "restmon_report_parallel_main",
+								 nworkers);
+	shm_toc_estimate_chunk(&pcxt->estimator, shsize);
+	shm_toc_estimate_chunk(&pcxt->estimator,
+						   mul_size(RM_QUEUE_SIZE, pcxt->nworkers));
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);	/* may set nworkers to 0 */
+
+	L->sh = shm_toc_allocate(pcxt->toc, shsize);
+	fill_shared(L->sh, T, firsts, nranges);
+	shm_toc_insert(pcxt->toc, RM_PKEY_SHARED, L->sh);
+	L->queues = create_queues(pcxt);
+
+	LaunchParallelWorkers(pcxt);
+	L->nqueues = pcxt->nworkers_launched;
+	L->nlive = L->nqueues;
+	for (int i = 0; i < L->nqueues; i++)
+		shm_mq_set_handle(L->queues[i], pcxt->worker[i].bgwhandle);
+	elog(DEBUG1, "restmon report: %d ranges, %d of %d parallel workers launched",
+		 nranges, pcxt->nworkers_launched, nworkers);
+
+	lead(L, pcxt);
+
+	WaitForParallelWorkersToFinish(pcxt);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+}
+
+/*
+ * The full report as of T into rsinfo, computed by up to
+ * rm_report_processes() processes.  False, having done nothing, when one
+ * process computes it (the caller's serial scan): one is asked for, there
+ * are too few stores, or this already is a parallel worker.  Inside SPI.
+ */
+bool
+rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
+{
+	int			nprocs = rm_report_processes();
+	text	  **firsts;
+	bool		worth_it;
+	int			nranges;
+	RmLeader	L;
+
+	if (nprocs <= 1 || IsInParallelMode())
+		return false;
+	nranges = choose_bounds(T, nprocs * RM_RANGES_PER_PROC, &firsts,
+							&worth_it);
+	if (!worth_it || nranges < 2)
+		return false;
+
+	memset(&L, 0, sizeof(L));
+	L.rsinfo = rsinfo;
+	L.ended = palloc0(sizeof(bool) * nranges);
+	L.held = palloc0(sizeof(StringInfoData) * nranges);
+	for (int i = 0; i < nranges; i++)
+		initStringInfo(&L.held[i]);
+	L.msgcxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon parallel report messages",
+									 ALLOCSET_DEFAULT_SIZES);
+	L.rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon parallel report rows",
+									 ALLOCSET_SMALL_SIZES);
+
+	run_parallel(&L, firsts, nranges, T, Min(nprocs - 1, nranges - 1));
+
+	MemoryContextDelete(L.msgcxt);
+	MemoryContextDelete(L.rowcxt);
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * A worker
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct RmWorkerOut
+{
+	shm_mq_handle *mqh;
+	int			range;
+	bool		detached;		/* the leader is gone: stop */
+	RmRowMsg   *msg;			/* room for the longest store id */
+} RmWorkerOut;
+
+static void
+send_msg(RmWorkerOut *out, const char *key, int keylen, const RmResult *res)
+{
+	RmRowMsg   *m = out->msg;
+	Size		len = offsetof(RmRowMsg, key) + Max(keylen, 0);
+
+	if (out->detached)
+		return;
+	if (keylen > RM_STORE_ID_MAX_BYTES)
+		elog(ERROR, "store id of %d bytes in a report", keylen);
+	m->range = out->range;
+	m->keylen = keylen;
+	if (res != NULL)
+		m->res = *res;
+	else
+		memset(&m->res, 0, sizeof(m->res));
+	if (keylen > 0)
+		memcpy(m->key, key, keylen);
+	if (shm_mq_send(out->mqh, len, m, false, keylen < 0) == SHM_MQ_DETACHED)
+		out->detached = true;
+}
+
+static void
+worker_emit(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	send_msg((RmWorkerOut *) arg, key, keylen, res);
+}
+
+/*
+ * A parallel worker (ParallelWorkerMain has restored the leader's
+ * transaction, snapshots, user and settings): ranges until none is left.
+ */
+void
+restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc)
+{
+	RmParallelShared *sh = shm_toc_lookup(toc, RM_PKEY_SHARED, false);
+	char	   *space = shm_toc_lookup(toc, RM_PKEY_QUEUES, false);
+	shm_mq	   *mq = (shm_mq *) (space + (Size) ParallelWorkerNumber * RM_QUEUE_SIZE);
+	RmWorkerOut *out = palloc0(sizeof(RmWorkerOut));
+
+	shm_mq_set_sender(mq, MyProc);
+	out->mqh = shm_mq_attach(mq, seg, NULL);
+	out->msg = palloc(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES);
+
+	SPI_connect();
+	while (!out->detached && (out->range = claim_range(sh)) < sh->nranges)
+	{
+		rm_uptime_range(sh->T, bound(sh, out->range),
+						bound(sh, out->range + 1), worker_emit, out);
+		send_msg(out, NULL, -1, NULL);	/* the range's end */
+	}
+	SPI_finish();
+	shm_mq_detach(out->mqh);
+}

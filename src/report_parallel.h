@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/report_parallel.h
+ *	  A full report computed by several processes, each on a contiguous
+ *	  range of stores (report_parallel.c), and the per-range computation it
+ *	  shares with the serial report (store_uptime.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_REPORT_PARALLEL_H
+#define RESTMON_REPORT_PARALLEL_H
+
+#include "datatype/timestamp.h"
+#include "nodes/execnodes.h"
+
+#include "core.h"
+
+/* receives the figures of one store, in byte order of store ids */
+typedef void (*RmStoreEmit) (void *arg, const char *key, int keylen,
+							 const RmResult *res);
+
+/* store_uptime.c (inside SPI) */
+extern void rm_uptime_range(TimestampTz T, text *lo, text *hi,
+							RmStoreEmit emit, void *arg);
+extern void rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key,
+							  int keylen, const RmResult *res);
+
+/* report_parallel.c (inside SPI) */
+extern int	rm_report_processes(void);
+extern bool rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo);
+
+#endif							/* RESTMON_REPORT_PARALLEL_H */
