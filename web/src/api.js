@@ -82,7 +82,7 @@ export async function defaultAsOf() {
 }
 
 // the stores down at the end of the week (incidents open at its end)
-export async function downNow(asOf, limit = 50) {
+export async function downNow(asOf, limit = 10) {
   return unwrap(await db.rpc('restmon_incidents', args({ as_of: asOf }),
     { get: true, count: 'exact' })
     .eq('open_at_end', true)

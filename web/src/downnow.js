@@ -5,14 +5,14 @@ import * as api from './api.js';
 import { el, instant, interval, storeLink } from './format.js';
 
 // starts refreshing into container; returns a function that stops it
-export function startDownNow(container, { seconds, onCount }) {
+export function startDownNow(container, { seconds, limit, onCount }) {
   let timer = null;
   let stopped = false;
   const refresh = async () => {
     const started = new Date();
     try {
       const asOf = await api.defaultAsOf();
-      const { rows, count } = await api.downNow(asOf);
+      const { rows, count } = await api.downNow(asOf, limit);
       if (stopped) return;
       render(container, rows, count, asOf, seconds);
       // when the refresh shown began (the browser tests wait on it)
@@ -44,10 +44,22 @@ function render(container, rows, count, asOf, seconds) {
         el('th', { scope: 'row' }, storeLink(r.store_id)),
         el('td', {}, instant(r.starts)),
         el('td', {}, interval(r.business_duration)))))));
+  const more = count > rows.length
+    ? el('p', {}, el('a', { href: withParam('down', Math.min(count, 1000)) },
+      `Show ${count > 1000 ? 'the first 1000' : `all ${count}`}`))
+    : null;
   container.replaceChildren(
     el('p', { class: 'refreshed' },
       `Latest poll ${instant(asOf, 'UTC', true)}; refreshed at `,
       el('time', { datetime: now.toISOString() }, now.toLocaleTimeString('en-GB')),
       `, every ${seconds} s.`),
-    list);
+    list, more);
+}
+
+// the current address with one parameter of its hash replaced
+function withParam(name, value) {
+  const [path, query] = location.hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query || '');
+  params.set(name, value);
+  return `#${path || '/'}?${params}`;
 }

@@ -3,7 +3,7 @@
 // the Back button works) and the overview, which shows one complete
 // report (the latest, or the one picked).
 //
-//   #/?report=ID&sort=COL&asc=1&page=N&q=PREFIX&refresh=SECONDS
+//   #/?report=ID&sort=COL&asc=1&page=N&q=PREFIX&refresh=SECONDS&down=N
 //   #/store/STORE_ID?report=ID
 //   #/reports?watch=ID
 import * as api from './api.js';
@@ -70,13 +70,13 @@ async function renderOverview(params) {
     el('h1', {}, 'Stores online'),
     asOfPicker(recent, report),
     cards,
-    el('section', { 'aria-labelledby': 'h-down' },
-      el('h2', { id: 'h-down' }, 'Down now'), down),
     el('div', { class: 'columns' },
-      el('section', { 'aria-labelledby': 'h-worst', class: 'wide' },
-        el('h2', { id: 'h-worst' }, 'Worst stores'), worst),
+      el('section', { 'aria-labelledby': 'h-down' },
+        el('h2', { id: 'h-down' }, 'Down now'), down),
       el('section', { 'aria-labelledby': 'h-hist' },
-        el('h2', { id: 'h-hist' }, 'Stores by weekly uptime'), histogram)));
+        el('h2', { id: 'h-hist' }, 'Stores by weekly uptime'), histogram)),
+    el('section', { 'aria-labelledby': 'h-worst' },
+      el('h2', { id: 'h-worst' }, 'Worst stores'), worst));
   if (!report || report.status !== 'Complete') {
     cards.replaceChildren(el('p', {}, report
       ? `Report ${report.report_id} is ${report.status}.`
@@ -93,7 +93,7 @@ async function renderOverview(params) {
     const onChange = async (next) => {
       setHash('/', { report: params.get('report'), sort: next.sort,
         asc: next.asc ? '1' : undefined, page: next.page || undefined,
-        q: next.q, refresh: params.get('refresh') });
+        q: next.q, refresh: params.get('refresh'), down: params.get('down') });
       await renderWorst(worst, next, onChange);
     };
     const [overview] = await Promise.all([
@@ -104,6 +104,7 @@ async function renderOverview(params) {
     renderHistogram(histogram, report.report_id).catch(showError);
   }
   stopRefresh = startDownNow(down, { seconds: refresh,
+    limit: Math.min(1000, Math.max(1, Number(params.get('down')) || 10)),
     onCount: (n) => {
       const card = document.querySelector('#card-down .card-value');
       if (card) card.textContent = String(n);

@@ -2,7 +2,7 @@
 // restmon_report_histogram): stores reporting, share of business time up
 // in each window, and stores by weekly share up.
 import * as api from './api.js';
-import { el, instant, percent } from './format.js';
+import { el, hundredths, instant, percent } from './format.js';
 
 export function renderCards(container, overview) {
   const card = (label, value, note, id) => el('div', { class: 'card', id },
@@ -12,11 +12,11 @@ export function renderCards(container, overview) {
   container.replaceChildren(
     card('stores reporting', String(overview.stores), null, 'card-stores'),
     card('business time up, last hour', percent(overview.up_share_last_hour),
-      `${overview.uptime_last_hour} of ${sum(overview, 'hour')} store-minutes`),
+      `${hundredths(overview.uptime_last_hour)} of ${hundredths(sum(overview, 'hour'))} store-minutes`),
     card('business time up, last day', percent(overview.up_share_last_day),
-      `${overview.uptime_last_day} of ${sum(overview, 'day')} store-hours`),
+      `${hundredths(overview.uptime_last_day)} of ${hundredths(sum(overview, 'day'))} store-hours`),
     card('business time up, last week', percent(overview.up_share_last_week),
-      `${overview.uptime_last_week} of ${sum(overview, 'week')} store-hours`),
+      `${hundredths(overview.uptime_last_week)} of ${hundredths(sum(overview, 'week'))} store-hours`),
     card('stores down now', '…', 'at the latest poll', 'card-down'));
 }
 

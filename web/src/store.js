@@ -67,7 +67,7 @@ function incidentTable(rows, zone) {
 
 function hoursTable(h) {
   const note = el('p', {}, `Time zone: ${h.timezone}`,
-    h.timezone_given ? '' : ' (none given for this store: restmon\'s default, semantics §2)', '.');
+    h.timezone_in_file ? '' : ' (none given for this store: restmon\'s default, semantics §2)', '.');
   if (!h.hours || h.hours.length === 0)
     return el('div', {}, note, el('p', {}, 'No business hours given: open all day, every day (semantics §2).'));
   return el('div', {}, note, el('table', { class: 'figures', id: 'store-hours' },

@@ -43,8 +43,9 @@ export function renderTimeline(container, segments, { zone, week }) {
   const polls = [...new Set(segments.map((g) => g.decided_by).filter(Boolean))]
     .map((t) => [Date.parse(t), 0]);
   const axis = (position, tz) => ({ type: 'time', position, min: week[0], max: week[1],
-    axisLabel: { hideOverlap: true, formatter: (v) => axisTime(v, tz) },
-    name: tz, nameLocation: 'start', nameGap: 8, splitLine: { show: position === 'bottom' } });
+    axisLabel: { hideOverlap: true, lineHeight: 14, formatter: (v) => axisTime(v, tz) },
+    name: tz, nameLocation: 'start', nameGap: 8,
+    nameTextStyle: { align: 'right', verticalAlign: position === 'top' ? 'bottom' : 'top', padding: [0, 4, 0, 0] }, splitLine: { show: position === 'bottom' } });
   container.replaceChildren(chartEl, segmentTable(segments, zone));
   const chart = chartIn(chartEl);
   chart.setOption({
@@ -52,7 +53,7 @@ export function renderTimeline(container, segments, { zone, week }) {
     animation: false,
     aria: { enabled: true, decal: { show: false } },
     legend: { top: 0, data: STATES.concat('polls') },
-    grid: { left: 64, right: 24, top: 64, bottom: 72 },
+    grid: { left: 110, right: 24, top: 72, bottom: 80 },
     tooltip: { formatter: (p) => tooltip(p, zone) },
     xAxis: zone ? [axis('bottom', 'UTC'), axis('top', zone)] : [axis('bottom', 'UTC')],
     yAxis: { type: 'category', data: ['polls', 'state'], axisTick: { show: false } },
