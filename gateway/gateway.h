@@ -15,6 +15,7 @@
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
+ *	api_polls.c	POST /api/polls, on the poll role's own connection
  *	db.c		per-thread libpq connection, prepared API calls, reconnect,
  *				SQLSTATE -> HTTP status
  *	http.c		per-request state, JSON request bodies, responses
@@ -38,6 +39,7 @@
 
 #define MAX_BODY		(16 * 1024) /* a larger request body: 413 */
 #define MAX_ID_IN_PATH	256		/* a longer path parameter: 400 */
+#define MAX_POLLS_BODY	(1024 * 1024)	/* POST /api/polls: a larger body, 413 */
 
 /* ---------------------------------------------------------------------
  * json.c: json-c helpers (no HTTP)
@@ -63,6 +65,7 @@ typedef struct Request
 	char	   *body;
 	size_t		body_len;
 	bool		too_large;
+	size_t		max_body;		/* MAX_BODY, or the route's own limit */
 	struct timespec started;
 	unsigned int status;		/* of the response queued, for the log */
 	char		method[8];
@@ -130,6 +133,14 @@ extern enum MHD_Result seed_health(struct MHD_Connection *c, Request *r,
 								   const char *param);
 
 /* ---------------------------------------------------------------------
+ * api_polls.c: POST /api/polls, on the poll role's own connection
+ * ---------------------------------------------------------------------
+ */
+extern void polls_init(const char *conninfo, int statement_timeout_ms);
+extern enum MHD_Result polls_post(struct MHD_Connection *c, Request *r,
+								  const char *param);
+
+/* ---------------------------------------------------------------------
  * limits.c: the rate limit on triggers
  * ---------------------------------------------------------------------
  */
@@ -144,6 +155,7 @@ extern enum MHD_Result send_rate_limited(struct MHD_Connection *c,
  */
 extern enum MHD_Result route_request(struct MHD_Connection *c, Request *r,
 									 const char *url, const char *method);
+extern size_t route_body_limit(const char *url);
 
 /* ---------------------------------------------------------------------
  * server.c: the daemon
@@ -154,6 +166,7 @@ extern enum MHD_Result route_request(struct MHD_Connection *c, Request *r,
 typedef struct GatewayOptions
 {
 	const char *conninfo;
+	const char *poll_conninfo;	/* --poll-dsn: POST /api/polls; or NULL */
 	int			port;
 	const char *bind_addr;
 	struct sockaddr_in addr;	/* bind_addr and port */

@@ -33,6 +33,8 @@ usage(FILE *out)
 			"restmon-http: HTTP gateway over restmon's SQL API\n\n"
 			"Usage: restmon-http [options]\n\n"
 			"  --dsn=CONNINFO          libpq connection string (default: the PG* environment)\n"
+			"  --poll-dsn=CONNINFO     connection string of the poll role, for POST /api/polls\n"
+			"                          (default: none, and the route answers 503)\n"
 			"  --port=PORT             port to listen on (default 5000)\n"
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
 			"  --threads=N             worker threads, one database connection each\n"
@@ -79,6 +81,7 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 {
 	static struct option opts[] = {
 		{"dsn", required_argument, NULL, 'd'},
+		{"poll-dsn", required_argument, NULL, 'P'},
 		{"port", required_argument, NULL, 'p'},
 		{"bind", required_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
@@ -100,6 +103,9 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		{
 			case 'd':
 				o->conninfo = optarg;
+				break;
+			case 'P':
+				o->poll_conninfo = optarg;
 				break;
 			case 'p':
 				o->port = atoi(optarg);
@@ -188,6 +194,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	db_init(opts.conninfo, opts.statement_timeout_ms);
+	polls_init(opts.poll_conninfo, opts.statement_timeout_ms);
 
 	if ((d = server_start(&opts)) == NULL)
 	{

@@ -43,7 +43,15 @@ static const Route routes[] = {
 	{"POST", "/store/get_report", true, seed_get_report_body, NULL, false},
 	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store,
 	"as_of", true},
+	{"POST", "/api/polls", false, polls_post, NULL, false},
 };
+
+/* the largest request body a path takes: MAX_BODY, but polls come in batches */
+size_t
+route_body_limit(const char *url)
+{
+	return strcmp(url, "/api/polls") == 0 ? MAX_POLLS_BODY : MAX_BODY;
+}
 
 /* the characters of a parameter name an error message may echo */
 #define NAME_CHARS \

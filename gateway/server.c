@@ -40,15 +40,16 @@ begin_request(const char *url, const char *method, void **req_cls)
 	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	r->url = strndup(url, 200);
+	r->max_body = route_body_limit(url);
 	*req_cls = r;
 	return MHD_YES;
 }
 
-/* a piece of the body: kept while the body fits MAX_BODY */
+/* a piece of the body: kept while the body fits its route's limit */
 static enum MHD_Result
 add_body(Request *r, const char *data, size_t size)
 {
-	if (!r->too_large && r->body_len + size <= MAX_BODY)
+	if (!r->too_large && r->body_len + size <= r->max_body)
 	{
 		char	   *b = realloc(r->body, r->body_len + size + 1);
 

@@ -6,3 +6,65 @@
 -- 0.4.0 adds objects only; each block below is repeated in
 -- restmon--0.4.0.sql, and test/sql/upgrade.sql checks that both give the
 -- same extension.
+
+---------------------------------------------------------------------------
+-- Polls as they arrive (issue 14; semantics §1.3, §1.6): pollers record
+-- polls over SQL or HTTP instead of writing a status file.  The same checks
+-- and the same sorted apply as restmon_ingest_status() (src/record_polls.c
+-- feeds src/polls.c).  A rejected element is kept in restmon.rejected_row
+-- (line_no: its index in the array, from 0) under a run of source 'api'.
+---------------------------------------------------------------------------
+
+ALTER TABLE restmon.ingest_run DROP CONSTRAINT ingest_run_source_check;
+ALTER TABLE restmon.ingest_run ADD CONSTRAINT ingest_run_source_check
+	CHECK (source IN ('status', 'hours', 'timezones', 'api'));
+
+-- polls: [{"store_id": "...", "status": "active", "timestamp_utc": "..."}, ...]
+-- They run as the extension's owner, so a role needs only EXECUTE on them
+-- (restmon_grant_poll_api), no privilege on any table.
+CREATE FUNCTION restmon_record_polls(polls jsonb,
+	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_record_polls'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION restmon_record_poll(store_id text, status text,
+	timestamp_utc timestamptz,
+	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_record_poll'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+-- csv: a status file's text, header first (the gateway's text/csv bodies)
+CREATE FUNCTION restmon_record_polls_csv(csv text,
+	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_record_polls_csv'
+LANGUAGE C STRICT VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION restmon_record_polls(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_record_poll(text, text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_record_polls_csv(text) FROM PUBLIC;
+
+-- Lets a role record polls, and nothing else: EXECUTE on the three record
+-- functions; no privilege on any table.  The HTTP gateway's poll role.
+CREATE FUNCTION restmon_grant_poll_api(role regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format(
+		'GRANT EXECUTE ON FUNCTION %1$I.restmon_record_polls(jsonb),'
+		' %1$I.restmon_record_poll(text, text, timestamptz),'
+		' %1$I.restmon_record_polls_csv(text) TO %2$s',
+		'@extschema@', role);
+END
+$$;
+REVOKE ALL ON FUNCTION restmon_grant_poll_api(regrole) FROM PUBLIC;

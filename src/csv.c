@@ -154,6 +154,8 @@ reader_init(RmLineReader *r, int fd, const char *path, off_t pos)
 	r->too_long = false;
 	r->marks = NULL;
 	r->nmarks = r->marks_cap = 0;
+	r->mem = NULL;
+	r->mem_len = 0;
 }
 
 void
@@ -165,6 +167,26 @@ rm_reader_open(RmLineReader *r, const char *path)
 	reader_init(r, fd, path, 0);
 	r->owns_fd = true;
 	r->opened = st;
+	r->marks_cap = 64;
+	r->marks = palloc(sizeof(off_t) * r->marks_cap);
+}
+
+/*
+ * A reader of len bytes in memory (a status file's text handed to
+ * restmon_record_polls_csv), named name in messages: lines as a file's.
+ */
+void
+rm_reader_open_mem(RmLineReader *r, const char *data, int len,
+				   const char *name)
+{
+	reader_init(r, -1, name, len);
+	pfree(r->chunk);
+	r->mem = data;
+	r->mem_len = len;
+	r->chunk = r->p = (char *) data;
+	r->end = r->chunk + len;
+	r->eof = true;				/* all of it is in the chunk */
+	r->owns_fd = false;
 	r->marks_cap = 64;
 	r->marks = palloc(sizeof(off_t) * r->marks_cap);
 }
@@ -183,6 +205,20 @@ rm_reader_seek(RmLineReader *r, const RmLineReader *from, int64 line_no)
 								 (int64) from->nmarks - 1);
 
 	Assert(line_no >= 1 && from->nmarks > 0);
+	if (from->mem != NULL)
+	{
+		reader_init(r, -1, from->path, from->mem_len);
+		pfree(r->chunk);
+		r->mem = from->mem;
+		r->mem_len = from->mem_len;
+		r->chunk = (char *) r->mem;
+		r->p = r->chunk + from->marks[mark];
+		r->end = r->chunk + r->mem_len;
+		r->eof = true;
+		r->owns_fd = false;
+		r->line_no = (int64) mark * RM_MARK_LINES;
+		return;
+	}
 	if (fstat(from->fd, &st) != 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
@@ -308,7 +344,8 @@ rm_reader_close(RmLineReader *r)
 	if (r->owns_fd)
 		CloseTransientFile(r->fd);
 	r->fd = -1;
-	pfree(r->chunk);
+	if (r->mem == NULL)
+		pfree(r->chunk);
 	pfree(r->line.data);
 	if (r->marks)
 		pfree(r->marks);

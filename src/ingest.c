@@ -86,9 +86,7 @@ split_line(RmIngest *st, char *line, int len, char *buf, char **fields,
 	}
 	for (int c = 0; c < st->def->ncols; c++)
 		f[c] = rm_trim(fields[st->colpos[c]]);
-	if (f[0][0] == '\0')
-		return "empty store_id";
-	return rm_store_id_reason(f[0], strlen(f[0]));	/* semantics §1.3 */
+	return rm_store_field_reason(f[0], strlen(f[0]));	/* semantics §1.3 */
 }
 
 /* validate one data line; hand it to its source's pipeline or reject it */
@@ -243,6 +241,30 @@ ingest_file(RmSource source, const char *path, RmIngest *st)
 	rm_reader_close(&reader);
 }
 
+/*
+ * A status file's text handed over the API (restmon_record_polls_csv,
+ * record_polls.c): read from memory exactly as a file is, its run logged
+ * (source 'api') only when a line is rejected.  Must be called inside SPI.
+ */
+void
+rm_ingest_status_text(RmIngest *st, const char *name, const char *data,
+					  int len)
+{
+	RmLineReader reader;
+
+	memset(st, 0, sizeof(*st));
+	st->source = RM_SRC_STATUS;
+	st->def = &rm_sources[RM_SRC_STATUS];
+	st->path = name;
+	st->reader = &reader;
+	rm_reader_open_mem(&reader, data, len, name);
+	rm_batch_init(st);
+	read_header(st, &reader);
+	read_data(st, &reader);
+	end_file(st);
+	rm_reader_close(&reader);
+}
+
 /* ---------------------------------------------------------------------
  * SQL-callable functions
  * ---------------------------------------------------------------------
@@ -264,7 +286,7 @@ summary_values(Datum *values, const char *path, const RmIngest *st,
 }
 
 /* operations: a standby cannot write; say so at once, naming the primary */
-static void
+void
 rm_error_if_standby(void)
 {
 	if (RecoveryInProgress())
@@ -279,8 +301,8 @@ rm_error_if_standby(void)
  * fresh snapshot per statement: under REPEATABLE READ or SERIALIZABLE a
  * concurrent load would end in 23505 and lose the file.  Refused up front.
  */
-static void
-require_read_committed(void)
+void
+rm_require_read_committed(void)
 {
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -298,7 +320,7 @@ ingest_one_source(FunctionCallInfo fcinfo, RmSource source)
 	Datum		values[RM_SUMMARY_COLS];
 	bool		nulls[RM_SUMMARY_COLS] = {0};
 
-	require_read_committed();
+	rm_require_read_committed();
 	path = rm_resolve_path(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -464,7 +486,7 @@ restmon_ingest(PG_FUNCTION_ARGS)
 	RM_SRC_STATUS};
 
 	rm_error_if_standby();
-	require_read_committed();
+	rm_require_read_committed();
 	dir = ingest_dir(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 

@@ -94,7 +94,7 @@ extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 struct RmPollRow;				/* polls.c */
 struct RmLineReader;			/* csv.c */
 
-/* state of one file's ingestion */
+/* state of one file's ingestion, or of one API batch */
 typedef struct RmIngest
 {
 	const RmSourceDef *def;
@@ -131,6 +131,17 @@ typedef struct RmIngest
 	int			poll_cap;		/* allocated, grown up to max_polls */
 	int			max_polls;		/* a chunk: maintenance_work_mem */
 
+	/*
+	 * API batches (record_polls.c): the raw text of conflicting duplicates
+	 * comes from here instead of the file (NULL for a file), and what was
+	 * applied can be acted on (NULL: nothing to do).
+	 */
+	void		(*reject_conflicts) (struct RmIngest *st, int64 *item_nos,
+									 int n);
+	void		(*applied_hook) (struct RmIngest *st, Datum *store_ids,
+								 Datum *firsts, Datum *lasts, int n);
+	void	   *api;			/* the API batch being recorded */
+
 	int64		rows_read;
 	int64		rows_loaded;
 	int64		rows_duplicate;
@@ -162,12 +173,17 @@ typedef struct RmLineReader
 	off_t	   *marks;			/* offset of line 1 + k * RM_MARK_LINES */
 	int			nmarks;
 	int			marks_cap;
+	const char *mem;			/* a reader of text in memory: the text (fd
+								 * -1), or NULL */
+	off_t		mem_len;
 } RmLineReader;
 
 extern void rm_check_read_privilege(void);
 extern char *rm_resolve_path(const char *path);
 extern int	rm_open_source_file(const char *path, struct stat *st);
 extern void rm_reader_open(RmLineReader *r, const char *path);
+extern void rm_reader_open_mem(RmLineReader *r, const char *data, int len,
+							   const char *name);
 extern bool rm_reader_next(RmLineReader *r, char **line, int *len);
 extern void rm_reader_seek(RmLineReader *r, const RmLineReader *from,
 						   int64 line_no);
@@ -203,10 +219,20 @@ extern int64 rm_insert_run(const char *source, const char *path);
 extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
 						  const char *error);
 
+/* ingest.c: checks every load makes first */
+extern void rm_error_if_standby(void);
+extern void rm_require_read_committed(void);
+extern void rm_ingest_status_text(RmIngest *st, const char *name,
+								  const char *data, int len);
+
 /* polls.c: status polls */
 extern void rm_polls_init(RmIngest *st);
 extern void rm_polls_line(RmIngest *st, int64 line_no, const char *line,
 						  int len, char **f);
+extern const char *rm_poll_values(const char *ts_text, const char *status,
+								  TimestampTz *ts, bool *active);
+extern void rm_polls_add(RmIngest *st, const char *id, int len,
+						 TimestampTz t, bool active, int64 item_no);
 extern void rm_polls_finish(RmIngest *st);
 
 /* snapshot.c: business hours and time zones */

@@ -124,6 +124,9 @@ flush_rejects(RmIngest *st)
 	Oid			types[5] = {INT8OID, TEXTOID, INT8ARRAYOID, BYTEAARRAYOID,
 	TEXTARRAYOID};
 
+	/* an API batch logs a run only when something is rejected */
+	if (st->run_id == 0)
+		st->run_id = rm_insert_run("api", st->path);
 	if (st->reject_plan == NULL)
 		st->reject_plan =
 			prepare_kept("INSERT INTO restmon.rejected_row"

@@ -134,9 +134,15 @@ intern_store(RmIngest *st, const char *id, int len)
 	return e->idx;
 }
 
-static void
-add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
-		 int64 line_no)
+/*
+ * Gather one valid poll (its store id checked, len bytes; item_no: its line
+ * of a file, or its element of an API batch, which orders polls of one
+ * instant: the earliest wins).  Both the CSV lines and the API's elements
+ * come through here.
+ */
+void
+rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
+			 bool active, int64 item_no)
 {
 	RmPollRow  *row;
 
@@ -151,45 +157,59 @@ add_poll(RmIngest *st, const char *id, TimestampTz t, bool active,
 		apply_chunk(st);
 	row = &st->polls[st->npolls++];
 	row->t = t;
-	row->line_no = line_no;
-	row->store = intern_store(st, id, strlen(id));
+	row->line_no = item_no;
+	row->store = intern_store(st, id, len);
 	row->active = active;
 }
 
 /*
+ * The values of one poll besides its store id (semantics §1.3), trimmed and
+ * NUL-terminated: NULL and *ts, *active set, or the reason to reject it
+ * (allocated in the current memory context).  The one check of a poll's
+ * values, for files and the API alike.
+ */
+const char *
+rm_poll_values(const char *ts_text, const char *status, TimestampTz *ts,
+			   bool *active)
+{
+	if (!rm_parse_timestamp_utc(ts_text, ts))
+		return psprintf("bad timestamp_utc \"%s\"",
+						rm_excerpt(ts_text, strlen(ts_text), RM_EXCERPT));
+	if (restmon_max_future >= 0 &&
+		*ts > GetCurrentStatementStartTimestamp() +
+		(int64) restmon_max_future * USECS_PER_MINUTE)
+		/* semantics §4: one future poll must not become every default T */
+		return psprintf("timestamp_utc \"%s\" is later than the server clock plus restmon.max_future",
+						rm_excerpt(ts_text, strlen(ts_text), RM_EXCERPT));
+	if (pg_strcasecmp(status, "active") == 0)
+		*active = true;
+	else if (pg_strcasecmp(status, "inactive") == 0)
+		*active = false;
+	else
+		return psprintf("unknown status \"%s\" (expected active or inactive)",
+						rm_excerpt(status, strlen(status), RM_EXCERPT));
+	return NULL;
+}
+
+/*
  * One data line of the status file, its fields already split (f: store_id,
- * timestamp_utc, status; store_id not empty): gathered, or rejected.
+ * timestamp_utc, status; store_id checked): gathered, or rejected.
  */
 void
 rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
 			  char **f)
 {
-	const char *reason = NULL;
-	TimestampTz ts;
+	const char *reason;
+	TimestampTz ts = 0;
 	bool		active = false;
 	MemoryContext old = MemoryContextSwitchTo(st->batchcxt);
 
-	if (!rm_parse_timestamp_utc(f[1], &ts))
-		reason = psprintf("bad timestamp_utc \"%s\"",
-						  rm_excerpt(f[1], strlen(f[1]), RM_EXCERPT));
-	else if (restmon_max_future >= 0 &&
-			 ts > GetCurrentStatementStartTimestamp() +
-			 (int64) restmon_max_future * USECS_PER_MINUTE)
-		/* semantics §4: one future poll must not become every default T */
-		reason = psprintf("timestamp_utc \"%s\" is later than the server clock plus restmon.max_future",
-						  rm_excerpt(f[1], strlen(f[1]), RM_EXCERPT));
-	else if (pg_strcasecmp(f[2], "active") == 0)
-		active = true;
-	else if (pg_strcasecmp(f[2], "inactive") == 0)
-		active = false;
-	else
-		reason = psprintf("unknown status \"%s\" (expected active or inactive)",
-						  rm_excerpt(f[2], strlen(f[2]), RM_EXCERPT));
+	reason = rm_poll_values(f[1], f[2], &ts, &active);
 	MemoryContextSwitchTo(old);
 	if (reason != NULL)
 		rm_reject_line(st, line_no, line, len, reason);
 	else
-		add_poll(st, f[0], ts, active, line_no);
+		rm_polls_add(st, f[0], strlen(f[0]), ts, active, line_no);
 }
 
 /* ---------------------------------------------------------------------
@@ -452,7 +472,19 @@ apply_chunk(RmIngest *st)
 	PopActiveSnapshot();
 
 	track_stores(&ap);
-	rm_reject_conflicts(st, ap.conflict_no, ap.nconflicts);
+
+	/*
+	 * Here the chunk is applied: ap.track_id[0 .. ntrack-1] are the stores
+	 * that got new polls, ap.track_lo/hi the first and last new instant of
+	 * each.  A caller that must act on them (alerts) sets applied_hook.
+	 */
+	if (st->applied_hook != NULL)
+		st->applied_hook(st, ap.track_id, ap.track_lo, ap.track_hi,
+						 ap.ntrack);
+	if (st->reject_conflicts != NULL)
+		st->reject_conflicts(st, ap.conflict_no, ap.nconflicts);
+	else
+		rm_reject_conflicts(st, ap.conflict_no, ap.nconflicts);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(applycxt);
 	st->npolls = 0;

@@ -39,6 +39,7 @@ rm_key_cmp(const char *a, int alen, const char *b, int blen)
 extern bool rm_store_id_valid(const char *s, int len, const char **why);
 extern char *rm_value_excerpt(const char *s, int len);
 extern char *rm_store_id_reason(const char *s, int len);
+extern char *rm_store_field_reason(const char *s, int len);
 extern void rm_check_store_id(text *id);
 
 /* parse.c: semantics §1 helpers shared with other files */

@@ -208,6 +208,18 @@ rm_store_id_reason(const char *s, int len)
 }
 
 /*
+ * The store_id field of a poll, an hours or a zone row (from a file or the
+ * API, trimmed): NULL if it is a store id, else the reason to reject it.
+ */
+char *
+rm_store_field_reason(const char *s, int len)
+{
+	if (len == 0)
+		return pstrdup("empty store_id");
+	return rm_store_id_reason(s, len);
+}
+
+/*
  * A store id that arrives over SQL (and so over HTTP): an error unless it
  * is a store id.  Called at the entry points, before any lookup.
  */
