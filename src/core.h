@@ -91,6 +91,74 @@ extern RmStatus rm_compute(const RmInterval *business, int nbusiness,
 						   int64_t T, RmObs *scratch, RmResult *out);
 
 /*
+ * The timeline (semantics §5.5): the week [T - 168h, T) cut into maximal
+ * segments, each closed (outside business time), up or down (inside it),
+ * with the instant of the evidence poll whose status fills it.  It comes
+ * from the same walk as rm_compute's figures, so the up segments inside a
+ * window measure exactly up2 of that window, and the down ones down2.
+ */
+typedef enum RmState
+{
+	RM_CLOSED = 0,
+	RM_UP,
+	RM_DOWN
+} RmState;
+
+typedef struct RmSegment
+{
+	int64_t		start;			/* [start, end): doubled instants from
+								 * rm_timeline, microseconds after
+								 * rm_timeline_usecs */
+	int64_t		end;
+	int64_t		decided_by;		/* the deciding poll's instant, if decided */
+	bool		decided;		/* false when closed, or no evidence */
+	RmState		state;
+} RmSegment;
+
+/* room rm_timeline needs for a store's segments */
+#define RM_TIMELINE_MAX(nbusiness, nobs)	(2 * (nbusiness) + (nobs) + 1)
+
+/*
+ * rm_timeline: the segments of [T - 168h, T) in order, in doubled
+ * instants (a switch halfway between two polls may fall on a half
+ * microsecond).  Inputs as for rm_compute; seg has room for
+ * RM_TIMELINE_MAX(nbusiness, nobs).  Returns RM_OK and their number in
+ * *nseg, or an error status and *nseg = 0.
+ */
+extern RmStatus rm_timeline(const RmInterval *business, int nbusiness,
+							const RmObs *obs, int nobs, int64_t T,
+							RmObs *scratch, RmSegment *seg, int *nseg);
+
+/*
+ * rm_timeline_usecs: the segments as shown, in microseconds, in place:
+ * every doubled instant rounded up (a switch at k + 0.5 us is shown at
+ * k + 1, the first microsecond nearer the later poll), segments left empty
+ * dropped.  Returns the new count.
+ */
+extern int	rm_timeline_usecs(RmSegment *seg, int nseg);
+
+/*
+ * An incident (semantics §5.5): a run of down segments with no up segment
+ * between them (closed time does not end it), from the start of its first
+ * down segment to the end of its last.  business is the length of its
+ * down segments; open_at_end that its last one reaches the end of the
+ * timeline (T).
+ */
+typedef struct RmIncident
+{
+	int64_t		start;
+	int64_t		end;
+	int64_t		business;
+	bool		open_at_end;
+} RmIncident;
+
+/*
+ * rm_incidents: the incidents of a timeline (any unit), in order; out has
+ * room for nseg.  Returns their number.
+ */
+extern int	rm_incidents(const RmSegment *seg, int nseg, RmIncident *out);
+
+/*
  * rm_round_hundredths: a doubled-microsecond measure expressed in units of
  * unit_usecs (60e6 for minutes, 3600e6 for hours), in hundredths, rounded
  * half away from zero (semantics §6).  measure2 >= 0.

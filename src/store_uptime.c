@@ -7,7 +7,8 @@
  *	  restmon_default_as_of(); the range of a report instant
  *	  (rm_check_instant, semantics §4); and the store lookups of restmon.h.
  *
- * restmon_store_uptime reads everything in one ordered pass: the stores seen
+ * restmon_store_uptime reads everything in one ordered pass (store_scan.h,
+ * shared with the timeline and the incidents of timeline.c): the stores seen
  * at or before T and the business hours, each through an SPI cursor ordered
  * by store_id in byte order, merged store by store; and for each store the
  * observations of its evidence horizon (T - 192h, T], read straight from the
@@ -36,6 +37,7 @@
 #include "observation.h"
 #include "restmon.h"
 #include "schedule.h"
+#include "store_scan.h"
 
 PG_FUNCTION_INFO_V1(restmon_store_uptime);
 PG_FUNCTION_INFO_V1(restmon_business_intervals);
@@ -43,18 +45,6 @@ PG_FUNCTION_INFO_V1(restmon_default_as_of);
 
 #define RM_FETCH_ROWS	10000
 #define RM_UPTIME_COLS	10
-
-/* an SPI cursor read row by row, its first column a store_id */
-typedef struct RmReader
-{
-	Portal		portal;
-	SPITupleTable *tuptable;
-	uint64		pos;
-	bool		done;
-	HeapTuple	tuple;			/* current row, NULL at the end */
-	const char *key;			/* its store_id bytes */
-	int			keylen;
-} RmReader;
 
 static void
 reader_next(RmReader *r)
@@ -141,8 +131,8 @@ read_hours(RmReader *r, const char *key, int len, RmHoursRow **rows)
 	return n;
 }
 
-static void
-check_interval_status(RmStatus status, const char *key, int len)
+void
+rm_check_core_status(RmStatus status, const char *key, int len)
 {
 	if (status != RM_OK)
 		elog(ERROR, "extrapolation core failed with status %d for store \"%.*s\"",
@@ -206,17 +196,6 @@ hundredths_numeric(int64 measure2, int64 unit_usecs)
 	return NumericGetDatum(int64_div_fast_to_numeric(hundredths, 2));
 }
 
-/* one report being computed: its instant, its readers, its output */
-typedef struct RmUptimeScan
-{
-	TimestampTz T;
-	RmReader	stores;			/* store_id, timezone */
-	RmReader	hours;			/* store_id, day_of_week, start, end */
-	RmObsTable	obs;
-	MemoryContext storecxt;		/* reset for every store */
-	ReturnSetInfo *rsinfo;
-} RmUptimeScan;
-
 /*
  * semantics §4: a report instant must be a finite instant of the years
  * 1 to 9999 (UTC).  Anything else (infinity, year 100000, 294276-12-31) is
@@ -239,14 +218,16 @@ rm_check_instant(TimestampTz t, const char *what)
 }
 
 /*
- * The report instant T (semantics §4): as_of, or the latest poll stored.
- * False for a full report when no poll is stored: the report is empty.
+ * The report instant T (semantics §4): as_of (argument argno), or the
+ * latest poll stored.  False for a full report when no poll is stored: the
+ * report is empty.
  */
-static bool
-resolve_as_of(FunctionCallInfo fcinfo, text *only, TimestampTz *T)
+bool
+rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
+				 TimestampTz *T)
 {
-	if (!PG_ARGISNULL(0))
-		*T = PG_GETARG_TIMESTAMPTZ(0);
+	if (!PG_ARGISNULL(argno))
+		*T = PG_GETARG_TIMESTAMPTZ(argno);
 	else if (!rm_default_as_of(T))
 	{
 		if (only != NULL)
@@ -261,8 +242,8 @@ resolve_as_of(FunctionCallInfo fcinfo, text *only, TimestampTz *T)
 }
 
 /* open the two ordered readers and the observation table, as of s->T */
-static void
-open_scan(RmUptimeScan *s, text *only)
+void
+rm_scan_open(RmUptimeScan *s, text *only)
 {
 	Datum		args[3];
 	Oid			types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
@@ -303,38 +284,45 @@ open_scan(RmUptimeScan *s, text *only)
 }
 
 /*
- * The figures of the store the stores reader is at: its business time
- * over the horizon, its polls of the horizon, the core.  Allocates in the
+ * The core's inputs for the store the stores reader is at: its business
+ * time over the horizon, its polls of the horizon.  Allocates in the
  * current (per-store) context.
  */
-static void
-compute_store(RmUptimeScan *s, RmResult *res)
+void
+rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in)
 {
 	TimestampTz T = s->T;
 	bool		isnull;
 	Datum		zone;
 	RmHoursRow *rows;
 	int			nrows;
-	RmInterval *business;
-	int			nbusiness;
-	RmObs	   *polls;
-	RmObs	   *scratch;
-	int			npolls;
 	int			cap = 64;
 
 	zone = reader_col(&s->stores, 2, &isnull);
 	nrows = read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
-	nbusiness = rm_expand_schedule(rows, nrows,
-								   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
-								   T - RM_HORIZON, T + 1, &business);
+	in->nbusiness = rm_expand_schedule(rows, nrows,
+									   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
+									   T - RM_HORIZON, T + 1, &in->business);
 
-	polls = palloc(sizeof(RmObs) * cap);
-	npolls = rm_obs_read(&s->obs, reader_col(&s->stores, 1, &isnull),
-						 T - RM_HORIZON, T, &polls, &cap);
-	scratch = palloc(sizeof(RmObs) * Max(npolls, 1));
-	check_interval_status(rm_compute(business, nbusiness, polls, npolls,
-									 T, scratch, res),
-						  s->stores.key, s->stores.keylen);
+	in->polls = palloc(sizeof(RmObs) * cap);
+	in->npolls = rm_obs_read(&s->obs, reader_col(&s->stores, 1, &isnull),
+							 T - RM_HORIZON, T, &in->polls, &cap);
+	in->scratch = palloc(sizeof(RmObs) * Max(in->npolls, 1));
+}
+
+/* on to the next store; its predecessor's memory is freed */
+void
+rm_scan_next(RmUptimeScan *s)
+{
+	MemoryContextReset(s->storecxt);
+	reader_next(&s->stores);
+}
+
+void
+rm_scan_close(RmUptimeScan *s)
+{
+	MemoryContextDelete(s->storecxt);
+	rm_obs_close(&s->obs);
 }
 
 /* one output row: store_id, then uptime, downtime and evidence per window */
@@ -377,29 +365,32 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 
 	if (only != NULL && !rm_store_known(only))
 		rm_error_unknown_store(only);
-	if (!resolve_as_of(fcinfo, only, &s.T))
+	if (!rm_resolve_as_of(fcinfo, 0, only, &s.T))
 	{
 		SPI_finish();
 		return (Datum) 0;
 	}
-	open_scan(&s, only);
+	rm_scan_open(&s, only);
 
 	while (s.stores.tuple != NULL)
 	{
+		RmStoreInputs in;
 		RmResult	res;
 		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
 		oldcxt = MemoryContextSwitchTo(s.storecxt);
-		compute_store(&s, &res);
+		rm_scan_inputs(&s, &in);
+		rm_check_core_status(rm_compute(in.business, in.nbusiness,
+										in.polls, in.npolls, s.T,
+										in.scratch, &res),
+							 s.stores.key, s.stores.keylen);
 		put_store_row(rsinfo, s.stores.key, s.stores.keylen, &res);
 		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(s.storecxt);
-		reader_next(&s.stores);
+		rm_scan_next(&s);
 	}
 
-	MemoryContextDelete(s.storecxt);
-	rm_obs_close(&s.obs);
+	rm_scan_close(&s);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -14,6 +14,9 @@
  *	  up, down and evidence counts as the brute force, up + down = business
  *	  time in every window, evidence counts <= polls and nested;
  *	- rm_round_hundredths: half up, exactly, on each figure;
+ *	- rm_timeline: contiguous over the week, its segments summing to the
+ *	  figures in every window, still contiguous once shown in
+ *	  microseconds; rm_incidents summing to the week's downtime;
  *	- and, through the sanitizers, no memory error and no undefined
  *	  behaviour (signed overflow included).
  */
@@ -178,6 +181,67 @@ expected_status(const RmInterval *raw, int n, int64_t T)
 	return RM_OK;
 }
 
+/*
+ * semantics §5.5: the timeline covers [T - 168h, T) contiguously, and its
+ * up and down segments inside each window measure the figures; shown in
+ * microseconds it still covers the week; the incidents' business time is
+ * the week's downtime.
+ */
+static void
+check_timeline(const RmInterval *m, int nm, const RmObs *o, int no,
+			   int64_t T, const RmResult *r)
+{
+	RmObs		scratch[MAX_OBS + 1];
+	RmSegment	seg[RM_TIMELINE_MAX(MAX_IV, MAX_OBS)];
+	RmIncident	inc[RM_TIMELINE_MAX(MAX_IV, MAX_OBS)];
+	int			n;
+	int			ninc;
+	int64_t		up2[RM_NWINDOWS] = {0};
+	int64_t		down2[RM_NWINDOWS] = {0};
+	int64_t		inc_down = 0;
+
+	if (rm_timeline(m, nm, o, no, T, scratch, seg, &n) != RM_OK)
+		FAIL("timeline: failed where rm_compute did not");
+	if (n < 1 || n > RM_TIMELINE_MAX(nm, no))
+		FAIL("timeline: %d segments", n);
+	for (int i = 0; i < n; i++)
+	{
+		if (seg[i].start != (i == 0 ? 2 * (T - 168 * H) : seg[i - 1].end) ||
+			seg[i].end <= seg[i].start)
+			FAIL("timeline: segment %d not contiguous", i);
+		for (int w = 0; w < RM_NWINDOWS; w++)
+		{
+			int64_t		lo = 2 * (T - rm_window_len[w]);
+			int64_t		a = seg[i].start > lo ? seg[i].start : lo;
+
+			if (a >= seg[i].end)
+				continue;
+			if (seg[i].state == RM_UP)
+				up2[w] += seg[i].end - a;
+			else if (seg[i].state == RM_DOWN)
+				down2[w] += seg[i].end - a;
+		}
+	}
+	if (seg[n - 1].end != 2 * T)
+		FAIL("timeline: ends before T");
+	for (int w = 0; w < RM_NWINDOWS; w++)
+		if (up2[w] != r->up2[w] || down2[w] != r->down2[w])
+			FAIL("timeline: window %d: segments up2 %" PRId64 " down2 %"
+				 PRId64 ", figures %" PRId64 " %" PRId64, w, up2[w],
+				 down2[w], r->up2[w], r->down2[w]);
+	ninc = rm_incidents(seg, n, inc);
+	for (int i = 0; i < ninc; i++)
+		inc_down += inc[i].business;
+	if (inc_down != r->down2[RM_WEEK])
+		FAIL("timeline: incidents do not sum to the week's downtime");
+	n = rm_timeline_usecs(seg, n);
+	if (n < 1 || seg[0].start != T - 168 * H || seg[n - 1].end != T)
+		FAIL("timeline: shown, it does not cover the week");
+	for (int i = 1; i < n; i++)
+		if (seg[i].start != seg[i - 1].end || seg[i].end <= seg[i].start)
+			FAIL("timeline: shown, segment %d not contiguous", i);
+}
+
 static void
 check_compute(const RmInterval *raw, int n, const RmInterval *m, int nm,
 			  const RmObs *o, int no, int64_t T)
@@ -213,6 +277,7 @@ check_compute(const RmInterval *raw, int n, const RmInterval *m, int nm,
 		check_round(r.up2[w], w == RM_HOUR ? 60000000 : H);
 		check_round(r.down2[w], w == RM_HOUR ? 60000000 : H);
 	}
+	check_timeline(m, nm, o, no, T, &r);
 }
 
 int

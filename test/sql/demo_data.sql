@@ -28,5 +28,6 @@ FROM restmon_ingest(:'outdir');
 SELECT reason, count(*) FROM restmon.rejected_row GROUP BY 1 ORDER BY 1;
 
 \i test/spec_check.psql
+\i test/timeline_check.psql
 
 DROP EXTENSION restmon;

@@ -34,6 +34,10 @@ SELECT restmon_unschedule();
 -- reading needs rights on restmon's tables, which this role does not have
 SELECT * FROM restmon_store_uptime();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM restmon_store_timeline('s1');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM restmon_incidents();
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- the report API for a role: exactly the five report functions more

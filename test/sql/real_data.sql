@@ -28,6 +28,7 @@ FROM restmon.observation;
 SELECT restmon_default_as_of();
 
 \i test/spec_check.psql
+\i test/timeline_check.psql
 
 -- the same report once VACUUM has set the visibility map: the primary key
 -- is then read without visiting the heap (observation.c), and no figure

@@ -1,0 +1,65 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/store_scan.h
+ *	  The report's one ordered pass over the stores (store_uptime.c), shared
+ *	  by everything that runs the core store by store: the report itself,
+ *	  the timeline and the incidents (timeline.c).
+ *
+ * Usage, inside SPI: rm_scan_open(), then while s.stores.tuple != NULL:
+ * switch to s.storecxt, rm_scan_inputs() and run the core on them, switch
+ * back, rm_scan_next(); rm_scan_close().  Stores come in byte order of
+ * store_id (semantics §6.2); a store's memory lives in storecxt, reset by
+ * rm_scan_next().
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_STORE_SCAN_H
+#define RESTMON_STORE_SCAN_H
+
+#include "executor/spi.h"
+#include "fmgr.h"
+
+#include "core.h"
+#include "observation.h"
+
+/* an SPI cursor read row by row, its first column a store_id */
+typedef struct RmReader
+{
+	Portal		portal;
+	SPITupleTable *tuptable;
+	uint64		pos;
+	bool		done;
+	HeapTuple	tuple;			/* current row, NULL at the end */
+	const char *key;			/* its store_id bytes */
+	int			keylen;
+} RmReader;
+
+/* one pass over the stores of a report as of T */
+typedef struct RmUptimeScan
+{
+	TimestampTz T;
+	RmReader	stores;			/* store_id, timezone */
+	RmReader	hours;			/* store_id, day_of_week, start, end */
+	RmObsTable	obs;
+	MemoryContext storecxt;		/* reset for every store */
+} RmUptimeScan;
+
+/* what the core takes for one store (semantics §3 and §5) */
+typedef struct RmStoreInputs
+{
+	RmInterval *business;		/* merged, over the horizon */
+	int			nbusiness;
+	RmObs	   *polls;			/* of the horizon, in order */
+	int			npolls;
+	RmObs	   *scratch;		/* room for npolls */
+} RmStoreInputs;
+
+extern bool rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
+							 TimestampTz *T);
+extern void rm_scan_open(RmUptimeScan *s, text *only);
+extern void rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in);
+extern void rm_scan_next(RmUptimeScan *s);
+extern void rm_scan_close(RmUptimeScan *s);
+extern void rm_check_core_status(RmStatus status, const char *key, int len);
+
+#endif							/* RESTMON_STORE_SCAN_H */

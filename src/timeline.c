@@ -1,0 +1,283 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/timeline.c
+ *	  What happened to a store (semantics §5.5): restmon_store_timeline(),
+ *	  the week [T - 168h, T) as closed, up and down segments, and
+ *	  restmon_incidents(), the down runs of the week across stores.
+ *
+ * Both take their inputs from the report's own ordered pass over the
+ * stores (store_scan.h: the same stores, business time and evidence
+ * horizon as restmon_store_uptime) and their segments from the core's
+ * rm_timeline, which walks the pieces rm_compute sums: the rule lives in
+ * core.c only.  Here are only the SQL boundary (defaults, lookups, errors)
+ * and the shaping of rows: instants shown in microseconds
+ * (rm_timeline_usecs), incidents filtered and ordered by business time
+ * lost.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "restmon.h"
+#include "store_scan.h"
+
+PG_FUNCTION_INFO_V1(restmon_store_timeline);
+PG_FUNCTION_INFO_V1(restmon_incidents);
+
+#define RM_TIMELINE_COLS	4
+#define RM_INCIDENT_COLS	6
+
+static const char *const state_names[] = {"closed", "up", "down"};
+
+/*
+ * The timeline of the store the scan is at, shown in microseconds.
+ * Allocates in the current (per-store) context.
+ */
+static int
+store_segments(RmUptimeScan *s, RmSegment **seg)
+{
+	RmStoreInputs in;
+	int			n;
+
+	rm_scan_inputs(s, &in);
+	*seg = palloc(sizeof(RmSegment) *
+				  RM_TIMELINE_MAX(in.nbusiness, in.npolls));
+	rm_check_core_status(rm_timeline(in.business, in.nbusiness, in.polls,
+									 in.npolls, s->T, in.scratch, *seg, &n),
+						 s->stores.key, s->stores.keylen);
+	return rm_timeline_usecs(*seg, n);
+}
+
+/* the store_id argument: not NULL, a store id (semantics §1.8) */
+static text *
+store_id_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *store;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("store_id must not be null")));
+	store = PG_GETARG_TEXT_PP(argno);
+	rm_check_store_id(store);
+	return store;
+}
+
+/*
+ * restmon_store_timeline(store_id text, as_of timestamptz DEFAULT NULL):
+ * rows exactly when the report as of T has a row for the store (semantics
+ * §6.1); a store no source names is P0002.
+ */
+Datum
+restmon_store_timeline(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *store = store_id_arg(fcinfo, 0);
+	RmUptimeScan s;
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	if (!rm_store_known(store))
+		rm_error_unknown_store(store);
+	(void) rm_resolve_as_of(fcinfo, 1, store, &s.T);
+	rm_scan_open(&s, store);
+
+	if (s.stores.tuple != NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(s.storecxt);
+		RmSegment  *seg;
+		int			n = store_segments(&s, &seg);
+
+		for (int i = 0; i < n; i++)
+		{
+			Datum		values[RM_TIMELINE_COLS];
+			bool		nulls[RM_TIMELINE_COLS] = {0};
+
+			values[0] = TimestampTzGetDatum(seg[i].start);
+			values[1] = TimestampTzGetDatum(seg[i].end);
+			values[2] = CStringGetTextDatum(state_names[seg[i].state]);
+			values[3] = TimestampTzGetDatum(seg[i].decided_by);
+			nulls[3] = !seg[i].decided;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+								 values, nulls);
+		}
+		MemoryContextSwitchTo(oldcxt);
+	}
+	rm_scan_close(&s);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* one incident of the output, before ordering */
+typedef struct RmStoreIncident
+{
+	RmIncident	inc;
+	int			store;			/* index in the store ids kept */
+} RmStoreIncident;
+
+/* the incidents gathered over the scan */
+typedef struct RmIncidentList
+{
+	MemoryContext cxt;			/* lives until the rows are emitted */
+	RmStoreIncident *items;
+	int			n;
+	int			cap;
+	text	  **stores;			/* ids of the stores with incidents, in byte
+								 * order */
+	int			nstores;
+	int			capstores;
+} RmIncidentList;
+
+/* an interval of usecs microseconds, as timestamptz - timestamptz gives */
+static Interval *
+usecs_interval(int64 usecs)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->day = (int32) (usecs / USECS_PER_DAY);
+	iv->time = usecs % USECS_PER_DAY;
+	return iv;
+}
+
+/* keep the incidents of the store the scan is at with business >= min */
+static void
+keep_incidents(RmIncidentList *l, RmUptimeScan *s, const RmIncident *inc,
+			   int ninc, Datum min_duration)
+{
+	bool		kept = false;
+
+	for (int i = 0; i < ninc; i++)
+	{
+		MemoryContext oldcxt;
+
+		/* the comparison of SQL's interval >= (in the per-store context) */
+		if (!DatumGetBool(DirectFunctionCall2(interval_ge,
+											  IntervalPGetDatum(usecs_interval(inc[i].business)),
+											  min_duration)))
+			continue;
+		oldcxt = MemoryContextSwitchTo(l->cxt);
+		if (!kept)
+		{
+			if (l->nstores == l->capstores)
+			{
+				l->capstores *= 2;
+				l->stores = repalloc(l->stores,
+									 sizeof(text *) * l->capstores);
+			}
+			l->stores[l->nstores++] =
+				cstring_to_text_with_len(s->stores.key, s->stores.keylen);
+			kept = true;
+		}
+		if (l->n == l->cap)
+		{
+			l->cap *= 2;
+			l->items = repalloc_huge(l->items,
+									 sizeof(RmStoreIncident) * l->cap);
+		}
+		l->items[l->n].inc = inc[i];
+		l->items[l->n].store = l->nstores - 1;
+		l->n++;
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
+/*
+ * business time lost, most first; then store_id in byte order (the order
+ * of the scan) and start
+ */
+static int
+incident_cmp(const void *a, const void *b)
+{
+	const RmStoreIncident *x = a;
+	const RmStoreIncident *y = b;
+
+	if (x->inc.business != y->inc.business)
+		return x->inc.business > y->inc.business ? -1 : 1;
+	if (x->store != y->store)
+		return x->store < y->store ? -1 : 1;
+	if (x->inc.start != y->inc.start)
+		return x->inc.start < y->inc.start ? -1 : 1;
+	return 0;
+}
+
+static void
+put_incidents(ReturnSetInfo *rsinfo, RmIncidentList *l)
+{
+	qsort(l->items, l->n, sizeof(RmStoreIncident), incident_cmp);
+	for (int i = 0; i < l->n; i++)
+	{
+		const RmIncident *inc = &l->items[i].inc;
+		Datum		values[RM_INCIDENT_COLS];
+		bool		nulls[RM_INCIDENT_COLS] = {0};
+
+		values[0] = PointerGetDatum(l->stores[l->items[i].store]);
+		values[1] = TimestampTzGetDatum(inc->start);
+		values[2] = TimestampTzGetDatum(inc->end);
+		values[3] = IntervalPGetDatum(usecs_interval(inc->end - inc->start));
+		values[4] = IntervalPGetDatum(usecs_interval(inc->business));
+		values[5] = BoolGetDatum(inc->open_at_end);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
+							 values, nulls);
+	}
+}
+
+/*
+ * restmon_incidents(as_of timestamptz DEFAULT NULL,
+ *					 min_duration interval DEFAULT '0',
+ *					 store_id text DEFAULT NULL)
+ */
+Datum
+restmon_incidents(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	text	   *only = PG_ARGISNULL(2) ? NULL : store_id_arg(fcinfo, 2);
+	Datum		min_duration = PG_ARGISNULL(1) ?
+	IntervalPGetDatum(usecs_interval(0)) : PG_GETARG_DATUM(1);
+	RmUptimeScan s;
+	RmIncidentList l = {0};
+
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	if (only != NULL && !rm_store_known(only))
+		rm_error_unknown_store(only);
+	if (!rm_resolve_as_of(fcinfo, 0, only, &s.T))
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	rm_scan_open(&s, only);
+	l.cxt = AllocSetContextCreate(CurrentMemoryContext, "restmon incidents",
+								  ALLOCSET_DEFAULT_SIZES);
+	l.cap = l.capstores = 1024;
+	l.items = MemoryContextAlloc(l.cxt, sizeof(RmStoreIncident) * l.cap);
+	l.stores = MemoryContextAlloc(l.cxt, sizeof(text *) * l.capstores);
+
+	while (s.stores.tuple != NULL)
+	{
+		MemoryContext oldcxt;
+		RmSegment  *seg;
+		RmIncident *inc;
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(s.storecxt);
+		n = store_segments(&s, &seg);
+		inc = palloc(sizeof(RmIncident) * Max(n, 1));
+		keep_incidents(&l, &s, inc, rm_incidents(seg, n, inc), min_duration);
+		MemoryContextSwitchTo(oldcxt);
+		rm_scan_next(&s);
+	}
+	put_incidents(rsinfo, &l);
+
+	MemoryContextDelete(l.cxt);
+	rm_scan_close(&s);
+	SPI_finish();
+	return (Datum) 0;
+}
