@@ -34,6 +34,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "observation.h"
 #include "restmon.h"
 #include "schedule.h"
@@ -149,6 +150,8 @@ rm_default_as_of(TimestampTz *T)
 	bool		isnull;
 	Datum		d;
 
+	if (rm_coordinator_active())
+		return rm_coordinator_default_as_of(T);
 	if (SPI_execute("SELECT pg_catalog.max(last_observed_at) FROM restmon.store",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the latest observation");
@@ -167,6 +170,8 @@ rm_store_known(text *store)
 	bool		isnull;
 	bool		known;
 
+	if (rm_coordinator_active())
+		return rm_coordinator_store_known(store);
 	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM restmon.store WHERE store_id = $1)"
 							  " OR EXISTS (SELECT FROM restmon.business_hours WHERE store_id = $1)"
 							  " OR EXISTS (SELECT FROM restmon.store_timezone WHERE store_id = $1)",
@@ -367,6 +372,18 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		rm_error_unknown_store(only);
 	if (!rm_resolve_as_of(fcinfo, 0, only, &s.T))
 	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	if (rm_coordinator_active())
+	{
+		/* the partitions compute it, for this one instant (semantics §4) */
+		Datum		args[2] = {TimestampTzGetDatum(s.T), PointerGetDatum(only)};
+		Oid			types[2] = {TIMESTAMPTZOID, TEXTOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.store_uptime($1, $2)",
+						   2, types, args, only != NULL ? "  " : " n");
 		SPI_finish();
 		return (Datum) 0;
 	}
