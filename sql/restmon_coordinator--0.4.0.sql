@@ -201,6 +201,15 @@ LANGUAGE plproxy AS $$
 	SELECT * FROM public.restmon_store_timeline(sid, as_of);
 $$;
 
+CREATE FUNCTION restmon_coordinator.business_intervals(sid text,
+	range_start timestamptz, range_end timestamptz)
+RETURNS TABLE (opens timestamptz, closes timestamptz)
+LANGUAGE plproxy AS $$
+	CLUSTER 'restmon_cluster';
+	RUN ON hashtext(sid);
+	SELECT * FROM public.restmon_business_intervals(sid, range_start, range_end);
+$$;
+
 CREATE FUNCTION restmon_coordinator.part_incidents(as_of timestamptz,
 	min_duration interval, sid text)
 RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,

@@ -440,6 +440,19 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 
+	if (rm_coordinator_active())
+	{
+		/* the partition that owns the store has its hours and zone */
+		Datum		cargs[3] = {PointerGetDatum(store), TimestampTzGetDatum(lo),
+		TimestampTzGetDatum(hi)};
+		Oid			ctypes[3] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.business_intervals($1, $2, $3)",
+						   3, ctypes, cargs, NULL);
+		SPI_finish();
+		return (Datum) 0;
+	}
 	if (SPI_execute_with_args("SELECT timezone FROM restmon.store_timezone WHERE store_id = $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the time zone of a store");
