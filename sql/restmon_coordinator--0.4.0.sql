@@ -257,12 +257,22 @@ $$;
 -- a snapshot is replaced again).
 ---------------------------------------------------------------------------
 
-CREATE FUNCTION restmon_coordinator.part_record_polls(part int, polls jsonb,
-	OUT loaded bigint, OUT duplicate bigint, OUT rejected bigint)
+-- batches of polls as status-file text (restmon_record_polls_csv: the same
+-- reader and checks as a file), batch i to partition parts[i]: PL/Proxy
+-- splits the arrays by partition and calls the partitions concurrently;
+-- each partition records its batches in one transaction
+CREATE FUNCTION restmon_coordinator.part_record_polls(parts int[],
+	batches text[], OUT loaded bigint, OUT duplicate bigint,
+	OUT rejected bigint)
+RETURNS SETOF record
 LANGUAGE plproxy AS $$
 	CLUSTER 'restmon_cluster';
-	RUN ON part;
-	SELECT loaded, duplicate, rejected FROM public.restmon_record_polls(polls);
+	SPLIT parts, batches;
+	RUN ON parts;
+	SELECT sum(r.loaded)::bigint AS loaded, sum(r.duplicate)::bigint AS duplicate,
+		   sum(r.rejected)::bigint AS rejected
+	FROM unnest(batches) AS b(csv),
+		 LATERAL public.restmon_record_polls_csv(b.csv) AS r;
 $$;
 
 CREATE FUNCTION restmon_coordinator.part_replace_hours(part int,
@@ -294,34 +304,37 @@ CREATE FUNCTION restmon_coordinator.distribute(source text,
 	OUT loaded bigint, OUT duplicate bigint, OUT rejected bigint)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+-- instants written as text here and read back on the partitions: ISO, UTC
+SET DateStyle = 'ISO, YMD'
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
 	n int := restmon_coordinator.partitions();
-	r record;
-	a record;
 BEGIN
 	loaded := 0;
 	duplicate := 0;
 	rejected := 0;
 	IF source IN ('status', 'api') THEN
-		FOR r IN
-			SELECT x.part, pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-						'store_id', x.store_id,
-						'status', CASE WHEN x.active THEN 'active' ELSE 'inactive' END,
-						'timestamp_utc', x.observed_at)) AS polls
-			FROM (SELECT o.*, restmon_coordinator.partition_of(o.store_id, n) AS part,
-						 (pg_catalog.row_number() OVER (PARTITION BY
-							 restmon_coordinator.partition_of(o.store_id, n)) - 1)
-						 / restmon_coordinator.batch_size() AS batch
-				  FROM restmon.observation o) x
-			GROUP BY x.part, x.batch
-			ORDER BY x.part, x.batch
-		LOOP
-			SELECT * INTO a FROM restmon_coordinator.part_record_polls(r.part, r.polls);
-			loaded := loaded + a.loaded;
-			duplicate := duplicate + a.duplicate;
-			rejected := rejected + a.rejected;
-		END LOOP;
+		SELECT coalesce(pg_catalog.sum(p.loaded), 0),
+			   coalesce(pg_catalog.sum(p.duplicate), 0),
+			   coalesce(pg_catalog.sum(p.rejected), 0)
+		INTO loaded, duplicate, rejected
+		FROM (SELECT pg_catalog.array_agg(b.part) AS parts,
+					 pg_catalog.array_agg(b.csv) AS batches
+			  FROM (SELECT x.part,
+						   'store_id,status,timestamp_utc' || E'\n' ||
+						   pg_catalog.string_agg(
+							   '"' || pg_catalog.replace(x.store_id, '"', '""') || '",' ||
+							   CASE WHEN x.active THEN 'active' ELSE 'inactive' END ||
+							   ',' || x.observed_at::text, E'\n') AS csv
+					FROM (SELECT o.*, restmon_coordinator.partition_of(o.store_id, n) AS part,
+								 (pg_catalog.row_number() OVER (PARTITION BY
+									 restmon_coordinator.partition_of(o.store_id, n)) - 1)
+								 / restmon_coordinator.batch_size() AS batch
+						  FROM restmon.observation o) x
+					GROUP BY x.part, x.batch) b
+			  HAVING pg_catalog.count(*) > 0) a,
+			 restmon_coordinator.part_record_polls(a.parts, a.batches) p;
 		DELETE FROM restmon.observation;
 		DELETE FROM restmon.store;
 	ELSIF source = 'hours' THEN
