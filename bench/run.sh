@@ -9,6 +9,7 @@
 #   RUNS=3        runs per timing (the median is reported)
 #   WRK_SECS=10   seconds per HTTP load run
 #   SHARDS="1 2 4"  partition counts for the sharded test (PL/Proxy)
+#   POLL_BATCHES=300  batches of 1,000 polls for the record_polls measure
 #   SMOKE=1       tiny sizes, for a quick check that everything runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,9 @@ export RESTMON_CLUSTER=bench
 
 if [ "${SMOKE:-0}" = 1 ]; then
 	STORES=${STORES:-300}; HISTORY=${HISTORY:-2}; SCALES=${SCALES:-"1 2"}
-	RUNS=${RUNS:-1}; WRK_SECS=${WRK_SECS:-1}
+	RUNS=${RUNS:-1}; WRK_SECS=${WRK_SECS:-1}; POLL_BATCHES=${POLL_BATCHES:-10}
 fi
+POLL_BATCHES=${POLL_BATCHES:-300}
 STORES=${STORES:-14000}
 HISTORY=${HISTORY:-20}
 SCALES=${SCALES:-"1 4 16"}
@@ -204,7 +206,7 @@ fi
 kill -TERM $gw
 wait $gw || true
 
-# --- 7. sharded over PL/Proxy (doc/scale-out.md): 1, 2 and 4 partitions,
+# --- 8. sharded over PL/Proxy (doc/scale-out.md): 1, 2 and 4 partitions,
 # databases of this cluster, behind a coordinator (restmon_coordinator).
 # The same files ingested through the coordinator; the report gathered from
 # every partition at once; its figures compared with b_ref's ---
@@ -245,6 +247,78 @@ for np in ${SHARDS:-1 2 4}; do
 	done
 	q -d postgres -c "DROP DATABASE bsc$np" > /dev/null
 done
+# --- 7. polls as they arrive (issue 14): restmon_record_polls() in
+# batches of 1,000 new polls of the demo's stores, into a copy of the
+# reference database (the demo week already stored); then POST /api/polls,
+# 500 polls a request from 8 clients ---
+log "record_polls"
+q -d postgres -c "DROP DATABASE IF EXISTS b_polls" -c "CREATE DATABASE b_polls TEMPLATE b_ref" > /dev/null
+q -d b_polls -c "
+	CREATE TABLE bench_batch (k int PRIMARY KEY, polls jsonb);
+	CREATE SEQUENCE bench_k;
+	WITH s AS (SELECT store_id, row_number() OVER (ORDER BY md5(store_id)) - 1 AS n,
+	                  count(*) OVER () AS ns FROM restmon.store)
+	INSERT INTO bench_batch
+	SELECT g.k, jsonb_agg(jsonb_build_object('store_id', s.store_id,
+		'status', CASE WHEN random() < 0.9 THEN 'active' ELSE 'inactive' END,
+		'timestamp_utc', to_char((timestamptz '$END_TS' + ((g.k * 1000 + i) / s.ns + 1) * interval '1 minute')
+		                         AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US \"UTC\"')) ORDER BY i)
+	FROM generate_series(1, $POLL_BATCHES) g(k), generate_series(0, 999) i, s
+	WHERE s.n = (g.k * 1000 + i) % s.ns
+	GROUP BY g.k" -c "VACUUM ANALYZE" -c "CHECKPOINT" > /dev/null
+PREROWS=$(q -d b_polls -c "SELECT count(*) FROM restmon.observation")
+echo "SELECT r.loaded FROM (SELECT nextval('bench_k')::int AS k OFFSET 0) n JOIN bench_batch b USING (k), restmon_record_polls(b.polls) r;" > "$DIR/record_polls.sql"
+REC_TPS=$("$PGBIN/pgbench" -n -c 1 -t "$POLL_BATCHES" -f "$DIR/record_polls.sql" b_polls 2>/dev/null |
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+REC_LOADED=$(q -d b_polls -c "SELECT count(*) - $PREROWS FROM restmon.observation")
+REC_RATE=$(awk -v t="$REC_TPS" 'BEGIN {printf "%.0f", t * 1000}')
+
+log "POST /api/polls"
+q -d b_polls -c "
+	DO \$\$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_poller') THEN
+			CREATE ROLE restmon_poller LOGIN;
+		END IF;
+	END \$\$" -c "SELECT restmon_grant_poll_api('restmon_poller')" \
+	-c "COPY (SELECT store_id FROM restmon.store ORDER BY md5(store_id)) TO '$DATA/poll_ids.txt'" > /dev/null
+cat > "$DIR/polls.lua" <<LUA
+-- POST /api/polls: 500 polls a request, every request new instants
+local ids = {}
+for line in io.lines("$DATA/poll_ids.txt") do ids[#ids + 1] = line end
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("tid", counter) end
+local r = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+	r = r + 1
+	local t = os.date("!%Y-%m-%dT%H:%M:%SZ", 1700000000 + tid * 10000000 + r)
+	local parts = {}
+	for i = 1, 500 do
+		local id = ids[((r * 500 + i) % #ids) + 1]
+		parts[i] = '{"store_id":"' .. id .. '","status":"active","timestamp_utc":"' .. t .. '"}'
+	end
+	return wrk.format(nil, "/api/polls", nil, "[" .. table.concat(parts, ",") .. "]")
+end
+LUA
+POLL_PORT=$((HTTP_PORT + 1))
+PGUSER=restmon_gateway PGDATABASE=b_polls "$PGBIN/restmon-http" --port $POLL_PORT \
+	--poll-dsn "user=restmon_poller dbname=b_polls" 2> /dev/null &
+gw=$!
+sleep 0.5
+if command -v wrk > /dev/null; then
+	read -r HTTP_RPS HTTP_P99 HTTP_BAD <<< "$(wrk -t2 -c8 -d"${WRK_SECS}s" --latency \
+		-s "$DIR/polls.lua" "http://127.0.0.1:$POLL_PORT/api/polls" 2>/dev/null | awk '
+		/Requests\/sec/ {rps = $2}
+		/^ +99%/ {p99 = $2}
+		/Non-2xx/ {bad = $NF}
+		END {printf "%s %s %s", rps, p99, (bad == "" ? 0 : bad)}')"
+	HTTP_RATE=$(awk -v r="$HTTP_RPS" 'BEGIN {printf "%.0f", r * 500}')
+else
+	HTTP_RPS="-"; HTTP_P99="-"; HTTP_BAD="-"; HTTP_RATE="-"
+fi
+kill -TERM $gw
+wait $gw || true
 
 # --- RESULTS.md (a smoke run writes bench/RESULTS-smoke.md, which git
 # ignores, and leaves the committed results alone) ---
@@ -272,6 +346,8 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| history: $HROWS rows, $((HISTORY + 1))x (ms) | $HIST | 8 days only: $REPORT_AGAIN | $(ratio "$HIST" "$REPORT_AGAIN")x | <= 1.5x |"
 	echo "| HTTP status poll of a Running report | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
 	echo "| HTTP CSV of the complete $STORES-store report | $CSV_RPS req/s, p99 $CSV_P99 | non-2xx: $CSV_BAD | | |"
+	echo "| restmon_record_polls(), $POLL_BATCHES batches of 1,000 into $PREROWS rows (polls/s) | $REC_RATE | loaded: $REC_LOADED of $((POLL_BATCHES * 1000)) | | >= 100,000 polls/s |"
+	echo "| POST /api/polls, 500 polls a request, 8 clients (polls/s) | $HTTP_RATE ($HTTP_RPS req/s, p99 $HTTP_P99) | non-2xx: $HTTP_BAD | | >= 20,000 polls/s |"
 	echo
 	echo "Reference agreement: restmon and bench/reference.sql differ on **$DIFF** of $STORES_REPORTED stores."
 	echo

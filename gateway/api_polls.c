@@ -34,7 +34,8 @@
 static const char *poll_conninfo = NULL;
 static int	poll_timeout_ms = 30000;
 static pthread_key_t poll_key;
-static __thread bool poll_prepared; /* on this thread's poll connection */
+static __thread unsigned int poll_prepared; /* statements prepared on this
+											 * thread's poll connection */
 
 /* the summary as JSON text, and whether anything in it was valid */
 static const char *const record_sql[] = {
@@ -86,7 +87,7 @@ poll_conn(void)
 	/* an integer, not user input */
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", poll_timeout_ms);
 	PQclear(PQexec(conn, sql));
-	poll_prepared = false;
+	poll_prepared = 0;
 	pthread_setspecific(poll_key, conn);
 	return conn;
 }
@@ -100,18 +101,14 @@ record_call(PGconn *conn, bool csv, const char *body, int len)
 	int			lengths[1] = {len};
 	int			formats[1] = {0};
 
-	if (!poll_prepared)
+	if (!(poll_prepared & (1u << csv)))
 	{
-		for (int i = 0; i < 2; i++)
-		{
-			PGresult   *res = PQprepare(conn, i ? "p1" : "p0", record_sql[i],
-										1, NULL);
+		PGresult   *res = PQprepare(conn, name, record_sql[csv], 1, NULL);
 
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				return res;
-			PQclear(res);
-		}
-		poll_prepared = true;
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		poll_prepared |= 1u << csv;
 	}
 	return PQexecPrepared(conn, name, 1, params, lengths, formats, 0);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/gateway.sh: restmon-http against the local cluster, as the role
-# restmon_gateway (which may only execute the report API).
+# restmon_gateway (which may only execute the report API), and for
+# POST /api/polls as restmon_poller (which may only record polls).
 # Log: <cluster>/gateway.log.
 #
 # usage: scripts/gateway.sh start|stop|status|url [--port PORT] [--bind ADDRESS]
@@ -59,7 +60,8 @@ case "$cmd" in
 		eval "$("$(dirname "$0")/cluster.sh" env)"
 		mkdir -p "$DIR"
 		PGUSER=restmon_gateway nohup "$PGBIN/restmon-http" \
-			--port "$HTTP_PORT" --bind "$HTTP_BIND" >> "$LOGFILE" 2>&1 &
+			--port "$HTTP_PORT" --bind "$HTTP_BIND" \
+			--poll-dsn "user=restmon_poller" >> "$LOGFILE" 2>&1 &
 		echo $! > "$PIDFILE"
 		echo "http://$HTTP_BIND:$HTTP_PORT/" > "$URLFILE"
 		# 0.0.0.0 listens on every interface, the loopback one included

@@ -33,6 +33,13 @@ DO $$ BEGIN
 	END IF;
 END $$;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+-- the gateway's poll role (POST /api/polls): it may only record polls
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'restmon_poller') THEN
+		CREATE ROLE restmon_poller LOGIN;
+	END IF;
+END $$;
+SELECT restmon_grant_poll_api('restmon_poller') \gset
 SQL
 
 # --- data ---
@@ -60,6 +67,7 @@ SELECT restmon_unschedule() AS unscheduled \gset
 DROP EXTENSION restmon;
 CREATE EXTENSION restmon;
 SELECT restmon_grant_report_api('restmon_gateway') \gset
+SELECT restmon_grant_poll_api('restmon_poller') \gset
 SQL
 	rm -f "$DATA_DIR"/*.csv
 fi
