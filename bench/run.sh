@@ -113,6 +113,12 @@ done
 TRIG=$(med "$trig_all")
 CSV_ID=$id
 
+# --- 2b. incidents of every store (issue 14): the report's scan and the
+# core's timeline per store; target within 2x the report ---
+log "incidents"
+INCIDENTS=$(timed b_ref "SELECT count(*) FROM restmon_incidents()")
+NINC=$(q -d b_ref -c "SELECT count(*) FROM restmon_incidents()")
+
 # --- 3. the pure-SQL reference implementation ---
 log "reference SQL (slow)"
 q -d b_ref -f bench/reference.sql > /dev/null
@@ -342,6 +348,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| ingest $POLLS polls (ms) | $ING | plain COPY into an unindexed table: $COPY | $(ratio "$ING" "$COPY")x | <= 3x |"
 	echo "| report, restmon_store_uptime() (ms) | $REPORT | floor, count + count distinct over the horizon: $FLOOR | $(ratio "$REPORT" "$FLOOR")x | <= 3x (stretch 1.5x) |"
 	echo "| report, trigger -> Complete (ms) | $TRIG | floor: $FLOOR | $(ratio "$TRIG" "$FLOOR")x | <= 3x |"
+	echo "| incidents, restmon_incidents() over every store, $NINC rows (ms) | $INCIDENTS | report: $REPORT | $(ratio "$INCIDENTS" "$REPORT")x | <= 2x |"
 	echo "| pure-SQL reference implementation (ms) | $REPORT | bench/reference.sql: $REF | $(ratio "$REF" "$REPORT")x faster | >= 20x |"
 	echo "| history: $HROWS rows, $((HISTORY + 1))x (ms) | $HIST | 8 days only: $REPORT_AGAIN | $(ratio "$HIST" "$REPORT_AGAIN")x | <= 1.5x |"
 	echo "| HTTP status poll of a Running report | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
