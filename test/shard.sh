@@ -25,6 +25,7 @@ S=shard_single
 DEMO="$FIX/shard_demo"
 NEW="$FIX/shard_new"
 lock_pid=""
+gw_pid=""
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }		# q -d DB -c SQL
 qe() { psql -X -q -At -v ON_ERROR_STOP=1 "$@" 2>&1 || true; }	# with the error
@@ -33,9 +34,11 @@ dropall() {
 	for db in $P $P8 $C $S; do
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" > /dev/null 2>&1
 	done
+	psql -X -q -d postgres -c "DROP ROLE IF EXISTS shard_gw" > /dev/null 2>&1
 }
 cleanup() {
 	[ -n "$lock_pid" ] && kill "$lock_pid" 2>/dev/null
+	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null
 	dropall
 	rm -rf "$DEMO" "$NEW"
 }
@@ -159,6 +162,31 @@ is "demo: restmon_cluster_status() counts add up to the single node's" \
 	"$(q -d $C -c "SELECT sum(stores) || ' ' || sum(polls) FROM restmon_cluster_status()")"
 figures demo
 report_same demo
+
+# the HTTP gateway against the coordinator, unchanged: trigger, then the
+# CSV once Complete, equal to the single node's report at the same instant
+GWPORT=$(( ${RESTMON_TEST_PORT_BASE:-5087} + 4 ))
+q -d $C -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'shard_gw') THEN CREATE ROLE shard_gw LOGIN; END IF; END \$\$" \
+	-c "SELECT restmon_grant_report_api('shard_gw')" > /dev/null
+PGUSER=shard_gw PGDATABASE=$C "$PGBIN/restmon-http" --port "$GWPORT" --threads 2 > /dev/null 2>&1 &
+gw_pid=$!
+for _ in $(seq 100); do
+	curl -s -o /dev/null "http://127.0.0.1:$GWPORT/api/health" && break
+	sleep 0.1
+done
+hid=$(curl -s -X POST "http://127.0.0.1:$GWPORT/api/trigger_report" | jq -r .report_id)
+for _ in $(seq 300); do
+	ct=$(curl -s -o "$DEMO/http.csv" -w '%{http_code} %{content_type}' "http://127.0.0.1:$GWPORT/api/get_report?report_id=$hid")
+	[ "$ct" != "200 application/json" ] && break
+	sleep 0.1
+done
+rs=$(q -d $S -c "SELECT restmon_trigger_report(wait => true)")
+is "HTTP on the coordinator: the report's CSV (200 text/csv)" "200 text/csv; charset=utf-8" "$ct"
+is "HTTP on the coordinator: the CSV equals the single node's byte for byte" \
+	"$(q -d $S -c "SELECT md5(restmon_report_csv('$rs'))")" "$(md5sum < "$DEMO/http.csv" | cut -d' ' -f1)"
+kill -TERM "$gw_pid" 2>/dev/null
+wait "$gw_pid" 2>/dev/null
+gw_pid=""
 
 # per-store calls reach only the owning partition: the others refuse
 # connections, a new session has no connection cached
