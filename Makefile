@@ -10,11 +10,14 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/header.o src/ingest.o \
 	src/store_uptime.o src/timeline.o src/record_polls.o src/alerts.o \
-	src/report_parallel.o \
+	src/report_parallel.o src/coordinator.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o \
 	src/store_zone.o src/prune.o
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# restmon_coordinator (SQL only, restmon_coordinator.control): the
+# coordinator role of a sharded cluster (doc/scale-out.md)
+DATA = $(wildcard sql/$(EXTENSION)--*.sql) \
+	restmon_coordinator.control sql/restmon_coordinator--0.4.0.sql
 
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))

@@ -8,6 +8,7 @@
 #   SCALES="1 4 16"  store-count multiples for the scaling test
 #   RUNS=3        runs per timing (the median is reported)
 #   WRK_SECS=10   seconds per HTTP load run
+#   SHARDS="1 2 4"  partition counts for the sharded test (PL/Proxy)
 #   POLL_BATCHES=300  batches of 1,000 polls for the record_polls measure
 #   SMOKE=1       tiny sizes, for a quick check that everything runs
 set -euo pipefail
@@ -284,6 +285,47 @@ fi
 kill -TERM $gw
 wait $gw || true
 
+# --- 8. sharded over PL/Proxy (doc/scale-out.md): 1, 2 and 4 partitions,
+# databases of this cluster, behind a coordinator (restmon_coordinator).
+# The same files ingested through the coordinator; the report gathered from
+# every partition at once; its figures compared with b_ref's ---
+log "sharded: ${SHARDS:-1 2 4} partitions"
+shard_rows=""
+for np in ${SHARDS:-1 2 4}; do
+	arr=""
+	for i in $(seq 0 $((np - 1))); do
+		q -d postgres -c "DROP DATABASE IF EXISTS bs${np}_$i" -c "CREATE DATABASE bs${np}_$i" > /dev/null
+		q -d "bs${np}_$i" -c "SET client_min_messages = warning; CREATE EXTENSION restmon" > /dev/null
+		arr="$arr,'dbname=bs${np}_$i host=$PGHOST port=$PGPORT'"
+	done
+	q -d postgres -c "DROP DATABASE IF EXISTS bsc$np" -c "CREATE DATABASE bsc$np" > /dev/null
+	q -d "bsc$np" -c "SET client_min_messages = warning; CREATE EXTENSION restmon; CREATE EXTENSION plproxy; CREATE EXTENSION restmon_coordinator" \
+		-c "SELECT restmon_cluster_define(ARRAY[${arr#,}])" \
+		-c "SELECT restmon_ingest_timezones('$DATA/timezones.csv')" \
+		-c "SELECT restmon_ingest_hours('$DATA/menu_hours.csv')" > /dev/null
+	LAST="SELECT rows_loaded FROM restmon_ingest_status('$DATA/store_status.csv')"
+	s_ing=$(ms -d "bsc$np")
+	for i in $(seq 0 $((np - 1))); do
+		q -d "bs${np}_$i" -c "VACUUM ANALYZE" > /dev/null
+	done
+	q -d postgres -c "CHECKPOINT" > /dev/null
+	s_sql="SELECT count(*) FROM restmon_store_uptime('$T')"
+	timed "bsc$np" "$s_sql" > /dev/null	# warm
+	s_rep=$(timed "bsc$np" "$s_sql")
+	s_trig=""
+	for _ in $(seq "$RUNS"); do
+		id=$(q -d "bsc$np" -c "SELECT restmon_trigger_report('$T')")
+		q -d "bsc$np" -c "SELECT restmon_wait_report('$id')" > /dev/null
+		s_trig="$s_trig $(q -d "bsc$np" -c "SELECT round(extract(epoch FROM finished_at - requested_at) * 1000, 1) FROM restmon.report WHERE report_id = '$id'")"
+	done
+	s_same=$([ "$(q -d "bsc$np" -c "SELECT md5(string_agg(u::text, ',' ORDER BY u.store_id COLLATE \"C\")) FROM restmon_store_uptime('$T') u")" = \
+		"$(q -d b_ref -c "SELECT md5(string_agg(u::text, ',' ORDER BY u.store_id COLLATE \"C\")) FROM restmon_store_uptime('$T') u")" ] && echo yes || echo NO)
+	shard_rows="$shard_rows$np|$s_ing|$s_rep|$(med "$s_trig")|$s_same"$'\n'
+	for i in $(seq 0 $((np - 1))); do
+		q -d postgres -c "DROP DATABASE bs${np}_$i" > /dev/null
+	done
+	q -d postgres -c "DROP DATABASE bsc$np" > /dev/null
+done
 # --- 7. polls as they arrive (issue 14): restmon_record_polls() in
 # batches of 1,000 new polls of the demo's stores, into a copy of the
 # reference database (the demo week already stored); then POST /api/polls,
@@ -422,6 +464,17 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	done <<< "$scale_rows"
 	echo
 	echo "Peak private memory = VmHWM - RssShmem of the backend after the report (shared buffers excluded)."
+	echo
+	echo "Sharded over PL/Proxy (doc/scale-out.md): partitions are databases of this"
+	echo "cluster, on these $(nproc) cores, behind a coordinator database; the same files"
+	echo "ingested through the coordinator; the report at the same T gathered from"
+	echo "all partitions at once (single node, b_ref: report $REPORT ms, trigger -> Complete $TRIG ms, ingest $ING ms):"
+	echo
+	echo "| partitions | ingest $POLLS polls through the coordinator (ms) | report, restmon_store_uptime() (ms) | speed-up vs single node | trigger -> Complete (ms) | every figure = single node |"
+	echo "|---|---|---|---|---|---|"
+	while IFS='|' read -r np si sr st ok; do
+		[ -n "$np" ] && echo "| $np | $si | $sr | $(ratio "$REPORT" "$sr")x | $st | $ok |"
+	done <<< "$shard_rows"
 } > "$RESULTS"
 cat "$RESULTS"
 

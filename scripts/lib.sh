@@ -12,7 +12,7 @@ PGBIN=$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap postgresql-contrib
 libtap-parser-sourcehandler-pgtap-perl libmicrohttpd-dev libjson-c-dev libpq-dev
 make gcc clang libclang-rt-14-dev curl jq valgrind pg-bsd-indent
-chromium"
+chromium postgresql-15-plproxy"
 
 # RESTMON_CLUSTER names the cluster: "main" (setup, your data), "test" (the
 # test command's own), "setup" (test/own_data.sh runs setup.sh in it) or

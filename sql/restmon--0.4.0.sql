@@ -1046,3 +1046,58 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'restmon_prune_observations'
 LANGUAGE C VOLATILE STRICT;
 REVOKE ALL ON FUNCTION restmon_prune_observations(bigint) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- A partition of a sharded cluster (issue 18, doc/scale-out.md): the
+-- coordinator (extension restmon_coordinator) sends each partition the
+-- business hours and time zones of the stores it owns, and the partition
+-- replaces its snapshot with them, in one transaction, as a file's load
+-- replaces it on one node (same lock, same DISTINCT, first zone of a store
+-- already chosen by the coordinator).  Polls come through
+-- restmon_record_polls().  Not part of the API: revoked from PUBLIC.
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon.partition_replace_hours(store_ids text[],
+	days smallint[], starts time[], ends time[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE restmon.business_hours IN SHARE ROW EXCLUSIVE MODE;
+	DELETE FROM restmon.business_hours;
+	INSERT INTO restmon.business_hours
+		(store_id, day_of_week, start_local, end_local)
+	SELECT DISTINCT s, d, a, b
+	FROM ROWS FROM (unnest(store_ids), unnest(days), unnest(starts),
+					unnest(ends)) AS r(s, d, a, b)
+	ORDER BY 1, 2, 3, 4;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
+CREATE FUNCTION restmon.partition_replace_timezones(store_ids text[],
+	zones text[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE restmon.store_timezone IN SHARE ROW EXCLUSIVE MODE;
+	DELETE FROM restmon.store_timezone;
+	INSERT INTO restmon.store_timezone (store_id, timezone)
+	SELECT s, z FROM ROWS FROM (unnest(store_ids), unnest(zones)) AS r(s, z);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION restmon.partition_replace_hours(text[], smallint[],
+	time[], time[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon.partition_replace_timezones(text[], text[])
+	FROM PUBLIC;

@@ -41,6 +41,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
+#include "coordinator.h"
 #include "ingest_int.h"
 
 PG_FUNCTION_INFO_V1(restmon_ingest_status);
@@ -216,6 +217,7 @@ end_file(RmIngest *st)
 		rm_stage_apply(st);
 	}
 
+	rm_coordinator_distribute(st);	/* a coordinator: to the partitions */
 	counts[0] = st->rows_read;
 	counts[1] = st->rows_loaded;
 	counts[2] = st->rows_duplicate;

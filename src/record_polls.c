@@ -42,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "ingest_int.h"
 
 PG_FUNCTION_INFO_V1(restmon_record_polls);
@@ -179,6 +180,7 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
 
 	rm_polls_finish(st);
 	rm_flush_batch(st);			/* the last rejected elements */
+	rm_coordinator_distribute(st);	/* a coordinator: to the partitions */
 	counts[0] = st->rows_read;
 	counts[1] = st->rows_loaded;
 	counts[2] = st->rows_duplicate;

@@ -37,6 +37,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "observation.h"
 #include "report_parallel.h"
 #include "restmon.h"
@@ -153,6 +154,8 @@ rm_default_as_of(TimestampTz *T)
 	bool		isnull;
 	Datum		d;
 
+	if (rm_coordinator_active())
+		return rm_coordinator_default_as_of(T);
 	if (SPI_execute("SELECT pg_catalog.max(last_observed_at) FROM restmon.store",
 					true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the latest observation");
@@ -171,6 +174,8 @@ rm_store_known(text *store)
 	bool		isnull;
 	bool		known;
 
+	if (rm_coordinator_active())
+		return rm_coordinator_store_known(store);
 	if (SPI_execute_with_args("SELECT EXISTS (SELECT FROM restmon.store WHERE store_id = $1)"
 							  " OR EXISTS (SELECT FROM restmon.business_hours WHERE store_id = $1)"
 							  " OR EXISTS (SELECT FROM restmon.store_timezone WHERE store_id = $1)",
@@ -444,6 +449,18 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
+	if (rm_coordinator_active())
+	{
+		/* the partitions compute it, for this one instant (semantics §4) */
+		Datum		args[2] = {TimestampTzGetDatum(s.T), PointerGetDatum(only)};
+		Oid			types[2] = {TIMESTAMPTZOID, TEXTOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.store_uptime($1, $2)",
+						   2, types, args, only != NULL ? "  " : " n");
+		SPI_finish();
+		return (Datum) 0;
+	}
 	if (only == NULL && rm_report_parallel(s.T, rsinfo))
 	{
 		SPI_finish();
@@ -483,6 +500,19 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
 
+	if (rm_coordinator_active())
+	{
+		/* the partition that owns the store has its hours and zone */
+		Datum		cargs[3] = {PointerGetDatum(store), TimestampTzGetDatum(lo),
+		TimestampTzGetDatum(hi)};
+		Oid			ctypes[3] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.business_intervals($1, $2, $3)",
+						   3, ctypes, cargs, NULL);
+		SPI_finish();
+		return (Datum) 0;
+	}
 	if (SPI_execute_with_args("SELECT timezone FROM restmon.store_timezone WHERE store_id = $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the time zone of a store");

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -25,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "restmon.h"
 #include "store_scan.h"
 
@@ -87,6 +90,18 @@ restmon_store_timeline(PG_FUNCTION_ARGS)
 	if (!rm_store_known(store))
 		rm_error_unknown_store(store);
 	(void) rm_resolve_as_of(fcinfo, 1, store, &s.T);
+	if (rm_coordinator_active())
+	{
+		/* the partition that owns the store computes it */
+		Datum		args[2] = {PointerGetDatum(store), TimestampTzGetDatum(s.T)};
+		Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.store_timeline($1, $2)",
+						   2, types, args, NULL);
+		SPI_finish();
+		return (Datum) 0;
+	}
 	rm_scan_open(&s, store);
 
 	if (s.stores.tuple != NULL)
@@ -249,6 +264,19 @@ restmon_incidents(PG_FUNCTION_ARGS)
 		rm_error_unknown_store(only);
 	if (!rm_resolve_as_of(fcinfo, 0, only, &s.T))
 	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+	if (rm_coordinator_active())
+	{
+		/* gathered from the partitions, in the single-node order */
+		Datum		args[3] = {TimestampTzGetDatum(s.T), min_duration,
+		PointerGetDatum(only)};
+		Oid			types[3] = {TIMESTAMPTZOID, INTERVALOID, TEXTOID};
+
+		rm_coordinator_srf(fcinfo,
+						   "SELECT * FROM restmon_coordinator.incidents($1, $2, $3)",
+						   3, types, args, only != NULL ? "   " : "  n");
 		SPI_finish();
 		return (Datum) 0;
 	}

@@ -1,0 +1,129 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/coordinator.c
+ *	  The hooks that let a restmon database act as the coordinator of a
+ *	  sharded cluster (doc/scale-out.md): when the extension
+ *	  restmon_coordinator is installed in the database, the store data
+ *	  lives on the partitions, and the entry points below hand their work
+ *	  to its SQL functions (schema restmon_coordinator), which route it
+ *	  with PL/Proxy.
+ *
+ * Invariants:
+ *	- without restmon_coordinator nothing here changes anything: every
+ *	  hook is a no-op and the single-node code runs as before;
+ *	- the coordinator's own restmon tables hold no store data after a
+ *	  statement: a file is loaded into them with the single-node code (one
+ *	  reader, one set of checks, rejected lines kept here with their line
+ *	  numbers), then restmon_coordinator.distribute() sends the rows to the
+ *	  partitions that own their stores and empties them;
+ *	- the figures are computed on the partitions by the single-node code:
+ *	  no rule of semantics §3-§5 is repeated here or in SQL;
+ *	- every statement is fixed text, schema-qualified; must run inside SPI.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "ingest_int.h"
+#include "coordinator.h"
+
+/* is this database a coordinator (restmon_coordinator installed)? */
+bool
+rm_coordinator_active(void)
+{
+	return OidIsValid(get_extension_oid("restmon_coordinator", true));
+}
+
+/*
+ * Run "SELECT * FROM restmon_coordinator.<fn>(...)" (sql, fixed text) and
+ * append its rows to the materialized SRF of fcinfo; the rows have the
+ * calling function's result type.
+ */
+void
+rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql, int nargs,
+				   Oid *types, Datum *args, const char *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (SPI_execute_with_args(sql, nargs, types, args, nulls, true, 0)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "could not read from the partitions: %s", sql);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* semantics §4 on a coordinator: the latest poll of all partitions */
+bool
+rm_coordinator_default_as_of(TimestampTz *T)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute("SELECT restmon_coordinator.default_as_of()", true, 1)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "could not read the latest poll of the partitions");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+					  &isnull);
+	if (!isnull)
+		*T = DatumGetTimestampTz(d);
+	SPI_freetuptable(SPI_tuptable);
+	return !isnull;
+}
+
+/* semantics §6 on a coordinator: asks the partition that owns the store */
+bool
+rm_coordinator_store_known(text *store)
+{
+	Datum		args[1] = {PointerGetDatum(store)};
+	Oid			types[1] = {TEXTOID};
+	bool		isnull;
+	bool		known;
+
+	if (SPI_execute_with_args("SELECT restmon_coordinator.store_known($1)",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up a store on its partition");
+	known = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return !isnull && known;
+}
+
+/*
+ * After a file (or a status text) was applied to the coordinator's own
+ * tables: send its rows to the partitions and empty those tables.  The
+ * partitions' answer replaces the counts of what was new (a poll a
+ * partition already stored is a duplicate there, as on one node).
+ */
+void
+rm_coordinator_distribute(RmIngest *st)
+{
+	Datum		args[1];
+	Oid			types[1] = {TEXTOID};
+	bool		isnull;
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	if (!rm_coordinator_active())
+		return;
+	args[0] = CStringGetTextDatum(st->def->name);
+	if (SPI_execute_with_args("SELECT loaded, duplicate, rejected"
+							  " FROM restmon_coordinator.distribute($1)",
+							  1, types, args, NULL, false, 1)
+		!= SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not send the rows to the partitions");
+	desc = SPI_tuptable->tupdesc;
+	tup = SPI_tuptable->vals[0];
+	st->rows_loaded = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	st->rows_duplicate += DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+	st->rows_rejected += DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+}

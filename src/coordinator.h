@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/coordinator.h
+ *	  The coordinator hooks (src/coordinator.c): no-ops unless the
+ *	  extension restmon_coordinator is installed in the database.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_COORDINATOR_H
+#define RESTMON_COORDINATOR_H
+
+#include "fmgr.h"
+#include "utils/timestamp.h"
+
+struct RmIngest;
+
+extern bool rm_coordinator_active(void);
+extern void rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql,
+							   int nargs, Oid *types, Datum *args,
+							   const char *nulls);
+extern bool rm_coordinator_default_as_of(TimestampTz *T);
+extern bool rm_coordinator_store_known(text *store);
+extern void rm_coordinator_distribute(struct RmIngest *st);
+
+#endif							/* RESTMON_COORDINATOR_H */
