@@ -181,12 +181,14 @@ is "the two triggers answer once the lock is released" "200 200" \
 	"$(jq -r 'if .report_id then 200 else .error_code end' "$tmp/blocked.1" "$tmp/blocked.2" | tr '\n' ' ' | sed 's/ $//')"
 
 # --- a trigger flood from one client: 429 with Retry-After ---
+# (all 60 at once: the limit is checked before any database work, so the
+# verdicts do not depend on how fast triggers run; 60 < --max-per-client)
 t0=$(date +%s.%N)
-seq 60 | timeout 60 xargs -P 10 -I{} curl -s -o "$tmp/b.{}" -D "$tmp/h.{}" \
+seq 60 | timeout 60 xargs -P 60 -I{} curl -s -o "$tmp/b.{}" -D "$tmp/h.{}" \
 	-w '%{http_code} {}\n' -X POST "$BASE/api/trigger_report" > "$tmp/flood"
 t1=$(date +%s.%N)
 one=$(awk '$1 == 429 { print $2; exit }' "$tmp/flood")
-is "60 triggers by 10 clients at once from one address: at most the burst (20) and the refill pass" "yes" \
+is "60 triggers by 60 clients at once from one address: at most the burst (20) and the refill pass" "yes" \
 	"$(awk -v e="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '$1 == 200 { k++ } END { print (k >= 20 && k <= 21 + 5 * e) ? "yes" : k " in " e " s" }' "$tmp/flood")"
 is "... and the others are 429" "60" "$(grep -cE '^(200|429) ' "$tmp/flood")"
 is "a 429 has Retry-After in whole seconds" "yes" \
