@@ -110,12 +110,15 @@ is_newest(text *store, TimestampTz newest)
 {
 	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
 	Datum		args[2] = {PointerGetDatum(store), TimestampTzGetDatum(newest)};
+	bool		found;
 
 	if (SPI_execute_with_args("SELECT FROM restmon.store"
 							  " WHERE store_id = $1 AND last_observed_at = $2",
 							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "restmon: could not read restmon.store");
-	return SPI_processed == 1;
+	found = SPI_processed == 1;
+	SPI_freetuptable(SPI_tuptable); /* it lives in the alerts' context */
+	return found;
 }
 
 /* compare one store's state at its newest poll before and after */

@@ -207,8 +207,6 @@ rejects_of_run(int64 run_id, const char *key)
 	bool		isnull;
 	Datum		value;
 
-	if (run_id == 0)
-		return DirectFunctionCall1(jsonb_in, CStringGetDatum("[]"));
 	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_agg("
 							  "  pg_catalog.jsonb_build_object($2, r.line_no,"
 							  "   'reason', r.reason) ORDER BY r.line_no)"
@@ -250,8 +248,12 @@ record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, text *csv,
 	else
 		rm_ingest_status_text(&st, name, VARDATA_ANY(csv),
 							  VARSIZE_ANY_EXHDR(csv));
-	values[4] = rejects_of_run(st.run_id, polls != NULL ? "index" : "line");
+	/* a run only when something was rejected; its rejects outlive SPI */
+	if (st.run_id != 0)
+		values[4] = rejects_of_run(st.run_id, polls != NULL ? "index" : "line");
 	SPI_finish();
+	if (st.run_id == 0)
+		values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum("[]"));
 
 	values[0] = Int64GetDatum(st.rows_read);
 	values[1] = Int64GetDatum(st.rows_loaded);

@@ -351,6 +351,16 @@ rm_scan_close(RmUptimeScan *s)
 {
 	MemoryContextDelete(s->storecxt);
 	rm_obs_close(&s->obs);
+
+	/*
+	 * a reader left before its end still holds a fetched batch: free it
+	 * through SPI, which lists it (a caller may delete the memory context it
+	 * lives in before SPI_finish)
+	 */
+	if (s->stores.tuptable != NULL)
+		SPI_freetuptable(s->stores.tuptable);
+	if (s->hours.tuptable != NULL)
+		SPI_freetuptable(s->hours.tuptable);
 	SPI_cursor_close(s->stores.portal);
 	SPI_cursor_close(s->hours.portal);
 }
