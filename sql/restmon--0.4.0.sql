@@ -385,6 +385,7 @@ BEGIN
 	EXECUTE pg_catalog.format(
 		'GRANT EXECUTE ON FUNCTION %1$I.restmon_trigger_report(timestamptz, text, boolean),'
 		' %1$I.restmon_report_status(text), %1$I.restmon_report_csv(text),'
+		' %1$I.restmon_report_csv_page(text, text, integer),'
 		' %1$I.restmon_get_report(text), %1$I.restmon_wait_report(text, interval)'
 		' TO %2$s', '@extschema@', role);
 END
@@ -1021,21 +1022,6 @@ LANGUAGE C STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION restmon_report_csv_page(text, text, integer) FROM PUBLIC;
 
--- restmon_grant_report_api() grants restmon_report_csv_page() too
-CREATE OR REPLACE FUNCTION restmon_grant_report_api(role regrole)
-RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	EXECUTE pg_catalog.format(
-		'GRANT EXECUTE ON FUNCTION %1$I.restmon_trigger_report(timestamptz, text, boolean),'
-		' %1$I.restmon_report_status(text), %1$I.restmon_report_csv(text),'
-		' %1$I.restmon_report_csv_page(text, text, integer),'
-		' %1$I.restmon_get_report(text), %1$I.restmon_wait_report(text, interval)'
-		' TO %2$s', '@extschema@', role);
-END
-$$;
 
 -- Observation retention (0.4.0): deletes the status polls older than
 -- restmon.observation_retention, counted back from the latest poll stored,
