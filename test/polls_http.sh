@@ -42,22 +42,6 @@ json() { post "$1" -H 'Content-Type: application/json'; }
 field() { jq -c "$@" "$tmp/body" 2>/dev/null; }
 sql() { PGOPTIONS="-c TimeZone=UTC" psql -X -At -c "$1"; }
 
-start_gateway() {	# [options]: starts it and waits for /api/health
-	PGUSER=restmon_gateway_test "$GW" --port "$PORT" --threads 2 "$@" \
-		>> "$tmp/gateway.log" 2>&1 &
-	gw_pid=$!
-	for _ in $(seq 150); do
-		curl -s -o /dev/null "$BASE/api/health" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_gateway() {
-	kill -TERM "$gw_pid" 2>/dev/null
-	wait "$gw_pid"
-	gw_pid=""
-}
-
 # --- a fresh restmon; the report role and the poll role ---
 psql -X -q -v ON_ERROR_STOP=1 > /dev/null <<'SQL' || { echo "not ok 1 - database setup"; echo "1..1"; exit 1; }
 \i test/preamble.psql
@@ -75,13 +59,13 @@ SELECT restmon_grant_poll_api('restmon_poller_test');
 SQL
 
 # --- without --poll-dsn the route is off ---
-start_gateway
+gw_start -- --threads 2
 echo '[]' > "$tmp/empty.json"
 json "$tmp/empty.json"
 is "without --poll-dsn: 503" "503 application/json" "$STATUS $CTYPE"
-stop_gateway
+gw_stop
 
-start_gateway --poll-dsn "user=restmon_poller_test"
+gw_start -- --threads 2 --poll-dsn "user=restmon_poller_test"
 is "the gateway starts with --poll-dsn" 0 $?
 
 # --- a batch: 3 new polls, a duplicate of the first (same instant, written
@@ -183,35 +167,18 @@ printf '%s\t%s\t%s\t%s\n' /api/polls get 405 application/json >> "$tmp/observed"
 is "the poll role cannot read restmon.observation" "permission denied for schema restmon" \
 	"$(psql -X -At -U restmon_poller_test -c 'SELECT count(*) FROM restmon.observation' 2>&1 | head -1 | sed 's/^ERROR: *//')"
 
-stop_gateway
+gw_stop
 
 # --- a poll DSN whose role was not granted the poll API: 403, every time ---
-start_gateway --poll-dsn "user=restmon_gateway_test"
+gw_start -- --threads 2 --poll-dsn "user=restmon_gateway_test"
 json "$tmp/b1.json"
 is "a role without restmon_grant_poll_api: 403 42501" "403 42501" "$STATUS $(field -r .sqlstate)"
 json "$tmp/b1.json"
 is "... and again on the same connection (not a 500)" "403 42501" "$STATUS $(field -r .sqlstate)"
-stop_gateway
+gw_stop
 
 # --- every response seen is in the OpenAPI document ---
-undocumented=0
-while IFS=$'\t' read -r path method status ctype; do
-	found=$(jq -r --arg p "$path" --arg m "$method" --arg s "$status" --arg c "$ctype" '
-		if $s == "405" then
-			(if (.paths[$p] != null) and (.paths[$p][$m] == null) then "yes" else "no" end)
-		else
-			.paths[$p][$m].responses[$s] as $r
-			| if $r == null then "no"
-			  else (if $r["$ref"] then (($r["$ref"] | split("/") | last) as $k | .components.responses[$k]) else $r end)
-			       | if (.content // {}) | has($c) then "yes" else "no" end
-			  end
-		end' gateway/openapi.json 2>/dev/null)
-	if [ "$found" != "yes" ]; then
-		undocumented=$((undocumented + 1))
-		echo "# not in openapi.json: $method $path $status $ctype"
-	fi
-done < <(sort -u "$tmp/observed")
-is "every response is documented in gateway/openapi.json ($(sort -u "$tmp/observed" | wc -l) kinds)" 0 "$undocumented"
+openapi_check
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

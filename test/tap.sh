@@ -14,3 +14,56 @@ is() {
 		echo "# got:      $3"
 	fi
 }
+
+# The gateway suites (http.sh, polls_http.sh) start restmon-http ($GW) on
+# $PORT as restmon_gateway_test, log to $tmp/gateway.log and keep $gw_pid.
+# gw_start [wrapper...] [-- gateway options...]: starts it, waits for
+# /api/health (15 s at most).
+gw_start() {
+	local wrap=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		wrap+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	PGUSER=restmon_gateway_test "${wrap[@]}" "$GW" --port "$PORT" "$@" \
+		>> "$tmp/gateway.log" 2>&1 &
+	gw_pid=$!
+	for _ in $(seq 150); do
+		curl -s -o /dev/null "http://127.0.0.1:$PORT/api/health" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# gw_stop: SIGTERM, then its exit status
+gw_stop() {
+	kill -TERM "$gw_pid" 2>/dev/null
+	wait "$gw_pid"
+	local st=$?
+	gw_pid=""
+	return $st
+}
+
+# openapi_check: every response recorded in $tmp/observed (lines "path
+# method status content-type") is in gateway/openapi.json; a 405 answers a
+# method the path does not define (the path must be there, the method not)
+openapi_check() {
+	local undocumented=0 path method status ctype found
+	while IFS=$'\t' read -r path method status ctype; do
+		found=$(jq -r --arg p "$path" --arg m "${method,,}" --arg s "$status" --arg c "$ctype" '
+			if $s == "405" then
+				(if (.paths[$p] != null) and (.paths[$p][$m] == null) then "yes" else "no" end)
+			else
+				.paths[$p][$m].responses[$s] as $r
+				| if $r == null then "no"
+				  else (if $r["$ref"] then (($r["$ref"] | split("/") | last) as $k | .components.responses[$k]) else $r end)
+				       | if (.content // {}) | has($c) then "yes" else "no" end
+				  end
+			end' gateway/openapi.json 2>/dev/null)
+		if [ "$found" != "yes" ]; then
+			undocumented=$((undocumented + 1))
+			echo "# not in openapi.json: $method $path $status $ctype"
+		fi
+	done < <(sort -u "$tmp/observed")
+	is "every response is documented in gateway/openapi.json ($(sort -u "$tmp/observed" | wc -l) kinds)" 0 "$undocumented"
+}
