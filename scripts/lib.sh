@@ -60,7 +60,7 @@ install_packages() {
 	for p in $PACKAGES; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 	done
-	# the PostgREST client's tests (test/node): Node.js and npm, from Debian
+	# the PostgREST client's tests (test/client): Node.js and npm, from Debian
 	# unless a node with its npm is already there (NodeSource's, say)
 	command -v node >/dev/null && command -v npm >/dev/null ||
 		missing="$missing nodejs npm"

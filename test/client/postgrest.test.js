@@ -1,4 +1,4 @@
-// test/node/postgrest.test.js: restmon-http's PostgREST dialect driven by
+// test/client/postgrest.test.js: restmon-http's PostgREST dialect driven by
 // the real PostgREST client, @supabase/postgrest-js (doc/postgrest.md).
 // Run by test/postgrest_js.sh, which starts the gateway (RESTMON_URL) on
 // the test cluster (libpq environment: psql answers the same questions in
