@@ -362,3 +362,86 @@ BEGIN
 	END IF;
 END
 $$;
+
+---------------------------------------------------------------------------
+-- Reports that a partition failed, run again by restmon_upkeep().  A call
+-- to the partitions that fails because one did not answer raises 08006
+-- (src/coordinator.c), so such a report is Failed with error_sqlstate
+-- '08006' (class 08) and PL/Proxy's message naming the partition.  Once every
+-- partition answers, restmon_upkeep() queues it again under the same id
+-- and as_of (a worker computes it as if for the first time), at most
+-- max_report_retries() times, the k-th retry no sooner than
+-- retry_delay(k) after the last failure.  No other failure is retried.
+---------------------------------------------------------------------------
+
+CREATE TABLE restmon_coordinator.report_retry (
+	report_id	text PRIMARY KEY REFERENCES restmon.report ON DELETE CASCADE,
+	retries		int NOT NULL,			-- times queued again
+	retried_at	timestamptz NOT NULL	-- the last time
+);
+SELECT pg_catalog.pg_extension_config_dump('restmon_coordinator.report_retry', '');
+
+CREATE FUNCTION restmon_coordinator.max_report_retries()
+RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 5 $$;
+
+-- before retry k + 1 (k done): none for the first, then 1, 2, 4, 8 minutes
+CREATE FUNCTION restmon_coordinator.retry_delay(k int)
+RETURNS interval LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT CASE WHEN k = 0 THEN interval '0' ELSE pg_catalog.make_interval(mins => 1 << (k - 1)) END $$;
+
+-- does every partition answer?  (one concurrent round trip)
+CREATE FUNCTION restmon_coordinator.part_ping()
+RETURNS SETOF int
+LANGUAGE plproxy AS $$
+	CLUSTER 'restmon_cluster';
+	RUN ON ALL;
+	SELECT 1;
+$$;
+
+CREATE FUNCTION restmon_coordinator.partitions_answer()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.count(*) FROM restmon_coordinator.part_ping();
+	RETURN true;
+EXCEPTION WHEN OTHERS THEN
+	RETURN false;
+END
+$$;
+
+-- called by restmon_upkeep() (src/coordinator.c) with restmon's names of
+-- the statuses Failed and Running; returns how many reports it queued
+CREATE FUNCTION restmon_coordinator.retry_reports(failed text, running text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	due text[];
+	n bigint;
+BEGIN
+	SELECT pg_catalog.array_agg(r.report_id) INTO due
+	FROM restmon.report r
+		 LEFT JOIN restmon_coordinator.report_retry t USING (report_id)
+	WHERE r.status = failed AND r.error_sqlstate LIKE '08%'
+	  AND coalesce(t.retries, 0) < restmon_coordinator.max_report_retries()
+	  AND r.finished_at <= pg_catalog.now()
+		  - restmon_coordinator.retry_delay(coalesce(t.retries, 0));
+	IF due IS NULL OR NOT restmon_coordinator.partitions_answer() THEN
+		RETURN 0;
+	END IF;
+	-- queued as when requested: a worker claims it (attempts from 0)
+	UPDATE restmon.report SET status = running, worker_pid = NULL,
+		started_at = NULL, finished_at = NULL, attempts = 0, row_count = NULL,
+		error_sqlstate = NULL, error_message = NULL
+	WHERE report_id = ANY (due) AND status = failed;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO restmon_coordinator.report_retry AS t
+	SELECT d, 1, pg_catalog.now() FROM pg_catalog.unnest(due) d
+	ON CONFLICT (report_id) DO UPDATE
+		SET retries = t.retries + 1, retried_at = pg_catalog.now();
+	RETURN n;
+END
+$$;
