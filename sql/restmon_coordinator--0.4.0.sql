@@ -176,13 +176,15 @@ $$;
 
 -- restmon_store_uptime() on the coordinator (as_of already resolved by
 -- src/store_uptime.c): the owning partition, or all of them concurrently
--- merged in store-id byte order (semantics §6)
+-- merged in store-id byte order (semantics §6).  STABLE so that it is
+-- inlined into the caller's query (src/coordinator.c), whose rows go
+-- straight to restmon_store_uptime()'s result: no copy in between
 CREATE FUNCTION restmon_coordinator.store_uptime(as_of timestamptz, sid text)
 RETURNS TABLE (store_id text,
 	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
 	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
 	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM restmon_coordinator.part_store_uptime(as_of, sid)
 	WHERE sid IS NOT NULL
@@ -231,12 +233,13 @@ LANGUAGE plproxy AS $$
 $$;
 
 -- restmon_incidents() on the coordinator, in its order: business time lost,
--- most first, then store-id byte order and start
+-- most first, then store-id byte order and start (STABLE: inlined, as
+-- store_uptime() above)
 CREATE FUNCTION restmon_coordinator.incidents(as_of timestamptz,
 	min_duration interval, sid text)
 RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
 	duration interval, business_duration interval, open_at_end boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM restmon_coordinator.part_incidents(as_of, min_duration, sid)
 	WHERE sid IS NOT NULL
@@ -260,9 +263,11 @@ $$;
 -- batches of polls as status-file text (restmon_record_polls_csv: the same
 -- reader and checks as a file), batch i to partition parts[i]: PL/Proxy
 -- splits the arrays by partition and calls the partitions concurrently;
--- each partition records its batches in one transaction
+-- each partition records its batches in one transaction, raising state
+-- alerts (restmon.state_alerts, set for that transaction) only when alerts
+-- is true: polls of the API, not a file's (as on one node)
 CREATE FUNCTION restmon_coordinator.part_record_polls(parts int[],
-	batches text[], OUT loaded bigint, OUT duplicate bigint,
+	batches text[], alerts boolean, OUT loaded bigint, OUT duplicate bigint,
 	OUT rejected bigint)
 RETURNS SETOF record
 LANGUAGE plproxy AS $$
@@ -272,7 +277,9 @@ LANGUAGE plproxy AS $$
 	SELECT sum(r.loaded)::bigint AS loaded, sum(r.duplicate)::bigint AS duplicate,
 		   sum(r.rejected)::bigint AS rejected
 	FROM unnest(batches) AS b(csv),
-		 LATERAL public.restmon_record_polls_csv(b.csv) AS r;
+		 LATERAL public.restmon_record_polls_csv(
+			 CASE WHEN set_config('restmon.state_alerts', alerts::text, true) IS NOT NULL
+				  THEN b.csv END) AS r;
 $$;
 
 CREATE FUNCTION restmon_coordinator.part_replace_hours(part int,
@@ -310,31 +317,35 @@ SET TimeZone = 'UTC'
 AS $$
 DECLARE
 	n int := restmon_coordinator.partitions();
+	nb bigint;
 BEGIN
 	loaded := 0;
 	duplicate := 0;
 	rejected := 0;
 	IF source IN ('status', 'api') THEN
+		-- batches of about batch_size() polls, a store's polls in one: by
+		-- bits of its hash above those that choose its partition (no sort)
+		SELECT pg_catalog.count(*) INTO nb FROM restmon.observation;
+		nb := GREATEST(1, pg_catalog.ceil(nb::numeric / n / restmon_coordinator.batch_size()));
 		SELECT coalesce(pg_catalog.sum(p.loaded), 0),
 			   coalesce(pg_catalog.sum(p.duplicate), 0),
 			   coalesce(pg_catalog.sum(p.rejected), 0)
 		INTO loaded, duplicate, rejected
 		FROM (SELECT pg_catalog.array_agg(b.part) AS parts,
 					 pg_catalog.array_agg(b.csv) AS batches
-			  FROM (SELECT x.part,
+			  FROM (SELECT x.h & (n - 1) AS part,
 						   'store_id,status,timestamp_utc' || E'\n' ||
 						   pg_catalog.string_agg(
 							   '"' || pg_catalog.replace(x.store_id, '"', '""') || '",' ||
 							   CASE WHEN x.active THEN 'active' ELSE 'inactive' END ||
 							   ',' || x.observed_at::text, E'\n') AS csv
-					FROM (SELECT o.*, restmon_coordinator.partition_of(o.store_id, n) AS part,
-								 (pg_catalog.row_number() OVER (PARTITION BY
-									 restmon_coordinator.partition_of(o.store_id, n)) - 1)
-								 / restmon_coordinator.batch_size() AS batch
+					FROM (SELECT o.store_id, o.active, o.observed_at,
+								 pg_catalog.hashtext(o.store_id) AS h
 						  FROM restmon.observation o) x
-					GROUP BY x.part, x.batch) b
+					GROUP BY 1, ((x.h >> 16) & 65535) % nb) b
 			  HAVING pg_catalog.count(*) > 0) a,
-			 restmon_coordinator.part_record_polls(a.parts, a.batches) p;
+			 restmon_coordinator.part_record_polls(a.parts, a.batches,
+												   source = 'api') p;
 		DELETE FROM restmon.observation;
 		DELETE FROM restmon.store;
 	ELSIF source = 'hours' THEN

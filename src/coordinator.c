@@ -33,8 +33,10 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "executor/tstoreReceiver.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
@@ -82,20 +84,41 @@ partition_unreachable(const ErrorData *e)
 }
 
 /*
- * SPI_execute_with_args() of a statement that calls the partitions: a
- * partition that did not answer is 08006 (the message, naming it, kept).
+ * SPI_execute_plan_extended() of a statement that calls the partitions
+ * (fixed text): a partition that did not answer is 08006 (the message,
+ * naming it, kept).  With dest, the rows go there as they come.
  */
 static int
-coord_execute(const char *sql, int nargs, Oid *types, Datum *args,
-			  const char *nulls, bool read_only, long count)
+coord_execute_dest(const char *sql, int nargs, Oid *types, Datum *args,
+				   const char *nulls, bool read_only, long count,
+				   DestReceiver *dest)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	SPIExecuteOptions opts;
+	SPIPlanPtr	plan;
 	int			ret = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.params = makeParamList(nargs);
+	for (int i = 0; i < nargs; i++)
+	{
+		ParamExternData *p = &opts.params->params[i];
+
+		p->value = args[i];
+		p->isnull = nulls != NULL && nulls[i] == 'n';
+		p->pflags = PARAM_FLAG_CONST;
+		p->ptype = types[i];
+	}
+	opts.read_only = read_only;
+	opts.tcount = count;
+	opts.dest = dest;
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare a call to the partitions: %s", sql);
 
 	PG_TRY();
 	{
-		ret = SPI_execute_with_args(sql, nargs, types, args, nulls,
-									read_only, count);
+		ret = SPI_execute_plan_extended(plan, &opts);
 	}
 	PG_CATCH();
 	{
@@ -115,7 +138,16 @@ coord_execute(const char *sql, int nargs, Oid *types, Datum *args,
 		ReThrowError(e);
 	}
 	PG_END_TRY();
+	SPI_freeplan(plan);
 	return ret;
+}
+
+static int
+coord_execute(const char *sql, int nargs, Oid *types, Datum *args,
+			  const char *nulls, bool read_only, long count)
+{
+	return coord_execute_dest(sql, nargs, types, args, nulls, read_only,
+							  count, NULL);
 }
 
 /* is this database a coordinator (restmon_coordinator installed)? */
@@ -128,20 +160,24 @@ rm_coordinator_active(void)
 /*
  * Run "SELECT * FROM restmon_coordinator.<fn>(...)" (sql, fixed text) and
  * append its rows to the materialized SRF of fcinfo; the rows have the
- * calling function's result type.
+ * calling function's result type.  They go straight into the SRF's
+ * tuplestore, as PL/Proxy hands them over: no copy in between.
  */
 void
 rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql, int nargs,
 				   Oid *types, Datum *args, const char *nulls)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DestReceiver *dest = CreateTuplestoreDestReceiver();
 
-	if (coord_execute(sql, nargs, types, args, nulls, true, 0)
+	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
+									rsinfo->econtext->ecxt_per_query_memory,
+									false, rsinfo->setDesc,
+									"the partitions' rows do not match the function's result type");
+	if (coord_execute_dest(sql, nargs, types, args, nulls, true, 0, dest)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read from the partitions: %s", sql);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
-	SPI_freetuptable(SPI_tuptable);
+	dest->rDestroy(dest);
 }
 
 /* semantics §4 on a coordinator: the latest poll of all partitions */
