@@ -176,13 +176,15 @@ $$;
 
 -- restmon_store_uptime() on the coordinator (as_of already resolved by
 -- src/store_uptime.c): the owning partition, or all of them concurrently
--- merged in store-id byte order (semantics §6)
+-- merged in store-id byte order (semantics §6).  STABLE so that it is
+-- inlined into the caller's query (src/coordinator.c), whose rows go
+-- straight to restmon_store_uptime()'s result: no copy in between
 CREATE FUNCTION restmon_coordinator.store_uptime(as_of timestamptz, sid text)
 RETURNS TABLE (store_id text,
 	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
 	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
 	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM restmon_coordinator.part_store_uptime(as_of, sid)
 	WHERE sid IS NOT NULL
@@ -231,12 +233,13 @@ LANGUAGE plproxy AS $$
 $$;
 
 -- restmon_incidents() on the coordinator, in its order: business time lost,
--- most first, then store-id byte order and start
+-- most first, then store-id byte order and start (STABLE: inlined, as
+-- store_uptime() above)
 CREATE FUNCTION restmon_coordinator.incidents(as_of timestamptz,
 	min_duration interval, sid text)
 RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
 	duration interval, business_duration interval, open_at_end boolean)
-LANGUAGE sql VOLATILE
+LANGUAGE sql STABLE
 AS $$
 	SELECT * FROM restmon_coordinator.part_incidents(as_of, min_duration, sid)
 	WHERE sid IS NOT NULL
@@ -260,9 +263,11 @@ $$;
 -- batches of polls as status-file text (restmon_record_polls_csv: the same
 -- reader and checks as a file), batch i to partition parts[i]: PL/Proxy
 -- splits the arrays by partition and calls the partitions concurrently;
--- each partition records its batches in one transaction
+-- each partition records its batches in one transaction, raising state
+-- alerts (restmon.state_alerts, set for that transaction) only when alerts
+-- is true: polls of the API, not a file's (as on one node)
 CREATE FUNCTION restmon_coordinator.part_record_polls(parts int[],
-	batches text[], OUT loaded bigint, OUT duplicate bigint,
+	batches text[], alerts boolean, OUT loaded bigint, OUT duplicate bigint,
 	OUT rejected bigint)
 RETURNS SETOF record
 LANGUAGE plproxy AS $$
@@ -272,7 +277,9 @@ LANGUAGE plproxy AS $$
 	SELECT sum(r.loaded)::bigint AS loaded, sum(r.duplicate)::bigint AS duplicate,
 		   sum(r.rejected)::bigint AS rejected
 	FROM unnest(batches) AS b(csv),
-		 LATERAL public.restmon_record_polls_csv(b.csv) AS r;
+		 LATERAL public.restmon_record_polls_csv(
+			 CASE WHEN set_config('restmon.state_alerts', alerts::text, true) IS NOT NULL
+				  THEN b.csv END) AS r;
 $$;
 
 CREATE FUNCTION restmon_coordinator.part_replace_hours(part int,
@@ -310,31 +317,35 @@ SET TimeZone = 'UTC'
 AS $$
 DECLARE
 	n int := restmon_coordinator.partitions();
+	nb bigint;
 BEGIN
 	loaded := 0;
 	duplicate := 0;
 	rejected := 0;
 	IF source IN ('status', 'api') THEN
+		-- batches of about batch_size() polls, a store's polls in one: by
+		-- bits of its hash above those that choose its partition (no sort)
+		SELECT pg_catalog.count(*) INTO nb FROM restmon.observation;
+		nb := GREATEST(1, pg_catalog.ceil(nb::numeric / n / restmon_coordinator.batch_size()));
 		SELECT coalesce(pg_catalog.sum(p.loaded), 0),
 			   coalesce(pg_catalog.sum(p.duplicate), 0),
 			   coalesce(pg_catalog.sum(p.rejected), 0)
 		INTO loaded, duplicate, rejected
 		FROM (SELECT pg_catalog.array_agg(b.part) AS parts,
 					 pg_catalog.array_agg(b.csv) AS batches
-			  FROM (SELECT x.part,
+			  FROM (SELECT x.h & (n - 1) AS part,
 						   'store_id,status,timestamp_utc' || E'\n' ||
 						   pg_catalog.string_agg(
 							   '"' || pg_catalog.replace(x.store_id, '"', '""') || '",' ||
 							   CASE WHEN x.active THEN 'active' ELSE 'inactive' END ||
 							   ',' || x.observed_at::text, E'\n') AS csv
-					FROM (SELECT o.*, restmon_coordinator.partition_of(o.store_id, n) AS part,
-								 (pg_catalog.row_number() OVER (PARTITION BY
-									 restmon_coordinator.partition_of(o.store_id, n)) - 1)
-								 / restmon_coordinator.batch_size() AS batch
+					FROM (SELECT o.store_id, o.active, o.observed_at,
+								 pg_catalog.hashtext(o.store_id) AS h
 						  FROM restmon.observation o) x
-					GROUP BY x.part, x.batch) b
+					GROUP BY 1, ((x.h >> 16) & 65535) % nb) b
 			  HAVING pg_catalog.count(*) > 0) a,
-			 restmon_coordinator.part_record_polls(a.parts, a.batches) p;
+			 restmon_coordinator.part_record_polls(a.parts, a.batches,
+												   source = 'api') p;
 		DELETE FROM restmon.observation;
 		DELETE FROM restmon.store;
 	ELSIF source = 'hours' THEN
@@ -360,5 +371,88 @@ BEGIN
 		SELECT pg_catalog.count(*) INTO loaded FROM restmon.store_timezone;
 		DELETE FROM restmon.store_timezone;
 	END IF;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Reports that a partition failed, run again by restmon_upkeep().  A call
+-- to the partitions that fails because one did not answer raises 08006
+-- (src/coordinator.c), so such a report is Failed with error_sqlstate
+-- '08006' (class 08) and PL/Proxy's message naming the partition.  Once every
+-- partition answers, restmon_upkeep() queues it again under the same id
+-- and as_of (a worker computes it as if for the first time), at most
+-- max_report_retries() times, the k-th retry no sooner than
+-- retry_delay(k) after the last failure.  No other failure is retried.
+---------------------------------------------------------------------------
+
+CREATE TABLE restmon_coordinator.report_retry (
+	report_id	text PRIMARY KEY REFERENCES restmon.report ON DELETE CASCADE,
+	retries		int NOT NULL,			-- times queued again
+	retried_at	timestamptz NOT NULL	-- the last time
+);
+SELECT pg_catalog.pg_extension_config_dump('restmon_coordinator.report_retry', '');
+
+CREATE FUNCTION restmon_coordinator.max_report_retries()
+RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 5 $$;
+
+-- before retry k + 1 (k done): none for the first, then 1, 2, 4, 8 minutes
+CREATE FUNCTION restmon_coordinator.retry_delay(k int)
+RETURNS interval LANGUAGE sql IMMUTABLE STRICT
+AS $$ SELECT CASE WHEN k = 0 THEN interval '0' ELSE pg_catalog.make_interval(mins => 1 << (k - 1)) END $$;
+
+-- does every partition answer?  (one concurrent round trip)
+CREATE FUNCTION restmon_coordinator.part_ping()
+RETURNS SETOF int
+LANGUAGE plproxy AS $$
+	CLUSTER 'restmon_cluster';
+	RUN ON ALL;
+	SELECT 1;
+$$;
+
+CREATE FUNCTION restmon_coordinator.partitions_answer()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.count(*) FROM restmon_coordinator.part_ping();
+	RETURN true;
+EXCEPTION WHEN OTHERS THEN
+	RETURN false;
+END
+$$;
+
+-- called by restmon_upkeep() (src/coordinator.c) with restmon's names of
+-- the statuses Failed and Running; returns how many reports it queued
+CREATE FUNCTION restmon_coordinator.retry_reports(failed text, running text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	due text[];
+	n bigint;
+BEGIN
+	SELECT pg_catalog.array_agg(r.report_id) INTO due
+	FROM restmon.report r
+		 LEFT JOIN restmon_coordinator.report_retry t USING (report_id)
+	WHERE r.status = failed AND r.error_sqlstate LIKE '08%'
+	  AND coalesce(t.retries, 0) < restmon_coordinator.max_report_retries()
+	  AND r.finished_at <= pg_catalog.now()
+		  - restmon_coordinator.retry_delay(coalesce(t.retries, 0));
+	IF due IS NULL OR NOT restmon_coordinator.partitions_answer() THEN
+		RETURN 0;
+	END IF;
+	-- queued as when requested: a worker claims it (attempts from 0)
+	UPDATE restmon.report SET status = running, worker_pid = NULL,
+		started_at = NULL, finished_at = NULL, attempts = 0, row_count = NULL,
+		error_sqlstate = NULL, error_message = NULL
+	WHERE report_id = ANY (due) AND status = failed;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO restmon_coordinator.report_retry AS t
+	SELECT d, 1, pg_catalog.now() FROM pg_catalog.unnest(due) d
+	ON CONFLICT (report_id) DO UPDATE
+		SET retries = t.retries + 1, retried_at = pg_catalog.now();
+	RETURN n;
 END
 $$;

@@ -21,5 +21,6 @@ extern void rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql,
 extern bool rm_coordinator_default_as_of(TimestampTz *T);
 extern bool rm_coordinator_store_known(text *store);
 extern void rm_coordinator_distribute(struct RmIngest *st);
+extern int64 rm_coordinator_retry_reports(void);
 
 #endif							/* RESTMON_COORDINATOR_H */

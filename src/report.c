@@ -7,7 +7,8 @@
  *	  implementation of semantics §3-6);
  *	  restmon_report_status() and restmon_report_csv() read it (and
  *	  restmon_report_csv_page() a page of the CSV at a time);
- *	  restmon_upkeep() re-runs reports whose worker died (and prunes a
+ *	  restmon_upkeep() re-runs reports whose worker died (on a coordinator,
+ *	  also those a partition failed: coordinator.c; and prunes a
  *	  batch of old polls, prune.c) and
  *	  restmon_prune_reports() deletes old ones.
  *
@@ -27,6 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "report_csv.h"
 #include "report_queue.h"
 #include "report_worker.h"
@@ -110,6 +112,8 @@ restmon_upkeep(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	rm_report_release_stopped();
+	/* a coordinator: reports a partition failed, once they all answer */
+	(void) rm_coordinator_retry_reports();
 	queued = rm_report_count_queued();
 	SPI_finish();
 

@@ -7,9 +7,11 @@
 # two instants, store by store, timelines, incidents, business intervals,
 # the asynchronous report and its CSV); per-store calls reach only the
 # owning partition (the others refuse connections meanwhile); a partition
-# killed mid-report fails the report naming it, and the next report is
-# Complete; ingestion with a partition down fails naming it and converges
-# when the file is run again; polls recorded through the coordinator;
+# killed mid-report fails the report naming it (08006), and upkeep re-runs
+# it once the partition is back (Complete, the single node's CSV), at most
+# max_report_retries() times, never a report that failed otherwise;
+# ingestion with a partition down fails naming it and converges when the
+# file is run again; polls recorded through the coordinator;
 # growing from 4 to 8 partitions with scripts/shard_grow.sh.  TAP.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -229,24 +231,54 @@ is "mid-report: its error names the partition" "yes" \
 	"$(q -d $C -c "SELECT error_message FROM restmon.report WHERE report_id = '$rid'" | grep '\[shard_p2\]' > /dev/null && echo yes)"
 is "mid-report: restmon_get_report() gives no rows of a Failed report" "0" \
 	"$(q -d $C -c "SELECT count(*) FROM restmon.report_row WHERE report_id = '$rid'")"
+is "mid-report: classified as a partition that did not answer (08006)" "08006" \
+	"$(q -d $C -c "SELECT error_sqlstate FROM restmon.report WHERE report_id = '$rid'")"
 kill "$lock_pid" 2>/dev/null
 wait "$lock_pid" 2>/dev/null
 lock_pid=""
-q -d shard_p2 -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'shard_p2' AND pid <> pg_backend_pid()" > /dev/null
-rid=$(q -d $C -c "SELECT restmon_trigger_report('$T')")
+# upkeep (called here, not waited for from pg_cron) re-runs it once every
+# partition answers: not while partition 2 refuses connections
+down shard_p2
+q -d $C -c "SELECT restmon_upkeep()" > /dev/null
+is "retry: upkeep leaves it Failed while the partition is down" "Failed 0" \
+	"$(q -d $C -c "SELECT r.status || ' ' || count(t.*) FROM restmon.report r LEFT JOIN restmon_coordinator.report_retry t USING (report_id) WHERE r.report_id = '$rid' GROUP BY r.status")"
+up shard_p2
+q -d $C -c "SELECT restmon_upkeep()" > /dev/null
 rs=$(q -d $S -c "SELECT restmon_trigger_report('$T', wait => true)")
-is "mid-report: the partition back, the same report is Complete" "Complete" \
+is "retry: the partition back, upkeep re-runs the same report: Complete" "Complete" \
 	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')")"
-is "mid-report: ... with the single node's CSV" \
+is "retry: same id, same as_of, no error left, retried once" "$T 1" \
+	"$(q -d $C -c "SELECT r.as_of || ' ' || t.retries FROM restmon.report r JOIN restmon_coordinator.report_retry t USING (report_id) WHERE r.report_id = '$rid' AND r.error_message IS NULL")"
+is "retry: ... with the single node's CSV" \
 	"$(q -d $S -c "SELECT restmon_report_csv('$rs')" | md5sum)" \
 	"$(q -d $C -c "SELECT restmon_report_csv('$rid')" | md5sum)"
 
-# a partition down at the report instant: Failed at once, naming it
+# a partition down at the report instant: Failed at once, naming it; the
+# retries are bounded (restmon_coordinator.max_report_retries())
 down shard_p1
 rid=$(q -d $C -c "SELECT restmon_trigger_report('$T')")
-is "partition down: a report is Failed naming it" "Failed yes" \
-	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')") $(q -d $C -c "SELECT error_message FROM restmon.report WHERE report_id = '$rid'" | grep '\[shard_p1\]' > /dev/null && echo yes)"
+is "partition down: a report is Failed naming it" "Failed 08006 yes" \
+	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')") $(q -d $C -c "SELECT error_sqlstate FROM restmon.report WHERE report_id = '$rid'") $(q -d $C -c "SELECT error_message FROM restmon.report WHERE report_id = '$rid'" | grep '\[shard_p1\]' > /dev/null && echo yes)"
 up shard_p1
+q -d $C -c "INSERT INTO restmon_coordinator.report_retry VALUES ('$rid', restmon_coordinator.max_report_retries(), now())" \
+	-c "SELECT restmon_upkeep()" > /dev/null
+is "retry: not once it was retried max_report_retries() times" "Failed" \
+	"$(q -d $C -c "SELECT status FROM restmon.report WHERE report_id = '$rid'")"
+q -d $C -c "DELETE FROM restmon_coordinator.report_retry WHERE report_id = '$rid'" \
+	-c "SELECT restmon_upkeep()" > /dev/null
+is "retry: ... and Complete when it was not" "Complete" \
+	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')")"
+
+# a report that failed for another reason is never retried: a partition
+# without restmon_store_uptime() (an error of the partition, 42883)
+q -d shard_p3 -c "ALTER FUNCTION restmon_store_uptime(timestamptz, text) RENAME TO restmon_store_uptime_away"
+rid=$(q -d $C -c "SELECT restmon_trigger_report('$T')")
+is "another failure: Failed with the partition's own error" "Failed 42883 yes" \
+	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')") $(q -d $C -c "SELECT error_sqlstate FROM restmon.report WHERE report_id = '$rid'") $(q -d $C -c "SELECT error_message FROM restmon.report WHERE report_id = '$rid'" | grep '\[shard_p3\]' > /dev/null && echo yes)"
+q -d shard_p3 -c "ALTER FUNCTION restmon_store_uptime_away(timestamptz, text) RENAME TO restmon_store_uptime"
+q -d $C -c "SELECT restmon_upkeep()" > /dev/null
+is "another failure: upkeep does not retry it" "Failed 0" \
+	"$(q -d $C -c "SELECT r.status || ' ' || count(t.*) FROM restmon.report r LEFT JOIN restmon_coordinator.report_retry t USING (report_id) WHERE r.report_id = '$rid' GROUP BY r.status")"
 
 # ingestion with a partition down: per-partition commit, then convergence.
 # New polls a minute after T for two stores of each partition.
