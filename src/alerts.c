@@ -70,6 +70,9 @@
 
 #define RM_ALERT_CHANNEL	"restmon_store_state"
 
+/* rows of the zones and hours query fetched at once */
+#define RM_ALERT_FETCH		500
+
 static const char *const alert_state_names[] = {"closed", "up", "down"};
 
 /* one store of the chunk */
@@ -135,10 +138,35 @@ row_store(HeapTuple tup, TupleDesc desc, int n)
 	return (int) (i - 1);
 }
 
-/*
- * The zone and business hours of the stores s[0..n), in one query; then
- * their business time over the horizon as of t + 1.
- */
+/* a row of read_inputs: a store's zone, and one of its hours rows */
+static void
+add_hours_row(RmAlertStore *s, int n, HeapTuple tup, TupleDesc desc)
+{
+	RmAlertStore *a = &s[row_store(tup, desc, n)];
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
+
+	if (!isnull && a->zone == NULL)
+		a->zone = TextDatumGetCString(d);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (isnull)
+		return;					/* no hours: open around the clock */
+	if (a->nhours == a->hours_cap)
+	{
+		a->hours_cap = Max(8, a->hours_cap * 2);
+		a->hours = a->hours ?
+			repalloc(a->hours, sizeof(RmHoursRow) * a->hours_cap) :
+			palloc(sizeof(RmHoursRow) * a->hours_cap);
+	}
+	a->hours[a->nhours].day = DatumGetInt16(d);
+	a->hours[a->nhours].start =
+		DatumGetTimeADT(SPI_getbinval(tup, desc, 4, &isnull));
+	a->hours[a->nhours].end =
+		DatumGetTimeADT(SPI_getbinval(tup, desc, 5, &isnull));
+	a->nhours++;
+}
+
+/* the zone and business hours of the stores s[0..n), in one query */
 static void
 read_inputs(RmAlertStore *s, int n)
 {
@@ -146,6 +174,7 @@ read_inputs(RmAlertStore *s, int n)
 	Datum		args[1];
 	Oid			types[1] = {TEXTARRAYOID};
 	SPIPlanPtr	plan;
+	Portal		portal;
 
 	for (int i = 0; i < n; i++)
 		ids[i] = PointerGetDatum(s[i].id);
@@ -159,46 +188,16 @@ read_inputs(RmAlertStore *s, int n)
 					 " LEFT JOIN restmon.business_hours h"
 					 "  ON h.store_id = u.store_id",
 					 1, types);
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "restmon: could not read the stores of the alert check");
-	for (uint64 r = 0; r < SPI_processed; r++)
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	do
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		RmAlertStore *a = &s[row_store(tup, desc, n)];
-		bool		isnull;
-		Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
-
-		if (!isnull && a->zone == NULL)
-			a->zone = TextDatumGetCString(d);
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		if (isnull)
-			continue;			/* no hours: open around the clock */
-		if (a->nhours == a->hours_cap)
-		{
-			a->hours_cap = Max(8, a->hours_cap * 2);
-			a->hours = a->hours ?
-				repalloc(a->hours, sizeof(RmHoursRow) * a->hours_cap) :
-				palloc(sizeof(RmHoursRow) * a->hours_cap);
-		}
-		a->hours[a->nhours].day = DatumGetInt16(d);
-		a->hours[a->nhours].start =
-			DatumGetTimeADT(SPI_getbinval(tup, desc, 4, &isnull));
-		a->hours[a->nhours].end =
-			DatumGetTimeADT(SPI_getbinval(tup, desc, 5, &isnull));
-		a->nhours++;
-	}
-	SPI_freetuptable(SPI_tuptable); /* it lives in the alerts' context */
-
-	for (int i = 0; i < n; i++)
-	{
-		TimestampTz T = s[i].t + 1;
-
-		s[i].nbusiness = rm_expand_schedule(s[i].hours, s[i].nhours,
-											rm_lookup_zone(s[i].zone),
-											T - RM_HORIZON, T + 1,
-											&s[i].business);
-	}
+		/* a few rows at a time: the same memory serves every fetch */
+		SPI_cursor_fetch(portal, true, RM_ALERT_FETCH);
+		for (uint64 r = 0; r < SPI_processed; r++)
+			add_hours_row(s, n, SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
+		SPI_freetuptable(SPI_tuptable);
+	} while (SPI_processed > 0);
+	SPI_cursor_close(portal);
 }
 
 /*
@@ -343,14 +342,28 @@ static void
 chunk_alerts(RmAlertStore *s, int n)
 {
 	RmObsTable	o;
+	MemoryContext storecxt;
 
 	read_inputs(s, n);
 	rm_obs_open(&o, AccessShareLock, ACL_SELECT);
+	/* a store's memory is reused by the next: no growth, no page faults */
+	storecxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon alert store",
+									 ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
 	{
+		RmAlertStore *a = &s[i];
+		MemoryContext oldcxt = MemoryContextSwitchTo(storecxt);
+
 		CHECK_FOR_INTERRUPTS();
-		if (rm_in_business(s[i].business, s[i].nbusiness, s[i].t))
-			store_alert(&o, &s[i]);
+		a->nbusiness = rm_expand_schedule(a->hours, a->nhours,
+										  rm_lookup_zone(a->zone),
+										  a->t + 1 - RM_HORIZON, a->t + 2,
+										  &a->business);
+		if (rm_in_business(a->business, a->nbusiness, a->t))
+			store_alert(&o, a);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(storecxt);
 	}
 	rm_obs_close(&o);
 }
