@@ -206,8 +206,7 @@ read_inputs(RmAlertStore *s, int n)
  * false when that is not a->t.  Leaves in a->batch the polls from
  * a->first to a->t, newest first, and in a->before (a->has_before) the
  * newest evidence poll before a->first, or else the newest poll before
- * it, if any.  The
- * visibility checks are rm_obs_read's (observation.c).
+ * it, if any.  The visibility checks are rm_obs_read's (observation.c).
  */
 static bool
 read_recent(RmObsTable *o, RmAlertStore *a)
