@@ -39,10 +39,11 @@ UNIT_CFLAGS = -std=c99 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -Isrc
 
 test/unit/test_core: test/unit/test_core.c test/unit/test_timeline.c \
-		test/unit/unit.h test/unit/brute_core.c test/unit/brute_core.h \
+		test/unit/test_alert.c test/unit/unit.h test/unit/brute_core.c test/unit/brute_core.h \
 		src/core.c src/core.h
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/test_core.c \
-		test/unit/test_timeline.c test/unit/brute_core.c src/core.c
+		test/unit/test_timeline.c test/unit/test_alert.c \
+		test/unit/brute_core.c src/core.c
 
 .PHONY: unittest
 unittest: test/unit/test_core

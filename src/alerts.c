@@ -8,29 +8,54 @@
  *	    {"store_id", "state", "since", "decided_by"}
  *	  delivered when the recording transaction commits.
  *
- * The states come from the core's timeline (rm_timeline), never from a
- * rule of this file: for each store that got polls, with t its newest new
- * poll, the report's scan (store_scan.h) gives the store's inputs as of
- * t + 1 us; the timeline of those inputs ends with the state at t "after",
- * and the timeline of the same inputs without the polls at or after the
- * batch's first new instant ends with the state at t "before".  The
- * alert's since is where the run of segments in the new state that reaches
- * t begins, decided_by the poll that decided its first segment.  A store
- * raises nothing when t is not its newest poll (a late poll does not
- * change the present), when t is outside business time (closed before and
- * after), or when it had no poll in the week before (no earlier state to
- * leave).
+ * The decision is the core's (rm_state_alert, core.c); this file gathers
+ * its inputs, for all the stores of an applied chunk at once where it can:
+ *
+ *	1. one query, the chunk's store ids as an array parameter, reads their
+ *	   zones and business hours: each store's business time over the
+ *	   horizon as of T = t + 1 us (schedule.c), t its newest new poll.  A
+ *	   store whose t is outside business time is closed before and after:
+ *	   nothing more is read for it;
+ *	2. for the others, the primary key of restmon.observation is read
+ *	   backwards from the store's newest poll (no plan, no executor: as
+ *	   observation.c reads it): the store raises nothing if that is not t
+ *	   (a late poll changes the past, not the present); then the polls
+ *	   from the batch's first new instant f to t; then, before f, back to
+ *	   the newest evidence poll p (semantics §5.1), or the horizon's end.
+ *
+ * Why these polls give the same alert as the whole horizon (the same
+ * before, after, since and decided_by): every evidence poll older than p
+ * is farther than p from every instant >= p, so leaving them out changes
+ * no segment from p's own on (the nearest poll decides, semantics §5.2; a
+ * tie goes to the earlier poll, which then is p or later), and the polls
+ * between p and f are no evidence at all.  The state before is p's (the
+ * newest evidence decides the end of the timeline); when the state after
+ * differs from it, the run of that state reaching t cannot reach back
+ * over the microsecond at p, which p decides, so it lies in what did not
+ * change; and when p is older than the week (T - 168h) the whole timeline
+ * is unchanged.  Without such a p the evidence is the polls from f on,
+ * all read; the newest poll before f, not evidence, is kept so that "had
+ * a poll in the horizon before" stays true.  test/unit/test_alert.c
+ * checks this reduction against the whole horizon on random stores, and
+ * test/alerts_window.sh the edges: p behind a night of closed-time polls,
+ * p older than the week, and no evidence before f.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -38,38 +63,215 @@
 #include "utils/timestamp.h"
 
 #include "ingest_int.h"
+#include "observation.h"
+#include "restmon.h"
+#include "schedule.h"
 #include "store_scan.h"
 
 #define RM_ALERT_CHANNEL	"restmon_store_state"
 
+/* rows of the zones and hours query fetched at once */
+#define RM_ALERT_FETCH		500
+
 static const char *const alert_state_names[] = {"closed", "up", "down"};
 
-/*
- * The state at the end of the timeline of the first npolls of in, as
- * shown: the run of segments in that state reaching T, from its first
- * segment's start, with the poll that decided that first segment.
- */
-static RmSegment
-state_at_end(const RmStoreInputs *in, int npolls, TimestampTz T,
-			 const char *key, int keylen)
+/* one store of the chunk */
+typedef struct RmAlertStore
 {
-	RmSegment  *seg = palloc(sizeof(RmSegment) *
-							 RM_TIMELINE_MAX(in->nbusiness, npolls));
-	RmSegment	run;
-	int			n;
-	int			first;
+	text	   *id;
+	TimestampTz first;			/* its first new instant */
+	TimestampTz t;				/* its newest new poll */
+	char	   *zone;
+	RmHoursRow *hours;
+	int			nhours;
+	int			hours_cap;
+	RmInterval *business;
+	int			nbusiness;
+	RmObs		before;			/* the poll before first it needs */
+	bool		has_before;
+	RmObs	   *batch;			/* polls from first to t, newest first */
+	int			nbatch;
+	int			batch_cap;
+} RmAlertStore;
 
-	rm_check_core_status(rm_timeline(in->business, in->nbusiness, in->polls,
-									 npolls, T, in->scratch, seg, &n),
-						 key, keylen);
-	n = rm_timeline_usecs(seg, n);
-	Assert(n > 0);
-	first = n - 1;
-	while (first > 0 && seg[first - 1].state == seg[n - 1].state)
-		first--;
-	run = seg[first];
-	run.end = seg[n - 1].end;
-	return run;
+static SPIPlanPtr inputs_plan = NULL;
+
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types,
+										   CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
+	return *plan;
+}
+
+static void
+push_obs(RmObs **arr, int *n, int *cap, TimestampTz t, bool active)
+{
+	if (*n == *cap)
+	{
+		*cap = Max(8, *cap * 2);
+		*arr = *arr ? repalloc(*arr, sizeof(RmObs) * *cap) :
+			palloc(sizeof(RmObs) * *cap);
+	}
+	(*arr)[*n].t = t;
+	(*arr)[*n].active = active;
+	(*n)++;
+}
+
+/* the row's 1-based ordinality (column 1) as an index of s[0..n) */
+static int
+row_store(HeapTuple tup, TupleDesc desc, int n)
+{
+	bool		isnull;
+	int64		i = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+
+	if (isnull || i < 1 || i > n)
+		elog(ERROR, "restmon: bad store ordinality in the alert check");
+	return (int) (i - 1);
+}
+
+/* a row of read_inputs: a store's zone, and one of its hours rows */
+static void
+add_hours_row(RmAlertStore *s, int n, HeapTuple tup, TupleDesc desc)
+{
+	RmAlertStore *a = &s[row_store(tup, desc, n)];
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
+
+	if (!isnull && a->zone == NULL)
+		a->zone = TextDatumGetCString(d);
+	d = SPI_getbinval(tup, desc, 3, &isnull);
+	if (isnull)
+		return;					/* no hours: open around the clock */
+	if (a->nhours == a->hours_cap)
+	{
+		a->hours_cap = Max(8, a->hours_cap * 2);
+		a->hours = a->hours ?
+			repalloc(a->hours, sizeof(RmHoursRow) * a->hours_cap) :
+			palloc(sizeof(RmHoursRow) * a->hours_cap);
+	}
+	a->hours[a->nhours].day = DatumGetInt16(d);
+	a->hours[a->nhours].start =
+		DatumGetTimeADT(SPI_getbinval(tup, desc, 4, &isnull));
+	a->hours[a->nhours].end =
+		DatumGetTimeADT(SPI_getbinval(tup, desc, 5, &isnull));
+	a->nhours++;
+}
+
+/* the zone and business hours of the stores s[0..n), in one query */
+static void
+read_inputs(RmAlertStore *s, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		args[1];
+	Oid			types[1] = {TEXTARRAYOID};
+	SPIPlanPtr	plan;
+	Portal		portal;
+
+	for (int i = 0; i < n; i++)
+		ids[i] = PointerGetDatum(s[i].id);
+	args[0] = rm_make_array(ids, n, TEXTOID);
+	plan = kept_plan(&inputs_plan,
+					 "SELECT u.i, z.timezone, h.day_of_week, h.start_local,"
+					 "  h.end_local"
+					 " FROM pg_catalog.unnest($1) WITH ORDINALITY u(store_id, i)"
+					 " LEFT JOIN restmon.store_timezone z"
+					 "  ON z.store_id = u.store_id"
+					 " LEFT JOIN restmon.business_hours h"
+					 "  ON h.store_id = u.store_id",
+					 1, types);
+	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
+	do
+	{
+		/* a few rows at a time: the same memory serves every fetch */
+		SPI_cursor_fetch(portal, true, RM_ALERT_FETCH);
+		for (uint64 r = 0; r < SPI_processed; r++)
+			add_hours_row(s, n, SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
+		SPI_freetuptable(SPI_tuptable);
+	} while (SPI_processed > 0);
+	SPI_cursor_close(portal);
+}
+
+/*
+ * The polls a store's alert needs (the banner says why they suffice),
+ * read backwards through the primary key from the store's newest poll:
+ * false when that is not a->t.  Leaves in a->batch the polls from
+ * a->first to a->t, newest first, and in a->before (a->has_before) the
+ * newest evidence poll before a->first, or else the newest poll before
+ * it, if any.  The visibility checks are rm_obs_read's (observation.c).
+ */
+static bool
+read_recent(RmObsTable *o, RmAlertStore *a)
+{
+	TimestampTz T = a->t + 1;
+	ItemPointer tid;
+	bool		newest = true;
+	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
+
+	if (o->scan == NULL)
+	{
+		o->snapshot = GetActiveSnapshot();
+		o->scan = index_beginscan(o->heap, o->index, o->snapshot, 3, 0);
+		o->scan->xs_want_itup = true;
+		o->slot = table_slot_create(o->heap, NULL);
+	}
+	o->keys[0].sk_argument = PointerGetDatum(a->id);
+	o->keys[1].sk_argument = TimestampTzGetDatum(T - RM_HORIZON);
+	o->keys[2].sk_argument = TimestampTzGetDatum(DT_NOEND);
+	index_rescan(o->scan, o->keys, 3, NULL, 0);
+	MemoryContextSwitchTo(oldcxt);
+
+	while ((tid = index_getnext_tid(o->scan, BackwardScanDirection)) != NULL)
+	{
+		Datum		values[3];
+		bool		nulls[3];
+		RmObs		poll;
+
+		if (!VM_ALL_VISIBLE(o->heap, ItemPointerGetBlockNumber(tid),
+							&o->vmbuffer))
+		{
+			if (!index_fetch_heap(o->scan, o->slot))
+				continue;		/* not visible to this snapshot */
+			ExecClearTuple(o->slot);
+			if (o->scan->xs_heap_continue)
+				elog(ERROR, "non-MVCC snapshots are not supported");
+		}
+		if (o->scan->xs_itup == NULL || o->scan->xs_recheck)
+			elog(ERROR, "the primary key of restmon.observation cannot return its values");
+		index_deform_tuple(o->scan->xs_itup, o->scan->xs_itupdesc, values,
+						   nulls);
+		poll.t = DatumGetTimestampTz(values[1]);
+		poll.active = DatumGetBool(values[2]);
+		if (a->nbatch == 0 && poll.t != a->t)
+		{
+			newest = false;		/* a later poll is stored */
+			break;
+		}
+		if (poll.t >= a->first)
+			push_obs(&a->batch, &a->nbatch, &a->batch_cap, poll.t,
+					 poll.active);
+		else
+		{
+			bool		evidence = rm_newest_evidence(a->business,
+													  a->nbusiness,
+													  &poll, 1, T) == 0;
+
+			if (!a->has_before || evidence)
+				a->before = poll;
+			a->has_before = true;
+			if (evidence)
+				break;
+		}
+	}
+	return newest && a->nbatch > 0;
 }
 
 /* append a timestamptz to buf as a JSON string, in UTC */
@@ -85,13 +287,13 @@ append_instant(StringInfo buf, TimestampTz t)
 }
 
 static void
-notify_state(const char *key, int keylen, const RmSegment *now)
+notify_state(text *id, const RmSegment *now)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"store_id\": ");
-	escape_json(&buf, pnstrdup(key, keylen));
+	escape_json(&buf, text_to_cstring(id));
 	appendStringInfo(&buf, ", \"state\": \"%s\", \"since\": ",
 					 alert_state_names[now->state]);
 	append_instant(&buf, now->start);
@@ -104,60 +306,71 @@ notify_state(const char *key, int keylen, const RmSegment *now)
 	Async_Notify(RM_ALERT_CHANNEL, buf.data);
 }
 
-/* whether newest is the store's newest poll (restmon.store, just tracked) */
-static bool
-is_newest(text *store, TimestampTz newest)
+/*
+ * One store whose newest poll t is in business time: its polls read, the
+ * core decides on them, and the alert is sent.
+ */
+static void
+store_alert(RmObsTable *o, RmAlertStore *a)
 {
-	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
-	Datum		args[2] = {PointerGetDatum(store), TimestampTzGetDatum(newest)};
-	bool		found;
+	int			nobs = 0;
+	RmObs	   *obs;
+	RmSegment  *seg;
+	RmSegment	now;
+	bool		raise;
 
-	if (SPI_execute_with_args("SELECT FROM restmon.store"
-							  " WHERE store_id = $1 AND last_observed_at = $2",
-							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "restmon: could not read restmon.store");
-	found = SPI_processed == 1;
-	SPI_freetuptable(SPI_tuptable); /* it lives in the alerts' context */
-	return found;
+	if (!read_recent(o, a))
+		return;					/* a late poll changes the past only */
+	obs = palloc(sizeof(RmObs) * (a->nbatch + 1));
+	if (a->has_before)
+		obs[nobs++] = a->before;
+	for (int k = a->nbatch - 1; k >= 0; k--)
+		obs[nobs++] = a->batch[k];
+	seg = palloc(sizeof(RmSegment) * RM_TIMELINE_MAX(a->nbusiness, nobs));
+	rm_check_core_status(rm_state_alert(a->business, a->nbusiness, obs, nobs,
+										a->has_before ? 1 : 0, a->t + 1,
+										palloc(sizeof(RmObs) * nobs),
+										seg, &raise, &now),
+						 VARDATA_ANY(a->id), VARSIZE_ANY_EXHDR(a->id));
+	if (raise)
+		notify_state(a->id, &now);
 }
 
-/* compare one store's state at its newest poll before and after */
+/* the alerts of the stores s[0..n) of an applied chunk, in order */
 static void
-store_alert(text *store, TimestampTz first, TimestampTz newest)
+chunk_alerts(RmAlertStore *s, int n)
 {
-	RmUptimeScan s;
+	RmObsTable	o;
+	MemoryContext storecxt;
 
-	if (!is_newest(store, newest))
-		return;
-	s.T = newest + 1;
-	rm_scan_open(&s, store);
-	if (s.stores.tuple != NULL)
+	read_inputs(s, n);
+	rm_obs_open(&o, AccessShareLock, ACL_SELECT);
+	/* a store's memory is reused by the next: no growth, no page faults */
+	storecxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "restmon alert store",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < n; i++)
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(s.storecxt);
-		RmStoreInputs in;
-		int			nbefore = 0;
+		RmAlertStore *a = &s[i];
+		MemoryContext oldcxt = MemoryContextSwitchTo(storecxt);
 
-		rm_scan_inputs(&s, &in);
-		while (nbefore < in.npolls && in.polls[nbefore].t < first)
-			nbefore++;
-		if (nbefore > 0 && nbefore < in.npolls)
-		{
-			RmSegment	before = state_at_end(&in, nbefore, s.T,
-											  s.stores.key, s.stores.keylen);
-			RmSegment	after = state_at_end(&in, in.npolls, s.T,
-											 s.stores.key, s.stores.keylen);
-
-			if (after.state != RM_CLOSED && after.state != before.state)
-				notify_state(s.stores.key, s.stores.keylen, &after);
-		}
+		CHECK_FOR_INTERRUPTS();
+		a->nbusiness = rm_expand_schedule(a->hours, a->nhours,
+										  rm_lookup_zone(a->zone),
+										  a->t + 1 - RM_HORIZON, a->t + 2,
+										  &a->business);
+		if (rm_in_business(a->business, a->nbusiness, a->t))
+			store_alert(&o, a);
 		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(storecxt);
 	}
-	rm_scan_close(&s);
+	rm_obs_close(&o);
 }
 
 /*
  * RmIngest.applied_hook of API batches: store_ids[i] got new polls from
- * firsts[i] to lasts[i] (inside SPI, the chunk just applied).
+ * firsts[i] to lasts[i] (inside SPI, the chunk just applied).  Alerts go
+ * out in the order of store_ids.
  */
 void
 rm_state_alerts(RmIngest *st, Datum *store_ids, Datum *firsts,
@@ -165,22 +378,24 @@ rm_state_alerts(RmIngest *st, Datum *store_ids, Datum *firsts,
 {
 	MemoryContext cxt;
 	MemoryContext oldcxt;
+	RmAlertStore *s;
 
-	if (!restmon_state_alerts)
+	if (!restmon_state_alerts || n == 0)
 		return;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "restmon alerts",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
+	s = palloc0(sizeof(RmAlertStore) * n);
+	for (int i = 0; i < n; i++)
+	{
+		s[i].id = DatumGetTextPP(store_ids[i]);
+		s[i].first = DatumGetTimestampTz(firsts[i]);
+		s[i].t = DatumGetTimestampTz(lasts[i]);
+	}
 
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	for (int i = 0; i < n; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		store_alert(DatumGetTextPP(store_ids[i]),
-					DatumGetTimestampTz(firsts[i]),
-					DatumGetTimestampTz(lasts[i]));
-	}
+	chunk_alerts(s, n);
 	PopActiveSnapshot();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);

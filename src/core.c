@@ -406,3 +406,92 @@ rm_incidents(const RmSegment *seg, int nseg, RmIncident *out)
 	}
 	return n;
 }
+
+/* ---------------------------------------------------------------------
+ * State alerts (semantics §5.6)
+ * ---------------------------------------------------------------------
+ */
+
+bool
+rm_in_business(const RmInterval *business, int nbusiness, int64_t t)
+{
+	int			lo = 0;
+	int			hi = nbusiness;
+
+	/* the first interval ending after t */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (business[mid].end <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nbusiness && business[lo].start <= t;
+}
+
+int
+rm_newest_evidence(const RmInterval *business, int nbusiness,
+				   const RmObs *obs, int nobs, int64_t T)
+{
+	for (int i = nobs - 1; i >= 0; i--)
+	{
+		if (obs[i].t > T)
+			continue;
+		if (obs[i].t <= T - RM_HORIZON)
+			break;
+		if (rm_in_business(business, nbusiness, obs[i].t))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * The last state of the timeline of obs[0..nobs) as of T, as shown: the
+ * run of segments in that state reaching T, from its first segment's
+ * start, decided by that segment's poll.
+ */
+static RmStatus
+state_at_end(const RmInterval *business, int nbusiness, const RmObs *obs,
+			 int nobs, int64_t T, RmObs *scratch, RmSegment *seg,
+			 RmSegment *run)
+{
+	RmStatus	st;
+	int			n;
+	int			first;
+
+	st = rm_timeline(business, nbusiness, obs, nobs, T, scratch, seg, &n);
+	if (st != RM_OK)
+		return st;
+	n = rm_timeline_usecs(seg, n);	/* never empty: the week has length */
+	first = n - 1;
+	while (first > 0 && seg[first - 1].state == seg[n - 1].state)
+		first--;
+	*run = seg[first];
+	run->end = seg[n - 1].end;
+	return RM_OK;
+}
+
+RmStatus
+rm_state_alert(const RmInterval *business, int nbusiness,
+			   const RmObs *obs, int nobs, int nbefore, int64_t T,
+			   RmObs *scratch, RmSegment *seg, bool *raise, RmSegment *now)
+{
+	RmSegment	before;
+	RmStatus	st;
+
+	*raise = false;
+	memset(now, 0, sizeof(*now));
+	if (nbefore <= 0 || nbefore >= nobs)
+		return RM_OK;			/* no earlier state to leave, or no batch */
+	st = state_at_end(business, nbusiness, obs, nbefore, T, scratch, seg,
+					  &before);
+	if (st == RM_OK)
+		st = state_at_end(business, nbusiness, obs, nobs, T, scratch, seg,
+						  now);
+	if (st != RM_OK)
+		return st;
+	*raise = now->state != RM_CLOSED && now->state != before.state;
+	return RM_OK;
+}

@@ -165,4 +165,37 @@ extern int	rm_incidents(const RmSegment *seg, int nseg, RmIncident *out);
  */
 extern int64_t rm_round_hundredths(int64_t measure2, int64_t unit_usecs);
 
+/*
+ * State alerts (semantics §5.6).  A store's state at instant t is up or
+ * down only inside business time: rm_in_business says whether t lies in
+ * the merged intervals business (sorted as rm_compute takes them).
+ */
+extern bool rm_in_business(const RmInterval *business, int nbusiness,
+						   int64_t t);
+
+/*
+ * rm_newest_evidence: of obs[0..nobs), strictly increasing in t, the index
+ * of the newest that is evidence as of T (semantics §5.1: in the horizon
+ * (T - 192h, T] and in business time), or -1 when none is.
+ */
+extern int	rm_newest_evidence(const RmInterval *business, int nbusiness,
+							   const RmObs *obs, int nobs, int64_t T);
+
+/*
+ * rm_state_alert: whether a batch of polls changes the state of a store
+ * at its newest poll t = obs[nobs - 1].t (semantics §5.6), with T = t + 1
+ * us.  obs[0..nbefore) are the polls before the batch's first new instant,
+ * obs[nbefore..nobs) the rest; business and obs as for rm_timeline, seg
+ * with room for RM_TIMELINE_MAX(nbusiness, nobs), scratch for nobs.  Sets
+ * *raise when the state after (the last state of the timeline as of T) is
+ * up or down and differs from the state before (that of the timeline of
+ * obs[0..nbefore) alone), never when nbefore is 0; *now is then the run of
+ * segments in the new state that reaches T, from its first segment's start
+ * (microseconds), decided by that segment's poll.
+ */
+extern RmStatus rm_state_alert(const RmInterval *business, int nbusiness,
+							   const RmObs *obs, int nobs, int nbefore,
+							   int64_t T, RmObs *scratch, RmSegment *seg,
+							   bool *raise, RmSegment *now);
+
 #endif							/* RESTMON_CORE_H */

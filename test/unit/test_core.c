@@ -329,6 +329,7 @@ main(void)
 	test_errors();
 	test_random();
 	test_timeline();			/* test_timeline.c */
+	test_alert();				/* test_alert.c */
 	printf("1..%d\n", ntests);
 	return nfailed == 0 ? 0 : 1;
 }

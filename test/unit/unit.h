@@ -20,4 +20,7 @@ extern uint64_t next_rand(void);
 /* test_timeline.c */
 extern void test_timeline(void);
 
+/* test_alert.c */
+extern void test_alert(void);
+
 #endif							/* RESTMON_UNIT_H */
