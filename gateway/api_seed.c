@@ -330,13 +330,16 @@ cached_response(struct MHD_Connection *c, Request *r, const char *id,
 
 	if (e != NULL)
 		return csv_cache_response(e);
+	/* this request reads it; the others for it wait (csv_cache.c) */
 	if ((dc = db_acquire(LANE_CSV)) == NULL)
 	{
+		csv_cache_abandon(id);
 		*sent = send_db_unavailable(c, r);
 		return NULL;
 	}
 	if ((res = db_call(dc, DB_CSV, 1, params, &err)) == NULL)
 	{
+		csv_cache_abandon(id);
 		*sent = send_db_error(c, r, dc, err);	/* pruned meanwhile: 404 */
 		db_release(dc);
 		return NULL;

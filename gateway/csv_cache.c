@@ -23,7 +23,10 @@
  *	  it (a reference count under the mutex): eviction never frees a body
  *	  that is being sent;
  *	- the least recently used entries go first; an entry whose report
- *	  answers with another ETag is dropped when it is seen.
+ *	  answers with another ETag is dropped when it is seen;
+ *	- a body is read from the database by one request at a time: the
+ *	  others that want it wait for that read (csv_cache_get), so a burst
+ *	  of requests for a report not cached yet costs one read.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,7 +54,16 @@ struct CsvEntry
 	struct CsvEntry *newer;
 };
 
+/* a body being read from the database: the others wait for it */
+typedef struct CsvLoading
+{
+	char	   *id;
+	struct CsvLoading *next;
+} CsvLoading;
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loaded = PTHREAD_COND_INITIALIZER;
+static CsvLoading *loading;
 static CsvEntry *buckets[RM_BUCKETS];
 static CsvEntry *newest;
 static CsvEntry *oldest;
@@ -155,10 +167,41 @@ find(const char *id)
 	return e;
 }
 
+/* the body of report id being read (the lock held), or NULL */
+static CsvLoading **
+find_loading(const char *id)
+{
+	CsvLoading **l = &loading;
+
+	while (*l != NULL && strcmp((*l)->id, id) != 0)
+		l = &(*l)->next;
+	return *l != NULL ? l : NULL;
+}
+
+/* the read of report id's body is over (the lock held): wake the others */
+static void
+end_loading(const char *id)
+{
+	CsvLoading **l = find_loading(id);
+
+	if (l != NULL)
+	{
+		CsvLoading *done = *l;
+
+		*l = done->next;
+		free(done->id);
+		free(done);
+		pthread_cond_broadcast(&loaded);
+	}
+}
+
 /*
  * The cached body of report id with this ETag, with a reference for the
- * caller (csv_cache_response() hands it to the response), or NULL.  A
- * body cached under another ETag is dropped.
+ * caller (csv_cache_response() hands it to the response), or NULL: then
+ * the caller reads it and calls csv_cache_put(), or csv_cache_abandon() if
+ * it cannot.  One request reads a body at a time: the others for it wait
+ * here for that read, so a burst of requests for a report not yet cached
+ * reads it once.  A body cached under another ETag is dropped.
  */
 CsvEntry *
 csv_cache_get(const char *id, const char *etag)
@@ -166,11 +209,17 @@ csv_cache_get(const char *id, const char *etag)
 	CsvEntry   *e;
 
 	pthread_mutex_lock(&lock);
-	e = find(id);
-	if (e != NULL && strcmp(e->etag, etag) != 0)
+	for (;;)
 	{
-		uncache(e);
-		e = NULL;
+		e = find(id);
+		if (e != NULL && strcmp(e->etag, etag) != 0)
+		{
+			uncache(e);
+			e = NULL;
+		}
+		if (e != NULL || find_loading(id) == NULL)
+			break;
+		pthread_cond_wait(&loaded, &lock);
 	}
 	if (e != NULL)
 	{
@@ -178,8 +227,30 @@ csv_cache_get(const char *id, const char *etag)
 		lru_unlink(e);
 		lru_push(e);
 	}
+	else
+	{
+		CsvLoading *l = calloc(1, sizeof(CsvLoading));
+
+		/* out of memory: read it without telling the others */
+		if (l != NULL && (l->id = strdup(id)) != NULL)
+		{
+			l->next = loading;
+			loading = l;
+		}
+		else
+			free(l);
+	}
 	pthread_mutex_unlock(&lock);
 	return e;
+}
+
+/* the caller of csv_cache_get() could not read the body */
+void
+csv_cache_abandon(const char *id)
+{
+	pthread_mutex_lock(&lock);
+	end_loading(id);
+	pthread_mutex_unlock(&lock);
 }
 
 /*
@@ -201,6 +272,7 @@ csv_cache_put(const char *id, const char *etag, PGresult *res)
 			free(e->id);
 		free(e);
 		PQclear(res);
+		csv_cache_abandon(id);
 		return NULL;
 	}
 	e->res = res;
@@ -208,6 +280,7 @@ csv_cache_put(const char *id, const char *etag, PGresult *res)
 	e->len = (size_t) PQgetlength(res, 0, 0);
 	e->refs = 1;
 	pthread_mutex_lock(&lock);
+	end_loading(id);
 	if ((old = find(id)) != NULL)
 		uncache(old);			/* another request cached it meanwhile */
 	if (cost(e) <= limit)

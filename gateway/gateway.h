@@ -215,6 +215,7 @@ extern size_t csv_cache_limit(void);
 extern CsvEntry *csv_cache_get(const char *id, const char *etag);
 extern CsvEntry *csv_cache_put(const char *id, const char *etag,
 							   PGresult *res);
+extern void csv_cache_abandon(const char *id);
 extern struct MHD_Response *csv_cache_response(CsvEntry *e);
 extern bool csv_etag_matches(const char *field, const char *etag);
 

@@ -7,7 +7,8 @@
 # with 200; a pruned report is a 404 even after its CSV was cached; a report
 # without a file (completed before 0.4.0) gets one on its first request; a
 # gateway without a cache (--csv-cache-mb=0) streams the same bytes, in
-# pages cut from the file, with the same ETag.  Run by scripts/test.sh after the other suites.
+# pages cut from the file, with the same ETag; a burst of first requests
+# for a report gets the same bytes.  Run by scripts/test.sh after the other suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -186,6 +187,14 @@ get "$PORT2" "$big"
 is "... again, from the file's pages: the same bytes" "200 0" "$STATUS $(same_as_db "$big")"
 get "$PORT" "$big"
 is "... and from the cache of the other gateway" "200 0" "$STATUS $(same_as_db "$big")"
+
+# --- a burst of first requests: one reads the CSV, the others wait for it ---
+start_gateway "$((PORT + 2))"
+seq 16 | xargs -P 16 -I{} curl -s -o "$tmp/burst.{}" -w '%{http_code}\n' \
+	"http://127.0.0.1:$((PORT + 2))/api/get_report?report_id=$big" > "$tmp/burst"
+is "16 first requests at once for a report not cached: all 200" 16 "$(grep -c '^200$' "$tmp/burst")"
+is "... all the CSV byte for byte" "$(q -c "SELECT md5(restmon_report_csv('$big'))")" \
+	"$(md5sum "$tmp"/burst.* | cut -c1-32 | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
