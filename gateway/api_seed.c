@@ -373,6 +373,11 @@ send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
 	PQclear(res);
 	if (get && inm != NULL && csv_etag_matches(inm, etag))
 	{
+		/*
+		 * No body.  libmicrohttpd 0.9.75 adds "Content-Length: 0" (RFC 9110
+		 * wants none or the 200's; setting it gives both): clients ignore the
+		 * body of a 304 whatever it says.
+		 */
 		resp = MHD_create_response_from_buffer(0, NULL,
 											   MHD_RESPMEM_PERSISTENT);
 		add_csv_headers(resp, id, etag);
