@@ -13,6 +13,8 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o \
 	src/report_parallel.o src/coordinator.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o \
 	src/store_zone.o src/prune.o
+# a complete report's CSV stored once (issue 17)
+OBJS += src/report_file.o
 
 # restmon_coordinator (SQL only, restmon_coordinator.control): the
 # coordinator role of a sharded cluster (doc/scale-out.md)

@@ -273,6 +273,11 @@ wrk_line() {	# url [wrk options]: "req/s p99 non-2xx"
 if command -v wrk > /dev/null; then
 	read -r POLL_RPS POLL_P99 POLL_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$RUN_ID")"
 	read -r CSV_RPS CSV_P99 CSV_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID")"
+	# a client polling the complete report with its ETag: 304, no body
+	CSV_ETAG=$(curl -s -o /dev/null -D - "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID" |
+		sed -n 's/^ETag: *//Ip' | tr -d '\r')
+	read -r NM_RPS NM_P99 NM_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID" -H "If-None-Match: $CSV_ETAG")"
+	NM_CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $CSV_ETAG" "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID")
 	# PostgREST-style sorted pages (doc/postgrest.md): computed on the spot
 	# (every store's figures per request: seconds, hence the long timeout
 	# and fewer connections), and over the complete report
@@ -280,6 +285,7 @@ if command -v wrk > /dev/null; then
 	read -r PGR_RPS PGR_P99 PGR_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/rpc/restmon_get_report?report_id=$CSV_ID&order=downtime_last_week.desc&limit=50")"
 else
 	POLL_RPS="-"; POLL_P99="-"; POLL_BAD="-"; CSV_RPS="-"; CSV_P99="-"; CSV_BAD="-"
+	NM_RPS="-"; NM_P99="-"; NM_BAD="-"; NM_CODE="-"
 	PG_RPS="-"; PG_P99="-"; PG_BAD="-"; PGR_RPS="-"; PGR_P99="-"; PGR_BAD="-"
 fi
 kill -TERM $gw
@@ -446,6 +452,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| report after pruning, $PROWS rows (ms) | $HIST_PRUNED | 8 days only: $REPORT_AGAIN | $(ratio "$HIST_PRUNED" "$REPORT_AGAIN")x | <= 1.2x |"
 	echo "| HTTP status poll of a Running report | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
 	echo "| HTTP CSV of the complete $STORES-store report | $CSV_RPS req/s, p99 $CSV_P99 | non-2xx: $CSV_BAD | | >= 1000 req/s, p99 < 50 ms |"
+	echo "| HTTP \`304\` to \`If-None-Match\` with the complete report's ETag | $NM_RPS req/s, p99 $NM_P99 | status $NM_CODE, 4xx/5xx: $NM_BAD | | |"
 	echo "| HTTP PostgREST sorted page, \`/rpc/restmon_store_uptime?order=downtime_last_week.desc&limit=50\` over $STORES stores (computed per request) | $PG_RPS req/s, p99 $PG_P99 | non-2xx: $PG_BAD | | |"
 	echo "| HTTP PostgREST sorted page of the complete report, \`/rpc/restmon_get_report?report_id=…&order=downtime_last_week.desc&limit=50\` | $PGR_RPS req/s, p99 $PGR_P99 | non-2xx: $PGR_BAD | | |"
 	echo "| restmon_record_polls(), $POLL_BATCHES batches of 1,000 into $PREROWS rows (polls/s) | $REC_RATE | loaded: $REC_LOADED of $((POLL_BATCHES * 1000)) | | >= 100,000 polls/s |"

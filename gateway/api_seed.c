@@ -14,12 +14,17 @@
  * restmon_report_status, restmon_report_csv); the figures are the
  * database's (semantics §6 for the CSV).  A report is answered by its
  * state: Running (200 JSON), Failed (500 JSON with the error), Complete
- * (200 CSV).  A CSV is never held whole: it is read from the database in
- * pages of CSV_PAGE_BYTES (restmon_report_csv_page, the same bytes as
- * restmon_report_csv) and each page is fetched only when the client has
- * taken the one before; a CSV of one page is sent with its length, a
- * longer one chunked.  A connection streaming a CSV so holds at most one
- * page (64 KiB and a line) and no database connection between pages.
+ * (200 CSV, or 304 to a GET whose If-None-Match holds its ETag).  The
+ * state and the ETag come from one call, restmon_report_csv_etag, on every
+ * request: a pruned report is a 404 even when its CSV was cached.  A
+ * complete CSV is stored once by the extension (restmon.report_file) and
+ * never changes: it is read whole once (restmon_report_csv) and kept in
+ * csv_cache.c, whose one buffer every response shares.  A CSV larger than
+ * the cache is never held whole: it is read in pages of CSV_PAGE_BYTES
+ * (restmon_report_csv_page, the same bytes) and each page is fetched only
+ * when the client has taken the one before, sent chunked.  A connection
+ * streaming such a CSV so holds at most one page (64 KiB and a line) and
+ * no database connection between pages.
  *
  * An as_of is checked here before any SQL: only ISO 8601 with an explicit
  * offset (Z or +hh[:mm]) is accepted, so words such as "now" or "epoch",
@@ -253,60 +258,143 @@ one_page_response(PGresult *res)
 																  res);
 }
 
-/*
- * A Complete report: its CSV, whose first page is fetched now (so that an
- * error is still an HTTP status); a CSV of one page is sent as it is, a
- * longer one streamed (chunked), a page at a time.
- */
-static enum MHD_Result
-send_report_csv(struct MHD_Connection *c, Request *r, const char *id)
+/* the headers of a complete report's CSV, in a 200 or a 304 */
+static void
+add_csv_headers(struct MHD_Response *resp, const char *id, const char *etag)
 {
-	DbConn	   *dc;
-	char		bytes[16];
-	const char *params[3] = {id, NULL, bytes};
-	PGresult   *err = NULL;
-	PGresult   *res;
-	struct MHD_Response *resp;
 	char		disposition[128];
-	CsvStream  *st;
 
-	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
-	if ((dc = db_acquire(LANE_CSV)) == NULL)
-		return send_db_unavailable(c, r);
-	if ((res = db_call(dc, DB_CSV_PAGE, 3, params, &err)) == NULL)
-	{
-		enum MHD_Result ret = send_db_error(c, r, dc, err);
-
-		db_release(dc);
-		return ret;
-	}
-	db_release(dc);
-	if (PQgetisnull(res, 0, 1))
-		resp = one_page_response(res);
-	else if ((st = calloc(1, sizeof(CsvStream))) != NULL)
-	{
-		snprintf(st->id, sizeof(st->id), "%s", id);
-		st->page = res;
-		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
-												 16 * 1024, read_stream, st,
-												 free_stream);
-	}
-	else
-	{
-		PQclear(res);
-		return MHD_NO;
-	}
 	MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
 	MHD_add_response_header(resp, "X-Report-Status", "Complete");
 	/* the id was validated by the database: URL-safe characters only */
 	snprintf(disposition, sizeof(disposition),
 			 "attachment; filename=\"report-%s.csv\"", id);
 	MHD_add_response_header(resp, "Content-Disposition", disposition);
+	MHD_add_response_header(resp, "ETag", etag);
+	/* the same bytes until the report is pruned: revalidate each time */
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+}
+
+/*
+ * A CSV too large for the cache: streamed (chunked) a page at a time; the
+ * first page is fetched now, so that an error is still an HTTP status.
+ */
+static struct MHD_Response *
+paged_response(struct MHD_Connection *c, Request *r, const char *id,
+			   enum MHD_Result *sent)
+{
+	DbConn	   *dc;
+	char		bytes[16];
+	const char *params[3] = {id, NULL, bytes};
+	PGresult   *err = NULL;
+	PGresult   *res;
+	CsvStream  *st;
+
+	snprintf(bytes, sizeof(bytes), "%d", CSV_PAGE_BYTES);
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
+	{
+		*sent = send_db_unavailable(c, r);
+		return NULL;
+	}
+	if ((res = db_call(dc, DB_CSV_PAGE, 3, params, &err)) == NULL)
+	{
+		*sent = send_db_error(c, r, dc, err);
+		db_release(dc);
+		return NULL;
+	}
+	db_release(dc);
+	if (PQgetisnull(res, 0, 1))
+		return one_page_response(res);
+	if ((st = calloc(1, sizeof(CsvStream))) == NULL)
+	{
+		PQclear(res);
+		*sent = MHD_NO;
+		return NULL;
+	}
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	st->page = res;
+	return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+											 read_stream, st, free_stream);
+}
+
+/* a CSV the cache can hold: read whole, once, then shared (csv_cache.c) */
+static struct MHD_Response *
+cached_response(struct MHD_Connection *c, Request *r, const char *id,
+				const char *etag, enum MHD_Result *sent)
+{
+	CsvEntry   *e = csv_cache_get(id, etag);
+	DbConn	   *dc;
+	const char *params[1] = {id};
+	PGresult   *err = NULL;
+	PGresult   *res;
+
+	if (e != NULL)
+		return csv_cache_response(e);
+	/* this request reads it; the others for it wait (csv_cache.c) */
+	if ((dc = db_acquire(LANE_CSV)) == NULL)
+	{
+		csv_cache_abandon(id);
+		*sent = send_db_unavailable(c, r);
+		return NULL;
+	}
+	if ((res = db_call(dc, DB_CSV, 1, params, &err)) == NULL)
+	{
+		csv_cache_abandon(id);
+		*sent = send_db_error(c, r, dc, err);	/* pruned meanwhile: 404 */
+		db_release(dc);
+		return NULL;
+	}
+	db_release(dc);
+	if ((e = csv_cache_put(id, etag, res)) == NULL)
+	{
+		*sent = MHD_NO;
+		return NULL;
+	}
+	return csv_cache_response(e);
+}
+
+/*
+ * A Complete report (res: restmon_report_csv_etag's row, cleared here):
+ * 304 to a GET whose If-None-Match holds its ETag, else its CSV, from the
+ * cache or in pages.
+ */
+static enum MHD_Result
+send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
+				PGresult *res, bool get)
+{
+	char		etag[160];
+	size_t		bytes = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
+	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+												  MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct MHD_Response *resp;
+	enum MHD_Result sent = MHD_NO;
+
+	snprintf(etag, sizeof(etag), "%s", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	if (get && inm != NULL && csv_etag_matches(inm, etag))
+	{
+		/*
+		 * No body.  libmicrohttpd 0.9.75 adds "Content-Length: 0" (RFC 9110
+		 * wants none or the 200's; setting it gives both): clients ignore the
+		 * body of a 304 whatever it says.
+		 */
+		resp = MHD_create_response_from_buffer(0, NULL,
+											   MHD_RESPMEM_PERSISTENT);
+		add_csv_headers(resp, id, etag);
+		return send_response(c, r, 304, resp);
+	}
+	if (bytes + 1024 <= csv_cache_limit())
+		resp = cached_response(c, r, id, etag, &sent);
+	else
+		resp = paged_response(c, r, id, &sent);
+	if (resp == NULL)
+		return sent;
+	add_csv_headers(resp, id, etag);
 	return send_response(c, r, 200, resp);
 }
 
 static enum MHD_Result
-do_get_report(struct MHD_Connection *c, Request *r, const char *id)
+do_get_report(struct MHD_Connection *c, Request *r, const char *id, bool get)
 {
 	DbConn	   *dc;
 	const char *params[1] = {id};
@@ -319,7 +407,7 @@ do_get_report(struct MHD_Connection *c, Request *r, const char *id)
 		return send_error(c, r, 400, "report_id is required", "22023", NULL);
 	if ((dc = db_acquire(LANE_FAST)) == NULL)
 		return send_db_unavailable(c, r);
-	res = db_call(dc, DB_STATUS, 1, params, &err);
+	res = db_call(dc, DB_CSV_ETAG, 1, params, &err);
 	if (res == NULL)
 	{
 		ret = send_db_error(c, r, dc, err);
@@ -330,8 +418,7 @@ do_get_report(struct MHD_Connection *c, Request *r, const char *id)
 	status = PQgetvalue(res, 0, 0);
 	if (strcmp(status, "Running") == 0 || strcmp(status, "Failed") == 0)
 		return send_report_state(c, r, id, res);
-	PQclear(res);
-	return send_report_csv(c, r, id);
+	return send_report_csv(c, r, id, res, get);
 }
 
 /* POST /api/trigger_report: optional store_id and as_of in the body */
@@ -369,7 +456,7 @@ seed_get_report_query(struct MHD_Connection *c, Request *r, const char *param)
 	(void) param;
 	return do_get_report(c, r,
 						 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-													 "report_id"));
+													 "report_id"), true);
 }
 
 /* POST /store/get_report/ with report_id in the body */
@@ -384,7 +471,7 @@ seed_get_report_body(struct MHD_Connection *c, Request *r, const char *param)
 	if ((body = request_json_body(c, r, &ret)) == NULL)
 		return ret;
 	if (request_string_member(c, r, body, "report_id", &id, &ret))
-		ret = do_get_report(c, r, id);
+		ret = do_get_report(c, r, id, false);
 	json_object_put(body);
 	return ret;
 }

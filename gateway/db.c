@@ -83,6 +83,10 @@ static const char *const call_sql[] = {
 	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls($1::jsonb) r",
 	[DB_RECORD_CSV] = "SELECT pg_catalog.row_to_json(r)::text, r.received = 0"
 	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls_csv($1) r",
+	/* a report's state and its CSV's ETag; a complete CSV whole */
+	[DB_CSV_ETAG] = "SELECT status, error, etag, bytes"
+	" FROM restmon_report_csv_etag($1)",
+	[DB_CSV] = "SELECT restmon_report_csv($1)",
 };
 
 /* before the threads start: how to connect, and each lane's size */

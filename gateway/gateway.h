@@ -19,6 +19,7 @@
  *	api_postgrest.c, postgrest.c, pgrst_sql.c, pgrst_api.c
  *				the PostgREST dialect over schema restmon_api (postgrest.h)
  *	static.c	the web page's files under /web/, and "/" for a browser
+ *	csv_cache.c	complete reports' CSVs kept in memory, shared by responses
  *	db.c		libpq connections pooled in lanes (health, status,
  *				trigger, CSV, PostgREST calls, polls), prepared API calls,
  *				reconnect, SQLSTATE -> HTTP status
@@ -111,7 +112,9 @@ typedef enum DbCall
 	DB_CSV_PAGE,				/* restmon_report_csv_page(id, after, bytes) */
 	DB_HEALTH,					/* SELECT 1 */
 	DB_RECORD_JSON,				/* restmon_record_polls(jsonb), summary */
-	DB_RECORD_CSV				/* restmon_record_polls_csv(text), summary */
+	DB_RECORD_CSV,				/* restmon_record_polls_csv(text), summary */
+	DB_CSV_ETAG,				/* restmon_report_csv_etag(id) */
+	DB_CSV						/* restmon_report_csv(id) */
 } DbCall;
 
 /* the lanes of connections, by how long their calls may take (db.c) */
@@ -202,6 +205,21 @@ extern bool static_route(struct MHD_Connection *c, Request *r,
 						 enum MHD_Result *ret);
 
 /* ---------------------------------------------------------------------
+ * csv_cache.c: complete reports' CSVs in memory
+ * ---------------------------------------------------------------------
+ */
+typedef struct CsvEntry CsvEntry;
+
+extern void csv_cache_init(size_t max_bytes);
+extern size_t csv_cache_limit(void);
+extern CsvEntry *csv_cache_get(const char *id, const char *etag);
+extern CsvEntry *csv_cache_put(const char *id, const char *etag,
+							   PGresult *res);
+extern void csv_cache_abandon(const char *id);
+extern struct MHD_Response *csv_cache_response(CsvEntry *e);
+extern bool csv_etag_matches(const char *field, const char *etag);
+
+/* ---------------------------------------------------------------------
  * routes.c: the routing table
  * ---------------------------------------------------------------------
  */
@@ -231,6 +249,7 @@ typedef struct GatewayOptions
 	int			trigger_burst;
 	int			statement_timeout_ms;
 	const char *web_root;		/* --web-root, or NULL: the installed copy */
+	int			csv_cache_mb;	/* --csv-cache-mb: complete CSVs kept */
 } GatewayOptions;
 
 extern struct MHD_Daemon *server_start(const GatewayOptions *opts);

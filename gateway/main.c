@@ -51,6 +51,8 @@ usage(FILE *out)
 			"  --statement-timeout=MS  statement_timeout of the database sessions (default 30000)\n"
 			"  --web-root=DIR          the web page's files, served under /web/\n"
 			"                          (default %s)\n"
+			"  --csv-cache-mb=N        MiB of complete reports' CSVs kept in memory\n"
+			"                          (default 64; 0: none, every CSV read in pages)\n"
 			"  --help                  this text\n\n"
 			"Endpoints: POST /api/trigger_report, GET /api/get_report?report_id=ID,\n"
 			"GET /store/STORE_ID/trigger_report/, POST /store/get_report/, GET /api/health,\n"
@@ -80,6 +82,7 @@ default_options(GatewayOptions *o)
 	o->trigger_rate = 5;
 	o->trigger_burst = 20;
 	o->statement_timeout_ms = 30000;
+	o->csv_cache_mb = 64;
 }
 
 /* the command line into *o; -1 to go on, else the exit code */
@@ -100,6 +103,7 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		{"trigger-burst", required_argument, NULL, 'u'},
 		{"statement-timeout", required_argument, NULL, 's'},
 		{"web-root", required_argument, NULL, 'w'},
+		{"csv-cache-mb", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -149,6 +153,9 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 			case 'w':
 				o->web_root = optarg;
 				break;
+			case 'C':
+				o->csv_cache_mb = atoi(optarg);
+				break;
 			case 'h':
 				usage(stdout);
 				return 0;
@@ -161,7 +168,8 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 		o->slow_conns < 1 || o->slow_conns > 256 ||
 		o->max_conn < 1 || o->max_per_client < 1 || o->timeout < 1 ||
 		o->statement_timeout_ms < 0 || !(o->trigger_rate >= 0) ||
-		o->trigger_burst < 1)
+		o->trigger_burst < 1 || o->csv_cache_mb < 0 ||
+		o->csv_cache_mb > 1024 * 1024)
 	{
 		usage(stderr);
 		return 2;
@@ -204,6 +212,7 @@ main(int argc, char **argv)
 	raise_fd_limit();
 	limits_init(opts.trigger_rate, opts.trigger_burst);
 	static_init(opts.web_root);
+	csv_cache_init((size_t) opts.csv_cache_mb * 1024 * 1024);
 	signal(SIGPIPE, SIG_IGN);
 	/* threads inherit this mask: only the main thread takes SIGTERM/SIGINT */
 	sigemptyset(&sigs);

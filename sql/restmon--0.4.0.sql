@@ -386,6 +386,7 @@ BEGIN
 		'GRANT EXECUTE ON FUNCTION %1$I.restmon_trigger_report(timestamptz, text, boolean),'
 		' %1$I.restmon_report_status(text), %1$I.restmon_report_csv(text),'
 		' %1$I.restmon_report_csv_page(text, text, integer),'
+		' %1$I.restmon_report_csv_etag(text),'
 		' %1$I.restmon_get_report(text), %1$I.restmon_wait_report(text, interval)'
 		' TO %2$s', '@extschema@', role);
 END
@@ -1087,3 +1088,32 @@ REVOKE ALL ON FUNCTION restmon.partition_replace_hours(text[], smallint[],
 	time[], time[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon.partition_replace_timezones(text[], text[])
 	FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- A complete report's CSV stored once (issue 17): rendered when the report
+-- completes, in the transaction that marks it Complete (a report completed
+-- before 0.4.0: by restmon_report_csv_etag(), the first time the HTTP
+-- gateway asks for it), and returned by restmon_report_csv() and
+-- restmon_report_csv_page() without rendering again.  It goes with its
+-- report (pruning).  Stored uncompressed, so that a page reads a slice.
+---------------------------------------------------------------------------
+
+CREATE TABLE restmon.report_file (
+	report_id	text PRIMARY KEY REFERENCES restmon.report ON DELETE CASCADE,
+	etag		text NOT NULL,		-- strong HTTP entity tag, quotes included
+	bytes		bigint NOT NULL,	-- octet_length(csv)
+	csv			text NOT NULL		-- restmon_report_csv(report_id), byte for byte
+);
+ALTER TABLE restmon.report_file ALTER COLUMN csv SET STORAGE EXTERNAL;
+SELECT pg_catalog.pg_extension_config_dump('restmon.report_file', '');
+
+-- restmon_report_status()'s status and error, and a Complete report's
+-- ETag and CSV size (NULL otherwise): the HTTP gateway's one check per
+-- request for a CSV.  VOLATILE: it may store the file of an older report.
+CREATE FUNCTION restmon_report_csv_etag(report_id text,
+	OUT status text, OUT error text, OUT etag text, OUT bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_report_csv_etag'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION restmon_report_csv_etag(text) FROM PUBLIC;

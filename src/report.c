@@ -6,7 +6,9 @@
  *	  transaction commits fills it from restmon_store_uptime() (the one
  *	  implementation of semantics §3-6);
  *	  restmon_report_status() and restmon_report_csv() read it (and
- *	  restmon_report_csv_page() a page of the CSV at a time);
+ *	  restmon_report_csv_page() a page of the CSV at a time, both from
+ *	  the file stored when the report completed, report_file.c;
+ *	  restmon_report_csv_etag() its HTTP entity tag);
  *	  restmon_upkeep() re-runs reports whose worker died (on a coordinator,
  *	  also those a partition failed: coordinator.c; and prunes a
  *	  batch of old polls, prune.c) and
@@ -30,6 +32,7 @@
 
 #include "coordinator.h"
 #include "report_csv.h"
+#include "report_file.h"
 #include "report_queue.h"
 #include "report_worker.h"
 #include "restmon.h"
@@ -40,6 +43,7 @@ PG_FUNCTION_INFO_V1(restmon_report_csv);
 PG_FUNCTION_INFO_V1(restmon_prune_reports);
 PG_FUNCTION_INFO_V1(restmon_report_status);
 PG_FUNCTION_INFO_V1(restmon_report_csv_page);
+PG_FUNCTION_INFO_V1(restmon_report_csv_etag);
 
 /*
  * restmon_trigger_report(as_of timestamptz, store_id text, wait boolean)
@@ -190,7 +194,10 @@ restmon_report_csv(PG_FUNCTION_ARGS)
 		case RM_REPORT_COMPLETE:
 			break;
 	}
-	result = rm_report_csv(id, callcxt);
+	/* the stored file; a report completed before 0.4.0 may have none */
+	result = rm_report_file_csv(id, callcxt);
+	if (result == NULL)
+		result = rm_report_csv(id, callcxt);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -243,9 +250,15 @@ restmon_report_csv_page(PG_FUNCTION_ARGS)
 					 errhint("restmon_report_status() shows its error.")));
 			break;
 		case RM_REPORT_COMPLETE:
-			values[0] = PointerGetDatum(rm_report_csv_page(id, after,
-														   max_bytes,
-														   &resume, callcxt));
+			/* the stored file; a report completed before 0.4.0 may have none */
+			values[0] = PointerGetDatum(rm_report_file_page(id, after,
+															max_bytes,
+															&resume, callcxt));
+			if (values[0] == (Datum) 0)
+				values[0] = PointerGetDatum(rm_report_csv_page(id, after,
+															   max_bytes,
+															   &resume,
+															   callcxt));
 			nulls[0] = false;
 			break;
 	}
@@ -257,4 +270,47 @@ restmon_report_csv_page(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values,
 													  nulls)));
+}
+
+/*
+ * restmon_report_csv_etag(report_id, OUT status, OUT error, OUT etag,
+ *						   OUT bytes)
+ *
+ * restmon_report_status()'s status and error, and for a Complete report
+ * the strong HTTP entity tag and size of its CSV (NULL otherwise): what
+ * the HTTP gateway checks on every request for a CSV, so that a pruned
+ * report is a 404 and a client holding the ETag gets a 304.  A report
+ * completed before 0.4.0 gets its file stored here (report_file.c).
+ */
+Datum
+restmon_report_csv_etag(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, true, true};
+	Datum		found[3];
+	bool		found_nulls[3];
+	HeapTupleHeader result;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	SPI_connect();
+	/* an error for a bad or unknown id */
+	if (rm_report_lookup(id, found, found_nulls) == RM_REPORT_COMPLETE)
+	{
+		int64		bytes;
+
+		values[2] = CStringGetTextDatum(rm_report_file_etag(id, &bytes));
+		values[3] = Int64GetDatum(bytes);
+		nulls[2] = nulls[3] = false;
+	}
+	values[0] = found[0];
+	values[1] = found[1];
+	nulls[1] = found_nulls[1];
+	result = SPI_returntuple(heap_form_tuple(tupdesc, values, nulls), tupdesc);
+	SPI_finish();
+	PG_RETURN_DATUM(PointerGetDatum(result));
 }

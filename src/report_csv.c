@@ -23,9 +23,11 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "report_csv.h"
@@ -77,27 +79,50 @@ append_csv_header(StringInfo buf)
 	appendStringInfoChar(buf, '\n');
 }
 
-/* where each CSV column is in the rows' tuple descriptor */
+/* where each CSV column is in the rows, and its output function */
+typedef struct CsvColumns
+{
+	int			attnums[RM_CSV_NCOLS];
+	FmgrInfo	out[RM_CSV_NCOLS];
+} CsvColumns;
+
+/* looked up once per CSV, not per value as SPI_getvalue() does */
 static void
-find_csv_columns(TupleDesc tupdesc, int *attnums)
+find_csv_columns(TupleDesc tupdesc, CsvColumns *cols)
 {
 	for (int c = 0; c < RM_CSV_NCOLS; c++)
 	{
-		attnums[c] = SPI_fnumber(tupdesc, csv_columns[c]);
-		if (attnums[c] <= 0)
+		Oid			outfn;
+		bool		varlena;
+
+		cols->attnums[c] = SPI_fnumber(tupdesc, csv_columns[c]);
+		if (cols->attnums[c] <= 0)
 			elog(ERROR, "restmon.report_row has no column \"%s\"",
 				 csv_columns[c]);
+		getTypeOutputInfo(TupleDescAttr(tupdesc, cols->attnums[c] - 1)->atttypid,
+						  &outfn, &varlena);
+		fmgr_info(outfn, &cols->out[c]);
 	}
+}
+
+/* the text of a row's column c, or NULL */
+static char *
+csv_value(HeapTuple tup, TupleDesc tupdesc, CsvColumns *cols, int c)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, cols->attnums[c], tupdesc, &isnull);
+
+	return isnull ? NULL : OutputFunctionCall(&cols->out[c], d);
 }
 
 /* the line of one row */
 static void
 append_csv_line(StringInfo buf, HeapTuple tup, TupleDesc tupdesc,
-				const int *attnums)
+				CsvColumns *cols)
 {
 	for (int c = 0; c < RM_CSV_NCOLS; c++)
 	{
-		char	   *v = SPI_getvalue(tup, tupdesc, attnums[c]);
+		char	   *v = csv_value(tup, tupdesc, cols, c);
 
 		if (c > 0)
 			appendStringInfoChar(buf, ',');
@@ -110,10 +135,10 @@ append_csv_line(StringInfo buf, HeapTuple tup, TupleDesc tupdesc,
 /* the lines of one batch of rows */
 static void
 append_csv_lines(StringInfo buf, SPITupleTable *tuptable, uint64 n,
-				 const int *attnums)
+				 CsvColumns *cols)
 {
 	for (uint64 i = 0; i < n; i++)
-		append_csv_line(buf, tuptable->vals[i], tuptable->tupdesc, attnums);
+		append_csv_line(buf, tuptable->vals[i], tuptable->tupdesc, cols);
 }
 
 /* buf as text in resultcxt; buf is freed */
@@ -137,7 +162,7 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 {
 	StringInfoData buf;
 	Portal		portal;
-	int			attnums[RM_CSV_NCOLS];
+	CsvColumns	cols;
 	MemoryContext batchcxt;
 	MemoryContext oldcxt;
 
@@ -148,7 +173,7 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 	append_csv_header(&buf);
 
 	portal = rm_report_open_rows(id);
-	find_csv_columns(portal->tupDesc, attnums);
+	find_csv_columns(portal->tupDesc, &cols);
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "restmon csv batch",
 									 ALLOCSET_DEFAULT_SIZES);
 	for (;;)
@@ -157,7 +182,7 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 		if (SPI_processed == 0)
 			break;
 		oldcxt = MemoryContextSwitchTo(batchcxt);
-		append_csv_lines(&buf, SPI_tuptable, SPI_processed, attnums);
+		append_csv_lines(&buf, SPI_tuptable, SPI_processed, &cols);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(batchcxt);
 		SPI_freetuptable(SPI_tuptable);
@@ -181,7 +206,7 @@ rm_report_csv_page(const char *id, const char *after, int max_bytes,
 {
 	StringInfoData buf;
 	Portal		portal;
-	int			attnums[RM_CSV_NCOLS];
+	CsvColumns	cols;
 	MemoryContext oldcxt;
 	char	   *last = NULL;
 	bool		full = false;
@@ -194,7 +219,7 @@ rm_report_csv_page(const char *id, const char *after, int max_bytes,
 	*resume = NULL;
 
 	portal = rm_report_open_rows_after(id, after);
-	find_csv_columns(portal->tupDesc, attnums);
+	find_csv_columns(portal->tupDesc, &cols);
 	while (!full)
 	{
 		SPI_cursor_fetch(portal, true, RM_CSV_PAGE_FETCH);
@@ -210,8 +235,8 @@ rm_report_csv_page(const char *id, const char *after, int max_bytes,
 				*resume = MemoryContextStrdup(resultcxt, last);
 				break;
 			}
-			append_csv_line(&buf, tup, SPI_tuptable->tupdesc, attnums);
-			last = SPI_getvalue(tup, SPI_tuptable->tupdesc, attnums[0]);
+			append_csv_line(&buf, tup, SPI_tuptable->tupdesc, &cols);
+			last = csv_value(tup, SPI_tuptable->tupdesc, &cols, 0);
 			full = buf.len >= max_bytes;
 		}
 		if (full && *resume == NULL && SPI_processed == RM_CSV_PAGE_FETCH)

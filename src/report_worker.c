@@ -20,7 +20,8 @@
  *	  never shows in pg_stat_activity without one; the committer starts
  *	  no more workers than it finds free slots;
  *	- a worker claims a report in a committed transaction before filling
- *	  it, fills it in a second one, and records a failure in a third;
+ *	  it, fills it (rows, Complete and the stored CSV, report_file.c) in a
+ *	  second one, and records a failure in a third;
  *	- the rest stay queued (worker_pid NULL): a worker takes queued
  *	  reports until none is left, then gives its slot back and looks once
  *	  more (a commit that found every slot busy relies on that look);
@@ -41,6 +42,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "report_file.h"
 #include "report_queue.h"
 #include "report_worker.h"
 #include "restmon.h"
@@ -229,6 +231,21 @@ rm_report_launch_at_commit(int n)
 }
 
 /*
+ * Fill a claimed report (its rows and Complete) and store its CSV, in the
+ * current transaction: a complete report always has its file
+ * (report_file.c), unless the SQL is older than the module.
+ */
+static void
+fill_report(const char *id)
+{
+	int64		bytes;
+
+	rm_report_fill(id);
+	if (rm_report_file_available())
+		(void) rm_report_file_store(id, &bytes);
+}
+
+/*
  * Synchronous path (wait => true): same rows, same statement, in the
  * caller's transaction; an error is the caller's error.
  */
@@ -241,7 +258,7 @@ rm_run_report(const char *id)
 	SPI_connect();
 	if (!rm_report_claim(claimed))
 		elog(ERROR, "could not start report %s", id);
-	rm_report_fill(id);
+	fill_report(id);
 	SPI_finish();
 }
 
@@ -299,7 +316,7 @@ run_claimed_report(const char *id)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "computing a restmon report");
-		rm_report_fill(id);
+		fill_report(id);
 		end_step();
 	}
 	PG_CATCH();

@@ -2,7 +2,10 @@
 -- restmon_report_csv_page(): a complete report's CSV (semantics §6) a page
 -- at a time, as the HTTP gateway streams it.  The pages, concatenated, are
 -- restmon_report_csv() byte for byte, whatever the page size; a page stops
--- at the first line that reaches max_bytes.  Runs in autocommit mode (a
+-- at the first line that reaches max_bytes.  Both read the file stored when
+-- the report completed (restmon.report_file), and give the same pages as
+-- the rows rendered again (a report without a file, completed before
+-- 0.4.0); the file goes when the report is pruned.  Runs in autocommit mode (a
 -- report is computed after its request commits).
 --
 \set ON_ERROR_STOP 1
@@ -14,7 +17,7 @@ SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.
 SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
 \unset ON_ERROR_STOP
 
-SELECT plan(13);
+SELECT plan(22);
 
 SELECT restmon_trigger_report(wait => true) AS r \gset
 SELECT restmon_trigger_report(store_id => (SELECT min(store_id) FROM restmon.store),
@@ -78,5 +81,42 @@ SELECT throws_ok($$SELECT * FROM restmon_report_csv_page('AAAAAAAAAAAAAAAAAAAAAA
 	'P0002', NULL, 'an unknown report is 404''s P0002');
 SELECT throws_ok(format('SELECT * FROM restmon_report_csv_page(%L, NULL, 0)', :'r'),
 	'22023', 'max_bytes must be positive', 'max_bytes 0 is refused');
+
+-- the stored file (restmon.report_file) and the rows rendered again
+SELECT is(restmon_report_csv(:'r'),
+	(SELECT csv FROM restmon.report_file WHERE report_id = :'r'),
+	'restmon_report_csv() is the stored file');
+CREATE TEMP TABLE from_file AS
+	SELECT b, p.* FROM unnest(ARRAY[1, 100, 1000, 65536]) b, pg_temp.pages(:'r', b) p;
+CREATE TEMP TABLE seek_file AS
+	SELECT a, p.* FROM (SELECT store_id AS a FROM restmon.report_row
+		WHERE report_id = :'r' UNION VALUES (''), ('0'), ('5'), ('zzz')) s,
+		restmon_report_csv_page(:'r', a, 500) p;
+CREATE TEMP TABLE file AS SELECT * FROM restmon.report_file WHERE report_id = :'r';
+DELETE FROM restmon.report_file WHERE report_id = :'r';
+SELECT is(restmon_report_csv(:'r'), (SELECT csv FROM file),
+	'without its file, the CSV rendered from the rows is the same bytes');
+SELECT results_eq(format($$SELECT b, p.* FROM unnest(ARRAY[1, 100, 1000, 65536]) b,
+		pg_temp.pages(%L, b) p ORDER BY b, n$$, :'r'),
+	'SELECT * FROM from_file ORDER BY b, n',
+	'... and so are its pages of 1, 100, 1000 and 65536 bytes');
+SELECT results_eq(format($$SELECT a, p.* FROM (SELECT store_id AS a FROM restmon.report_row
+		WHERE report_id = %1$L UNION VALUES (''), ('0'), ('5'), ('zzz')) s,
+		restmon_report_csv_page(%1$L, a, 500) p ORDER BY a COLLATE "C"$$, :'r'),
+	'SELECT * FROM seek_file ORDER BY a COLLATE "C"',
+	'... and the page after every store id, and after ids of no store');
+SELECT is((SELECT count(*) FROM seek_file WHERE a = 'zzz' AND csv = '' AND resume_after IS NULL),
+	1::bigint, 'after the last store id: an empty page, no resume_after');
+SELECT is((SELECT etag FROM restmon_report_csv_etag(:'r')), (SELECT etag FROM file),
+	'restmon_report_csv_etag() stores the file again, with the same ETag');
+SELECT results_eq(format('SELECT etag, bytes, csv FROM restmon.report_file WHERE report_id = %L', :'r'),
+	'SELECT etag, bytes, csv FROM file', '... and the same bytes');
+SELECT is((SELECT attstorage FROM pg_attribute
+	WHERE attrelid = 'restmon.report_file'::regclass AND attname = 'csv'), 'e',
+	'the file is stored uncompressed, so a page reads a slice');
+UPDATE restmon.report SET finished_at = now() - interval '30 days' WHERE report_id = :'r';
+SELECT restmon_prune_reports() AS pruned \gset
+SELECT is((SELECT count(*) FROM restmon.report_file WHERE report_id = :'r'), 0::bigint,
+	'a pruned report''s file goes with it');
 
 SELECT * FROM finish();

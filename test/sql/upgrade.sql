@@ -12,7 +12,8 @@ RESET client_min_messages;
 SELECT extversion FROM pg_extension WHERE extname = 'restmon';
 
 -- every member object, with the definition and privileges of every
--- function, and every column, index and trigger of its tables
+-- function, and every column (with its storage), index and trigger of its
+-- tables
 CREATE TEMP VIEW ext_objects AS
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
        CASE WHEN d.classid = 'pg_proc'::regclass
@@ -23,7 +24,8 @@ FROM pg_depend d
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'restmon')
 UNION ALL
-SELECT c.oid::regclass || '.' || a.attname, format_type(a.atttypid, a.atttypmod)
+SELECT c.oid::regclass || '.' || a.attname,
+       format_type(a.atttypid, a.atttypmod) || ' storage ' || a.attstorage::text
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
 WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'restmon')
   AND a.attnum > 0 AND NOT a.attisdropped
