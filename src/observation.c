@@ -236,22 +236,34 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 	TupleDesc	desc = RelationGetDescr(o->index);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	int			n = 0;
+	bool		all_in = false;
+	const char *iid_id;
+	int			iid_len;
+	TimestampTz t;
+	bool		active;
 
+	/*
+	 * items are in key order, dead ones too: when the page's last is in
+	 * range, so is every item from off on, and none needs comparing
+	 */
+	if (off <= maxoff)
+	{
+		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
+					&iid_id, &iid_len, &t, &active);
+		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
+	}
 	*done = false;
 	for (; off <= maxoff; off++)
 	{
 		ItemId		iid = PageGetItemId(page, off);
 		IndexTuple	itup;
-		const char *iid_id;
-		int			iid_len;
-		TimestampTz t;
-		bool		active;
 
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
 		leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
-		if (iid_len != len || memcmp(iid_id, id, len) != 0 || t > hi)
+		if (!all_in &&
+			(iid_len != len || memcmp(iid_id, id, len) != 0 || t > hi))
 		{
 			*done = true;
 			break;

@@ -35,6 +35,7 @@ typedef struct RmReader
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
+	MemoryContext cxt;			/* the scan's own allocations */
 	AttrNumber	att[RM_READER_COLS];	/* column i + 1 of the reader */
 	AttrNumber	until_att;		/* a row shows if this column <= until */
 	TimestampTz until;
@@ -52,6 +53,9 @@ typedef struct RmUptimeScan
 	RmReader	hours;			/* store_id, day_of_week, start, end */
 	RmObsTable	obs;
 	MemoryContext storecxt;		/* reset for every store */
+	/* time zones met so far, looked up once per scan (scan_zone) */
+	int			nzones;
+	struct RmScanZone *zones_seen;	/* RM_SCAN_ZONES of them */
 } RmUptimeScan;
 
 /* what the core takes for one store (semantics §3 and §5) */

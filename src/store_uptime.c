@@ -64,6 +64,17 @@ PG_FUNCTION_INFO_V1(restmon_default_as_of);
 
 #define RM_UPTIME_COLS	10
 
+/* a time zone a scan met: its name (none: NULL, the default) */
+#define RM_SCAN_ZONES	32
+
+typedef struct RmScanZone
+{
+	bool		isnull;
+	int			len;
+	char		name[TZ_STRLEN_MAX + 1];
+	pg_tz	   *tz;
+} RmScanZone;
+
 /* the columns of restmon.business_hours that read_hours() takes */
 static const char *const hours_cols[] = {"store_id", "day_of_week",
 "start_local", "end_local"};
@@ -74,6 +85,12 @@ reader_next(RmReader *r)
 {
 	bool		isnull;
 	text	   *t;
+
+	/*
+	 * btree allocates as it goes (the items it marks dead): in the reader's
+	 * context, not a caller's per-store one
+	 */
+	MemoryContext oldcxt = MemoryContextSwitchTo(r->cxt);
 
 	r->tuple = NULL;
 	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
@@ -86,8 +103,9 @@ reader_next(RmReader *r)
 		t = DatumGetTextPP(slot_getattr(r->slot, r->att[0], &isnull));
 		r->key = VARDATA_ANY(t);
 		r->keylen = VARSIZE_ANY_EXHDR(t);
-		return;
+		break;
 	}
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
@@ -112,6 +130,7 @@ reader_open(RmReader *r, const char *table, const char *const *cols,
 	ListCell   *lc;
 
 	memset(r, 0, sizeof(*r));
+	r->cxt = CurrentMemoryContext;
 	if (!OidIsValid(relid))
 		elog(ERROR, "table restmon.%s is missing", table);
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
@@ -352,6 +371,8 @@ open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 	reader_open(&s->zones, "store_timezone", zone_cols, 2, only, lo, hi, NULL);
 	reader_open(&s->hours, "business_hours", hours_cols, 4, only, lo, hi,
 				NULL);
+	s->nzones = 0;
+	s->zones_seen = palloc(sizeof(RmScanZone) * RM_SCAN_ZONES);
 	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
 
 	s->storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -367,6 +388,46 @@ rm_scan_open(RmUptimeScan *s, text *only)
 }
 
 /*
+ * The time zone of the store the stores reader is at (semantics §2: none,
+ * the default): a zone the scan met already is not looked up again.
+ */
+static pg_tz *
+scan_zone(RmUptimeScan *s)
+{
+	bool		isnull = !reader_seek(&s->zones, s->stores.key,
+									  s->stores.keylen);
+	text	   *name = NULL;
+	int			len = 0;
+	pg_tz	   *tz;
+
+	if (!isnull)
+	{
+		name = DatumGetTextPP(reader_col(&s->zones, 2, &isnull));
+		len = VARSIZE_ANY_EXHDR(name);
+	}
+	for (int i = 0; i < s->nzones; i++)
+	{
+		RmScanZone *z = &s->zones_seen[i];
+
+		if (z->isnull == isnull && z->len == len &&
+			(isnull || memcmp(VARDATA_ANY(name), z->name, len) == 0))
+			return z->tz;
+	}
+	tz = rm_lookup_zone(isnull ? NULL : text_to_cstring(name));
+	if (s->nzones < RM_SCAN_ZONES && len <= TZ_STRLEN_MAX)
+	{
+		RmScanZone *z = &s->zones_seen[s->nzones++];
+
+		z->isnull = isnull;
+		z->len = len;
+		if (!isnull)
+			memcpy(z->name, VARDATA_ANY(name), len);
+		z->tz = tz;
+	}
+	return tz;
+}
+
+/*
  * The core's inputs for the store the stores reader is at: its business
  * time over the horizon, its polls of the horizon.  Allocates in the
  * current (per-store) context.
@@ -376,18 +437,12 @@ rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in)
 {
 	TimestampTz T = s->T;
 	bool		isnull;
-	Datum		zone;
 	RmHoursRow *rows;
 	int			nrows;
 	int			cap = 64;
 
-	zone = (Datum) 0;
-	isnull = !reader_seek(&s->zones, s->stores.key, s->stores.keylen);
-	if (!isnull)
-		zone = reader_col(&s->zones, 2, &isnull);
 	nrows = read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
-	in->nbusiness = rm_expand_schedule(rows, nrows,
-									   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
+	in->nbusiness = rm_expand_schedule(rows, nrows, scan_zone(s),
 									   T - RM_HORIZON, T + 1, &in->business);
 
 	in->polls = palloc(sizeof(RmObs) * cap);
@@ -474,6 +529,41 @@ rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
 	s.T = T;
 	open_scan(&s, NULL, lo, hi);
 	scan_stores(&s, emit, arg);
+}
+
+/*
+ * The first store of each of up to nranges ranges of about the same
+ * number of stores, of the stores of a full report as of T (semantics
+ * §6.1), in byte order: a parallel report's ranges (report_parallel.c).
+ * Returns how many ranges, and in *nstores how many stores.
+ */
+int
+rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
+{
+	static const char *const store_cols[] = {"store_id", "first_observed_at"};
+	RmReader	r;
+	int			n = 0;
+	int			cap = 1024;
+	text	  **ids = palloc(sizeof(text *) * cap);
+	int			nr;
+
+	reader_open(&r, "store", store_cols, 2, NULL, NULL, NULL, &T);
+	for (; r.tuple != NULL; reader_next(&r))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			ids = repalloc(ids, sizeof(text *) * cap);
+		}
+		ids[n++] = cstring_to_text_with_len(r.key, r.keylen);
+	}
+	reader_close(&r);
+	nr = Min(nranges, n);
+	*firsts = palloc(sizeof(text *) * Max(nr, 1));
+	for (int i = 0; i < nr; i++)
+		(*firsts)[i] = ids[(int64) i * n / nr];
+	*nstores = n;
+	return nr;
 }
 
 static void
