@@ -125,6 +125,22 @@ leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
 
 	if (IndexTupleHasNulls(itup))
 		elog(ERROR, "a primary key item of restmon.observation holds a null");
+
+	/*
+	 * the common case, a store id with a 1-byte header (under 127 bytes),
+	 * unaligned, then observed_at aligned on a double, then active
+	 */
+	if (VARATT_IS_1B(tp) && !VARATT_IS_1B_E(tp) &&
+		a1->attlen == sizeof(TimestampTz) && a1->attalign == TYPALIGN_DOUBLE &&
+		a2->attlen == sizeof(bool) && a2->attalign == TYPALIGN_CHAR)
+	{
+		off = att_align_nominal(VARSIZE_1B(tp), TYPALIGN_DOUBLE);
+		*id = VARDATA_1B(tp);
+		*len = VARSIZE_1B(tp) - VARHDRSZ_SHORT;
+		*t = *(TimestampTz *) (tp + off);
+		*active = *(bool *) (tp + off + sizeof(TimestampTz));
+		return;
+	}
 	off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
 	v = (struct varlena *) (tp + off);
 	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))

@@ -56,7 +56,7 @@
 #define RM_PKEY_QUEUES		UINT64CONST(0x726D6F6E00000002)
 
 #define RM_QUEUE_SIZE		(256 * 1024)	/* bytes, per worker */
-#define RM_RANGES_PER_PROC	8	/* ranges per process: uneven ranges even out */
+#define RM_RANGES_PER_PROC	4	/* ranges per process: uneven ranges even out */
 #define RM_MIN_RANGE_STORES 8	/* fewer stores per range: computed alone */
 #define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
 
