@@ -5,10 +5,12 @@
  *	  (store_id, observed_at) INCLUDE (active): per-store range reads for
  *	  reports and ingestion, and ordered bulk inserts for ingestion.
  *
- * A report reads each store's evidence horizon as one index range, the way
- * the executor's index-only scan does (values from the index tuple, the
- * heap visited only for pages not all-visible), without a plan, a slot or a
- * tuple copy per row.  Ingestion inserts new polls the way COPY does
+ * A report reads each store's evidence horizon as one range of the primary
+ * key's leaf pages, a page at a time, as nbtree's own scan reads them, and
+ * takes the values from the index items, as an index-only scan does (the
+ * heap visited only for pages not all-visible): no scan key evaluated per
+ * item, no plan, slot or tuple copy per row, and no descent from the root
+ * for a store that starts on the page the previous store ended on.  Ingestion inserts new polls the way COPY does
  * (table_multi_insert, then one index insertion per row), in key order.
  *
  * Rows inserted here fire no trigger (a table with a trigger other than
@@ -22,12 +24,16 @@
 
 #include "access/genam.h"
 #include "access/heapam.h"
+#include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
+#include "access/transam.h"
+#include "access/tupmacs.h"
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "executor/executor.h"
@@ -45,6 +51,7 @@
 #include "utils/snapmgr.h"
 
 #include "observation.h"
+#include "restmon.h"
 
 /* rows handed to table_multi_insert at once, as COPY does */
 #define RM_INSERT_BATCH 1000
@@ -88,12 +95,271 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 		o->index->rd_index->indkey.values[2] != 3)
 		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
 
-	/* store_id = $, observed_at > $, observed_at <= $: set per range */
-	ScanKeyInit(&o->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, (Datum) 0);
-	ScanKeyInit(&o->keys[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT, (Datum) 0);
-	ScanKeyInit(&o->keys[2], 2, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, (Datum) 0);
 	o->vmbuffer = InvalidBuffer;
+	o->leaf = InvalidBuffer;
 	o->cxt = CurrentMemoryContext;
+}
+
+/* an index item of a leaf page, kept while the page is read */
+typedef struct RmLeafItem
+{
+	TimestampTz t;
+	bool		active;
+	ItemPointerData tid;
+} RmLeafItem;
+
+/*
+ * The values of a leaf item of the primary key: store_id's bytes,
+ * observed_at and active, read in place (the layout index_form_tuple
+ * gives three not-null columns).
+ */
+static inline void
+leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
+			TimestampTz *t, bool *active)
+{
+	char	   *tp = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
+	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
+	Form_pg_attribute a2 = TupleDescAttr(desc, 2);
+	uint32		off;
+	struct varlena *v;
+
+	if (IndexTupleHasNulls(itup))
+		elog(ERROR, "a primary key item of restmon.observation holds a null");
+
+	/*
+	 * the common case, a store id with a 1-byte header (under 127 bytes),
+	 * unaligned, then observed_at aligned on a double, then active
+	 */
+	if (VARATT_IS_1B(tp) && !VARATT_IS_1B_E(tp) &&
+		a1->attlen == sizeof(TimestampTz) && a1->attalign == TYPALIGN_DOUBLE &&
+		a2->attlen == sizeof(bool) && a2->attalign == TYPALIGN_CHAR)
+	{
+		off = att_align_nominal(VARSIZE_1B(tp), TYPALIGN_DOUBLE);
+		*id = VARDATA_1B(tp);
+		*len = VARSIZE_1B(tp) - VARHDRSZ_SHORT;
+		*t = *(TimestampTz *) (tp + off);
+		*active = *(bool *) (tp + off + sizeof(TimestampTz));
+		return;
+	}
+	off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
+	v = (struct varlena *) (tp + off);
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
+	*id = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	off = att_addlength_pointer(off, -1, tp + off);
+	off = att_align_nominal(off, a1->attalign);
+	*t = DatumGetTimestampTz(fetchatt(a1, tp + off));
+	off = att_addlength_pointer(off, a1->attlen, tp + off);
+	off = att_align_nominal(off, a2->attalign);
+	*active = DatumGetBool(fetchatt(a2, tp + off));
+}
+
+/* the first offset of the leaf page whose item is > key (maxoff + 1: none) */
+static OffsetNumber
+leaf_first_after(Relation index, BTScanInsert key, Page page)
+{
+	BTPageOpaque opaque = BTPageGetOpaque(page);
+	OffsetNumber lo = P_FIRSTDATAKEY(opaque);
+	OffsetNumber hi = PageGetMaxOffsetNumber(page) + 1;
+
+	while (lo < hi)
+	{
+		OffsetNumber mid = lo + (hi - lo) / 2;
+
+		if (_bt_compare(index, key, page, mid) >= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The leaf page, read-locked, where the first item > key is (or, at its
+ * end, its right sibling's first): the page the last read ended on when
+ * key lies in it, else found from the root.  The last read ended on its
+ * first item past its range, and every item before that one is before
+ * key when the store is a later one (in byte order, the index's):
+ * items only ever move right, and a page keeps its low bound until it is
+ * deleted, which its pin and this snapshot's xmin keep from being
+ * recycled.
+ */
+static Buffer
+leaf_find(RmObsTable *o, const char *id, int len)
+{
+	Buffer		buf = o->leaf;
+	BTStack		stack;
+
+	o->leaf = InvalidBuffer;
+	if (BufferIsValid(buf))
+	{
+		Page		page;
+		BTPageOpaque opaque;
+
+		if (o->byte_order && rm_key_cmp(id, len, o->last_id, o->last_len) > 0)
+		{
+			_bt_lockbuf(o->index, buf, BT_READ);
+			page = BufferGetPage(buf);
+			opaque = BTPageGetOpaque(page);
+			if (P_ISLEAF(opaque) && !P_IGNORE(opaque) &&
+				(P_RIGHTMOST(opaque) ||
+				 _bt_compare(o->index, o->key, page, P_HIKEY) < 0))
+				return buf;
+			_bt_relbuf(o->index, buf);
+		}
+		else
+			ReleaseBuffer(buf);
+	}
+	stack = _bt_search(o->index, o->key, &buf, BT_READ, o->snapshot);
+	_bt_freestack(stack);
+	if (!BufferIsValid(buf))
+		PredicateLockRelation(o->index, o->snapshot);	/* an empty index */
+	return buf;
+}
+
+/* the next page to the right that is not being deleted, or InvalidBuffer */
+static Buffer
+leaf_right(RmObsTable *o, BlockNumber next)
+{
+	for (;;)
+	{
+		Buffer		buf;
+		BTPageOpaque opaque;
+
+		if (next == P_NONE)
+			return InvalidBuffer;
+		CHECK_FOR_INTERRUPTS();
+		buf = _bt_getbuf(o->index, next, BT_READ);
+		TestForOldSnapshot(o->snapshot, o->index, BufferGetPage(buf));
+		opaque = BTPageGetOpaque(BufferGetPage(buf));
+		if (!P_IGNORE(opaque))
+			return buf;
+		next = opaque->btpo_next;
+		_bt_relbuf(o->index, buf);
+	}
+}
+
+/*
+ * The items of one store with lo < observed_at <= hi on a locked leaf
+ * page, from offset off, into o->items; *done when its range ends on this
+ * page.
+ */
+static int
+leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
+			 int len, TimestampTz hi, bool *done)
+{
+	TupleDesc	desc = RelationGetDescr(o->index);
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	int			n = 0;
+	bool		all_in = false;
+	const char *iid_id;
+	int			iid_len;
+	TimestampTz t;
+	bool		active;
+
+	/*
+	 * items are in key order, dead ones too: when the page's last is in
+	 * range, so is every item from off on, and none needs comparing
+	 */
+	if (off <= maxoff)
+	{
+		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
+					&iid_id, &iid_len, &t, &active);
+		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
+	}
+	*done = false;
+	for (; off <= maxoff; off++)
+	{
+		ItemId		iid = PageGetItemId(page, off);
+		IndexTuple	itup;
+
+		if (o->skip_killed && ItemIdIsDead(iid))
+			continue;			/* dead to every snapshot */
+		itup = (IndexTuple) PageGetItem(page, iid);
+		leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
+		if (!all_in &&
+			(iid_len != len || memcmp(iid_id, id, len) != 0 || t > hi))
+		{
+			*done = true;
+			break;
+		}
+		o->items[n].t = t;
+		o->items[n].active = active;
+		o->items[n].tid = itup->t_tid;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Append the visible items of o->items[0..n) to *polls, as an index-only
+ * scan does: a heap page not all-visible is visited, which the visibility
+ * map tells once per run of items on one heap page (read after the items).
+ */
+static int
+leaf_emit(RmObsTable *o, int n, RmObs **polls, int *cap, int np)
+{
+	BlockNumber vm_block = InvalidBlockNumber;
+	bool		all_visible = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber block = ItemPointerGetBlockNumber(&o->items[i].tid);
+
+		if (block != vm_block)
+		{
+			vm_block = block;
+			all_visible = VM_ALL_VISIBLE(o->heap, block, &o->vmbuffer);
+			if (all_visible)
+				PredicateLockPage(o->heap, block, o->snapshot);
+		}
+		if (!all_visible)
+		{
+			bool		call_again = false;
+			bool		all_dead = false;
+			bool		found;
+
+			found = table_index_fetch_tuple(o->fetch, &o->items[i].tid,
+											o->snapshot, o->slot,
+											&call_again, &all_dead);
+			ExecClearTuple(o->slot);
+			if (call_again)
+				elog(ERROR, "non-MVCC snapshots are not supported");
+			if (!found)
+				continue;		/* not visible to this snapshot */
+		}
+		if (np == *cap)
+		{
+			*cap *= 2;
+			*polls = repalloc(*polls, sizeof(RmObs) * *cap);
+		}
+		(*polls)[np].t = o->items[i].t;
+		(*polls)[np].active = o->items[i].active;
+		Assert(np == 0 || (*polls)[np - 1].t < (*polls)[np].t);
+		np++;
+	}
+	return np;
+}
+
+/* the first read: the insertion scan key, room for a page, the heap fetch */
+static void
+read_begin(RmObsTable *o)
+{
+	o->snapshot = GetActiveSnapshot();
+	o->key = _bt_mkscankey(o->index, NULL);
+	_bt_metaversion(o->index, &o->key->heapkeyspace, &o->key->allequalimage);
+	o->key->anynullkeys = false;
+	o->key->keysz = 2;
+	for (int i = 0; i < 2; i++)
+		o->key->scankeys[i].sk_flags &= ~SK_ISNULL;
+	o->key->nextkey = true;		/* the first item > (store_id, lo) */
+	o->skip_killed = !TransactionStartedDuringRecovery();
+	o->byte_order = o->index->rd_indcollation[0] == C_COLLATION_OID;
+	o->items = palloc(sizeof(RmLeafItem) * MaxIndexTuplesPerPage);
+	o->last_id = palloc(RM_STORE_ID_MAX_BYTES + 1);
+	o->fetch = table_index_fetch_begin(o->heap);
+	o->slot = table_slot_create(o->heap, NULL);
 }
 
 /*
@@ -101,61 +367,61 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
  * to *polls (capacity *cap, grown with repalloc); returns their number.
  * Every read of an RmObsTable uses the snapshot active at its first read:
  * open one per snapshot.
+ *
+ * The primary key's leaf pages are read directly, a page at a time, as
+ * nbtree's own scan reads them (the page locked while its items are
+ * copied, then right links): the items' values are read in place, with
+ * no scan key evaluated per item, and a store that starts on the page the
+ * previous one ended on (the common case, stores in order) needs no
+ * descent from the root.
  */
 int
 rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			RmObs **polls, int *cap)
 {
-	ItemPointer tid;
+	text	   *sid = DatumGetTextPP(store_id);
+	const char *id = VARDATA_ANY(sid);
+	int			len = VARSIZE_ANY_EXHDR(sid);
 	int			n = 0;
-
-	/* btree allocates its buffers on the first rescan: keep them here */
+	Buffer		buf;
 	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-	if (o->scan == NULL)
+	if (o->key == NULL)
+		read_begin(o);
+	if (len > RM_STORE_ID_MAX_BYTES)
+		elog(ERROR, "store id of %d bytes", len);
+	o->key->scankeys[0].sk_argument = PointerGetDatum(sid);
+	o->key->scankeys[1].sk_argument = TimestampTzGetDatum(lo);
+
+	buf = leaf_find(o, id, len);
+	if (BufferIsValid(buf))
 	{
-		o->snapshot = GetActiveSnapshot();
-		o->scan = index_beginscan(o->heap, o->index, o->snapshot, 3, 0);
-		o->scan->xs_want_itup = true;
-		o->slot = table_slot_create(o->heap, NULL);
-	}
-	o->keys[0].sk_argument = store_id;
-	o->keys[1].sk_argument = TimestampTzGetDatum(lo);
-	o->keys[2].sk_argument = TimestampTzGetDatum(hi);
-	index_rescan(o->scan, o->keys, 3, NULL, 0);
+		Page		page = BufferGetPage(buf);
+		OffsetNumber off = leaf_first_after(o->index, o->key, page);
 
-	while ((tid = index_getnext_tid(o->scan, ForwardScanDirection)) != NULL)
-	{
-		Datum		values[3];
-		bool		nulls[3];
-		bool		from_heap = false;
-
-		if (!VM_ALL_VISIBLE(o->heap, ItemPointerGetBlockNumber(tid),
-							&o->vmbuffer))
+		for (;;)
 		{
-			if (!index_fetch_heap(o->scan, o->slot))
-				continue;		/* not visible to this snapshot */
-			ExecClearTuple(o->slot);
-			if (o->scan->xs_heap_continue)
-				elog(ERROR, "non-MVCC snapshots are not supported");
-			from_heap = true;
-		}
-		if (o->scan->xs_itup == NULL || o->scan->xs_recheck)
-			elog(ERROR, "the primary key of restmon.observation cannot return its values");
-		if (!from_heap)
-			PredicateLockPage(o->heap, ItemPointerGetBlockNumber(tid), o->snapshot);
+			BTPageOpaque opaque = BTPageGetOpaque(page);
+			BlockNumber next = opaque->btpo_next;
+			bool		done;
+			int			nitems;
 
-		if (n == *cap)
-		{
-			*cap *= 2;
-			*polls = repalloc(*polls, sizeof(RmObs) * *cap);
+			PredicateLockPage(o->index, BufferGetBlockNumber(buf), o->snapshot);
+			nitems = leaf_collect(o, page, off, id, len, hi, &done);
+			_bt_unlockbuf(o->index, buf);
+			if (done)
+				o->leaf = buf;	/* kept pinned for the next store */
+			else
+				ReleaseBuffer(buf);
+			n = leaf_emit(o, nitems, polls, cap, n);
+			if (done || (buf = leaf_right(o, next)) == InvalidBuffer)
+				break;
+			page = BufferGetPage(buf);
+			off = P_FIRSTDATAKEY(BTPageGetOpaque(page));
 		}
-		index_deform_tuple(o->scan->xs_itup, o->scan->xs_itupdesc, values, nulls);
-		(*polls)[n].t = DatumGetTimestampTz(values[1]);
-		(*polls)[n].active = DatumGetBool(values[2]);
-		Assert(n == 0 || (*polls)[n - 1].t < (*polls)[n].t);
-		n++;
 	}
+	memcpy(o->last_id, id, len);
+	o->last_len = len;
 	MemoryContextSwitchTo(oldcxt);
 	return n;
 }
@@ -257,10 +523,12 @@ rm_obs_close(RmObsTable *o)
 	}
 	if (BufferIsValid(o->vmbuffer))
 		ReleaseBuffer(o->vmbuffer);
+	if (BufferIsValid(o->leaf))
+		ReleaseBuffer(o->leaf);
 	if (o->slot != NULL)
 		ExecDropSingleTupleTableSlot(o->slot);
-	if (o->scan != NULL)
-		index_endscan(o->scan);
+	if (o->fetch != NULL)
+		table_index_fetch_end(o->fetch);
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
 }

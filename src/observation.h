@@ -27,10 +27,17 @@ typedef struct RmObsTable
 	Relation	heap;
 	Relation	index;
 	MemoryContext cxt;			/* where the scan and the slots live */
-	ScanKeyData keys[3];
-	IndexScanDesc scan;			/* reads */
-	Snapshot	snapshot;		/* the scan's */
-	TupleTableSlot *slot;		/* visibility checks on the heap */
+	/* reads (rm_obs_read), straight from the primary key's leaf pages */
+	struct BTScanInsertData *key;	/* (store_id, observed_at) > (id, lo) */
+	Snapshot	snapshot;		/* the reads' */
+	bool		skip_killed;	/* skip index items marked dead */
+	bool		byte_order;		/* store_id sorts in byte order ("C") */
+	Buffer		leaf;			/* pinned: the page the last read ended on */
+	char	   *last_id;		/* the store id of the last read */
+	int			last_len;
+	struct RmLeafItem *items;	/* one leaf page's items in range */
+	struct IndexFetchTableData *fetch;	/* visibility checks on the heap */
+	TupleTableSlot *slot;
 	Buffer		vmbuffer;
 	TupleTableSlot **slots;		/* inserts, buffered */
 	int			nbuffered;

@@ -20,7 +20,7 @@
  *
  * Invariants:
  *	- the ranges partition the stores of the report: bound i is the first
- *	  store of range i (ntile() over the stores, in the leader's snapshot),
+ *	  store of range i (rm_uptime_bounds(), in the leader's snapshot),
  *	  range i is [bound i, bound i+1), the first and last are unbounded;
  *	- a range is computed by one process, which sends its rows in order
  *	  and then an end mark; the leader emits range i's rows only once
@@ -121,45 +121,6 @@ claim_range(RmParallelShared *sh)
 	uint32		r = pg_atomic_fetch_add_u32(&sh->next_range, 1);
 
 	return r < (uint32) sh->nranges ? (int) r : sh->nranges;
-}
-
-/*
- * The first store of each of up to nranges ranges of equal size, in the
- * current snapshot: the stores of semantics §6.1 (a poll at or before T).
- * Returns how many ranges (fewer when there are few stores) and whether
- * they are big enough to share out.
- */
-static int
-choose_bounds(TimestampTz T, int nranges, text ***firsts, bool *worth_it)
-{
-	Datum		args[2] = {TimestampTzGetDatum(T), Int32GetDatum(nranges)};
-	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
-	int			n;
-
-	if (SPI_execute_with_args("SELECT pg_catalog.min(x.store_id), pg_catalog.count(*)"
-							  " FROM (SELECT s.store_id,"
-							  "        pg_catalog.ntile($2) OVER (ORDER BY s.store_id) AS b"
-							  "       FROM restmon.store s"
-							  "       WHERE s.first_observed_at <= $1) x"
-							  " GROUP BY x.b ORDER BY x.b",
-							  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not divide the stores of a report");
-	n = (int) SPI_processed;
-	*firsts = palloc(sizeof(text *) * Max(n, 1));
-	*worth_it = false;
-	for (int i = 0; i < n; i++)
-	{
-		bool		isnull;
-		HeapTuple	tup = SPI_tuptable->vals[i];
-
-		(*firsts)[i] = DatumGetTextPCopy(SPI_getbinval(tup, SPI_tuptable->tupdesc,
-													   1, &isnull));
-		if (i == 0)
-			*worth_it = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc,
-													2, &isnull)) >= RM_MIN_RANGE_STORES;
-	}
-	SPI_freetuptable(SPI_tuptable);
-	return n;
 }
 
 /* the size of the shared struct with its bounds */
@@ -417,15 +378,15 @@ rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
 {
 	int			nprocs = rm_report_processes();
 	text	  **firsts;
-	bool		worth_it;
+	int			nstores;
 	int			nranges;
 	RmLeader	L;
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
-	nranges = choose_bounds(T, nprocs * RM_RANGES_PER_PROC, &firsts,
-							&worth_it);
-	if (!worth_it || nranges < 2)
+	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC, &firsts,
+							   &nstores);
+	if (nranges < 2 || nstores / nranges < RM_MIN_RANGE_STORES)
 		return false;
 
 	memset(&L, 0, sizeof(L));

@@ -239,15 +239,22 @@ rm_report_fill(const char *id)
 {
 	Datum		arg = CStringGetTextDatum(id);
 	Oid			type = TEXTOID;
+	int64		nrows;
 
 	queue_exec("DELETE FROM restmon.report_row WHERE report_id = $1",
 			   1, &type, &arg, NULL, SPI_OK_DELETE,
 			   psprintf("clear the rows of report %s", id));
-	queue_exec("INSERT INTO restmon.report_row"
-			   " SELECT * FROM restmon.report_rows($1)",
-			   1, &type, &arg, NULL, SPI_OK_INSERT,
-			   psprintf("write the rows of report %s", id));
-	complete_report(id, (int64) SPI_processed);
+	/* as COPY writes a table (report_rows.c), else by INSERT */
+	nrows = rm_report_write_rows(id);
+	if (nrows < 0)
+	{
+		queue_exec("INSERT INTO restmon.report_row"
+				   " SELECT * FROM restmon.report_rows($1)",
+				   1, &type, &arg, NULL, SPI_OK_INSERT,
+				   psprintf("write the rows of report %s", id));
+		nrows = (int64) SPI_processed;
+	}
+	complete_report(id, nrows);
 }
 
 void

@@ -6,7 +6,9 @@
  *	  time within a UTC range.
  *
  * Local instants become UTC through PostgreSQL's own time-zone code
- * (DetermineTimeZoneOffset), which resolves them exactly as
+ * (DetermineTimeZoneOffset, or the offset it would give, when a zone has
+ * no transition near a date: cached per zone and date), which resolves
+ * them exactly as
  * "(date + time) AT TIME ZONE tz" does: a local time in a spring-forward
  * gap takes the offset before the change, a repeated local time at a
  * fall-back the later instant.
@@ -73,12 +75,9 @@ rm_lookup_zone(const char *name)
 	return entry->tz;
 }
 
-/*
- * UTC instant of local wall-clock time (date, usecs after its midnight;
- * usecs may exceed a day), as "(date + time) AT TIME ZONE tz".
- */
+/* local_to_utc, each instant resolved by DetermineTimeZoneOffset */
 static TimestampTz
-local_to_utc(int date, int64 usecs, pg_tz *tz)
+local_to_utc_exact(int date, int64 usecs, pg_tz *tz)
 {
 	struct pg_tm tm;
 	int64		tod;
@@ -98,6 +97,97 @@ local_to_utc(int date, int64 usecs, pg_tz *tz)
 }
 
 /*
+ * The offsets of a zone over the dates of an expansion: west[i] is the
+ * offset DetermineTimeZoneOffset gives every local time of the two days
+ * from date first + i on, when the zone has no transition near them
+ * (constant[i]); else each local time is resolved on its own.  A backend
+ * keeps the last RM_OFFSET_CACHE of them: a report expands every store
+ * over the same dates, with a few zones.
+ */
+#define RM_OFFSET_CACHE		64
+#define RM_OFFSET_DATES		16
+
+typedef struct RmZoneOffsets
+{
+	pg_tz	   *tz;				/* NULL: unused */
+	int			first;
+	int			ndates;
+	bool		constant[RM_OFFSET_DATES];
+	int			west[RM_OFFSET_DATES];
+} RmZoneOffsets;
+
+static RmZoneOffsets offset_cache[RM_OFFSET_CACHE];
+static int	offset_next;
+
+/*
+ * Whether tz has one offset for every local time of [date, date + 2 days),
+ * and which: as DetermineTimeZoneOffset finds it, from the first
+ * transition after the local time less a day, taken as UTC (offsets are
+ * under a day), so none within the next days (five, a margin over three)
+ * means the offset before it for all of them.
+ */
+static bool
+constant_offset(int date, pg_tz *tz, int *west)
+{
+	pg_time_t	t = ((pg_time_t) date + POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) *
+	SECS_PER_DAY - SECS_PER_DAY;
+	pg_time_t	boundary;
+	long int	before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst;
+	int			res;
+
+	/* DetermineTimeZoneOffset takes dates out of its range as UTC */
+	if (date + POSTGRES_EPOCH_JDATE < 0 ||
+		date + POSTGRES_EPOCH_JDATE > date2j(100000, 1, 1))
+		return false;
+	res = pg_next_dst_boundary(&t, &before_gmtoff, &before_isdst, &boundary,
+							   &after_gmtoff, &after_isdst, tz);
+	if (res < 0 || (res > 0 && boundary < t + 5 * SECS_PER_DAY))
+		return false;
+	*west = -(int) before_gmtoff;
+	return true;
+}
+
+/* the offsets of tz for dates [first, first + ndates), from the cache */
+static const RmZoneOffsets *
+zone_offsets(pg_tz *tz, int first, int ndates)
+{
+	RmZoneOffsets *z;
+
+	ndates = Min(ndates, RM_OFFSET_DATES);
+	for (int i = 0; i < RM_OFFSET_CACHE; i++)
+		if (offset_cache[i].tz == tz && offset_cache[i].first == first &&
+			offset_cache[i].ndates == ndates)
+			return &offset_cache[i];
+	z = &offset_cache[offset_next];
+	offset_next = (offset_next + 1) % RM_OFFSET_CACHE;
+	z->tz = tz;
+	z->first = first;
+	z->ndates = ndates;
+	for (int i = 0; i < z->ndates; i++)
+		z->constant[i] = constant_offset(first + i, tz, &z->west[i]);
+	return z;
+}
+
+/*
+ * UTC instant of local wall-clock time (date, usecs after its midnight;
+ * usecs may exceed a day, up to two), as "(date + time) AT TIME ZONE tz";
+ * through the zone's offsets when they say the date's are constant.
+ */
+static TimestampTz
+local_to_utc(int date, int64 usecs, pg_tz *tz, const RmZoneOffsets *z)
+{
+	int			i = date - z->first;
+
+	if (i >= 0 && i < z->ndates && z->constant[i])
+		return (TimestampTz) date * USECS_PER_DAY + usecs +
+			(int64) z->west[i] * USECS_PER_SEC;
+	return local_to_utc_exact(date, usecs, tz);
+}
+
+/*
  * Expand rows over [lo, hi).  Returns the number of intervals, *out
  * palloc'd in the current memory context.
  */
@@ -110,6 +200,7 @@ rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 	int			n = 0;
 	int			cap;
 	RmInterval *iv;
+	const RmZoneOffsets *z;
 
 	if (hi <= lo)
 	{
@@ -137,6 +228,7 @@ rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 		first_date--;
 	last_date = (int) (hi / USECS_PER_DAY) + 1;
 
+	z = zone_offsets(tz, first_date, last_date - first_date + 1);
 	cap = (last_date - first_date + 1) * nrows;
 	iv = palloc(sizeof(RmInterval) * Max(cap, 1));
 
@@ -159,8 +251,8 @@ rm_expand_schedule(const RmHoursRow *rows, int nrows, pg_tz *tz,
 			else if (end <= start)
 				end += USECS_PER_DAY;	/* past midnight; equal = 24 h */
 
-			s = local_to_utc(date, start, tz);
-			e = local_to_utc(date, end, tz);
+			s = local_to_utc(date, start, tz, z);
+			e = local_to_utc(date, end, tz, z);
 			if (e <= lo || s >= hi || e <= s)
 				continue;
 			iv[n].start = Max(s, lo);

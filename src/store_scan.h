@@ -5,7 +5,7 @@
  *	  by everything that runs the core store by store: the report itself,
  *	  the timeline and the incidents (timeline.c).
  *
- * Usage, inside SPI: rm_scan_open(), then while s.stores.tuple != NULL:
+ * Usage, inside SPI (as the timeline and the alerts call it): rm_scan_open(), then while s.stores.tuple != NULL:
  * switch to s.storecxt, rm_scan_inputs() and run the core on them, switch
  * back, rm_scan_next(); rm_scan_close().  Stores come in byte order of
  * store_id (semantics §6.2); a store's memory lives in storecxt, reset by
@@ -22,13 +22,23 @@
 #include "core.h"
 #include "observation.h"
 
-/* an SPI cursor read row by row, its first column a store_id */
+/*
+ * A table of restmon read in store_id byte order, straight through its
+ * btree index on store_id (an index scan, as the executor runs it, without
+ * a plan or a copy per row): its columns by name, in cols[].
+ */
+#define RM_READER_COLS	4
+
 typedef struct RmReader
 {
-	Portal		portal;
-	SPITupleTable *tuptable;
-	uint64		pos;
-	bool		done;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	MemoryContext cxt;			/* the scan's own allocations */
+	AttrNumber	att[RM_READER_COLS];	/* column i + 1 of the reader */
+	AttrNumber	until_att;		/* a row shows if this column <= until */
+	TimestampTz until;
 	HeapTuple	tuple;			/* current row, NULL at the end */
 	const char *key;			/* its store_id bytes */
 	int			keylen;
@@ -38,10 +48,14 @@ typedef struct RmReader
 typedef struct RmUptimeScan
 {
 	TimestampTz T;
-	RmReader	stores;			/* store_id, timezone */
+	RmReader	stores;			/* store_id (seen at or before T) */
+	RmReader	zones;			/* store_id, timezone */
 	RmReader	hours;			/* store_id, day_of_week, start, end */
 	RmObsTable	obs;
 	MemoryContext storecxt;		/* reset for every store */
+	/* time zones met so far, looked up once per scan (scan_zone) */
+	int			nzones;
+	struct RmScanZone *zones_seen;	/* RM_SCAN_ZONES of them */
 } RmUptimeScan;
 
 /* what the core takes for one store (semantics §3 and §5) */

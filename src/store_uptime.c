@@ -25,16 +25,30 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "coordinator.h"
@@ -48,56 +62,143 @@ PG_FUNCTION_INFO_V1(restmon_store_uptime);
 PG_FUNCTION_INFO_V1(restmon_business_intervals);
 PG_FUNCTION_INFO_V1(restmon_default_as_of);
 
-#define RM_FETCH_ROWS	10000
 #define RM_UPTIME_COLS	10
 
+/* a time zone a scan met: its name (none: NULL, the default) */
+#define RM_SCAN_ZONES	32
+
+typedef struct RmScanZone
+{
+	bool		isnull;
+	int			len;
+	char		name[TZ_STRLEN_MAX + 1];
+	pg_tz	   *tz;
+} RmScanZone;
+
+/* the columns of restmon.business_hours that read_hours() takes */
+static const char *const hours_cols[] = {"store_id", "day_of_week",
+"start_local", "end_local"};
+
+/* on to the reader's next row shown, or NULL at the end */
 static void
 reader_next(RmReader *r)
 {
 	bool		isnull;
 	text	   *t;
 
-	r->pos++;
-	if (r->tuptable == NULL || r->pos >= r->tuptable->numvals)
+	/*
+	 * btree allocates as it goes (the items it marks dead): in the reader's
+	 * context, not a caller's per-store one
+	 */
+	MemoryContext oldcxt = MemoryContextSwitchTo(r->cxt);
+
+	r->tuple = NULL;
+	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
 	{
-		if (r->tuptable != NULL)
-			SPI_freetuptable(r->tuptable);
-		r->tuptable = NULL;
-		r->pos = 0;
-		if (!r->done)
-		{
-			SPI_cursor_fetch(r->portal, true, RM_FETCH_ROWS);
-			r->tuptable = SPI_tuptable;
-			if (SPI_processed == 0)
-				r->done = true;
-		}
-		if (r->done)
-		{
-			r->tuple = NULL;
-			return;
-		}
+		if (r->until_att != InvalidAttrNumber &&
+			DatumGetTimestampTz(slot_getattr(r->slot, r->until_att,
+											 &isnull)) > r->until)
+			continue;
+		r->tuple = ExecFetchSlotHeapTuple(r->slot, false, NULL);
+		t = DatumGetTextPP(slot_getattr(r->slot, r->att[0], &isnull));
+		r->key = VARDATA_ANY(t);
+		r->keylen = VARSIZE_ANY_EXHDR(t);
+		break;
 	}
-	r->tuple = r->tuptable->vals[r->pos];
-	t = DatumGetTextPP(SPI_getbinval(r->tuple, r->tuptable->tupdesc, 1, &isnull));
-	r->key = VARDATA_ANY(t);
-	r->keylen = VARSIZE_ANY_EXHDR(t);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Open a reader on restmon.<table>, whose columns cols (store_id first)
+ * become the reader's 1, 2, ...: its rows of store only, or of [lo, hi)
+ * (NULL: unbounded), and, with until, only those whose last column (a
+ * timestamptz) is <= *until, in store_id byte order, as of the active
+ * snapshot,
+ * through the table's btree index on store_id.  Checks the privilege the
+ * equivalent SELECT would need.
+ */
+static void
+reader_open(RmReader *r, const char *table, const char *const *cols,
+			int ncols, text *only, text *lo, text *hi,
+			const TimestampTz *until)
+{
+	Oid			relid = get_relname_relid(table,
+										  get_namespace_oid("restmon", false));
+	AclResult	aclresult;
+	ScanKeyData keys[2];
+	int			nkeys = 0;
+	ListCell   *lc;
+
+	memset(r, 0, sizeof(*r));
+	r->cxt = CurrentMemoryContext;
+	if (!OidIsValid(relid))
+		elog(ERROR, "table restmon.%s is missing", table);
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, table);
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on restmon.%s is not supported", table),
+				 errdetail("restmon reads the table through its index on store_id, past row-level security.")));
+	r->heap = table_open(relid, AccessShareLock);
+	for (int i = 0; i < ncols; i++)
+		if ((r->att[i] = get_attnum(relid, cols[i])) == InvalidAttrNumber)
+			elog(ERROR, "column %s of restmon.%s is missing", cols[i], table);
+	if (until != NULL)
+	{
+		r->until_att = r->att[ncols - 1];
+		r->until = *until;
+	}
+
+	/* the btree index whose first column is store_id, in byte order */
+	foreach(lc, RelationGetIndexList(r->heap))
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_rel->relam == BTREE_AM_OID &&
+			index->rd_index->indkey.values[0] == r->att[0] &&
+			index->rd_indcollation[0] == C_COLLATION_OID &&
+			RelationGetIndexPredicate(index) == NIL &&
+			index->rd_index->indisvalid)
+		{
+			r->index = index;
+			break;
+		}
+		index_close(index, AccessShareLock);
+	}
+	if (r->index == NULL)
+		elog(ERROR, "table restmon.%s has no index on store_id", table);
+
+	if (only != NULL)
+		ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber, F_TEXTEQ,
+					PointerGetDatum(only));
+	if (lo != NULL)
+		ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber,
+					F_TEXT_GE, PointerGetDatum(lo));
+	if (hi != NULL && nkeys < 2)
+		ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TEXT_LT,
+					PointerGetDatum(hi));
+	Assert(only == NULL || (lo == NULL && hi == NULL));
+	r->slot = table_slot_create(r->heap, NULL);
+	r->scan = index_beginscan(r->heap, r->index, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(r->scan, keys, nkeys, NULL, 0);
+	reader_next(r);
 }
 
 static void
-reader_open(RmReader *r, const char *sql, int nargs, Oid *types, Datum *args,
-			const char *nulls)
+reader_close(RmReader *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, args, nulls,
-										  true, CURSOR_OPT_NO_SCROLL);
-	r->pos = (uint64) -1;
-	reader_next(r);
+	index_endscan(r->scan);
+	ExecDropSingleTupleTableSlot(r->slot);
+	index_close(r->index, NoLock);
+	table_close(r->heap, NoLock);
 }
 
 static Datum
 reader_col(RmReader *r, int col, bool *isnull)
 {
-	return SPI_getbinval(r->tuple, r->tuptable->tupdesc, col, isnull);
+	return slot_getattr(r->slot, r->att[col - 1], isnull);
 }
 
 /* skip the reader past keys before (key, len); true if positioned at it */
@@ -258,45 +359,20 @@ rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
 static void
 open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 {
-	Datum		args[5];
-	Oid			types[5] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
-	TEXTOID};
-	char		nulls[5] = "     ";
-	text	   *textargs[3] = {only, lo, hi};
-
-	args[0] = TimestampTzGetDatum(s->T - RM_HORIZON);
-	args[1] = TimestampTzGetDatum(s->T);
-	for (int i = 0; i < 3; i++)
-	{
-		args[2 + i] = PointerGetDatum(textargs[i]);
-		if (textargs[i] == NULL)
-			nulls[2 + i] = 'n';
-	}
+	static const char *const store_cols[] = {"store_id", "first_observed_at"};
+	static const char *const zone_cols[] = {"store_id", "timezone"};
 
 	/*
 	 * the stores of semantics §6.1: those with a poll at or before T; a
 	 * single-store report is that store's row of the full report, so none
 	 * when its first poll is after T
 	 */
-	reader_open(&s->stores,
-				"SELECT k.store_id, z.timezone"
-				" FROM (SELECT s.store_id FROM restmon.store s"
-				"       WHERE $3 IS NULL AND s.first_observed_at <= $2"
-				"       UNION ALL SELECT s.store_id FROM restmon.store s"
-				"       WHERE s.store_id = $3 AND s.first_observed_at <= $2) k"
-				" LEFT JOIN restmon.store_timezone z ON z.store_id = k.store_id"
-				" WHERE ($4 IS NULL OR k.store_id >= $4)"
-				" AND ($5 IS NULL OR k.store_id < $5)"
-				" ORDER BY k.store_id",
-				5, types, args, nulls);
-	reader_open(&s->hours,
-				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
-				" FROM restmon.business_hours h"
-				" WHERE ($3 IS NULL OR h.store_id = $3)"
-				" AND ($4 IS NULL OR h.store_id >= $4)"
-				" AND ($5 IS NULL OR h.store_id < $5)"
-				" ORDER BY h.store_id",
-				5, types, args, nulls);
+	reader_open(&s->stores, "store", store_cols, 2, only, lo, hi, &s->T);
+	reader_open(&s->zones, "store_timezone", zone_cols, 2, only, lo, hi, NULL);
+	reader_open(&s->hours, "business_hours", hours_cols, 4, only, lo, hi,
+				NULL);
+	s->nzones = 0;
+	s->zones_seen = palloc(sizeof(RmScanZone) * RM_SCAN_ZONES);
 	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
 
 	s->storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -312,6 +388,46 @@ rm_scan_open(RmUptimeScan *s, text *only)
 }
 
 /*
+ * The time zone of the store the stores reader is at (semantics §2: none,
+ * the default): a zone the scan met already is not looked up again.
+ */
+static pg_tz *
+scan_zone(RmUptimeScan *s)
+{
+	bool		isnull = !reader_seek(&s->zones, s->stores.key,
+									  s->stores.keylen);
+	text	   *name = NULL;
+	int			len = 0;
+	pg_tz	   *tz;
+
+	if (!isnull)
+	{
+		name = DatumGetTextPP(reader_col(&s->zones, 2, &isnull));
+		len = VARSIZE_ANY_EXHDR(name);
+	}
+	for (int i = 0; i < s->nzones; i++)
+	{
+		RmScanZone *z = &s->zones_seen[i];
+
+		if (z->isnull == isnull && z->len == len &&
+			(isnull || memcmp(VARDATA_ANY(name), z->name, len) == 0))
+			return z->tz;
+	}
+	tz = rm_lookup_zone(isnull ? NULL : text_to_cstring(name));
+	if (s->nzones < RM_SCAN_ZONES && len <= TZ_STRLEN_MAX)
+	{
+		RmScanZone *z = &s->zones_seen[s->nzones++];
+
+		z->isnull = isnull;
+		z->len = len;
+		if (!isnull)
+			memcpy(z->name, VARDATA_ANY(name), len);
+		z->tz = tz;
+	}
+	return tz;
+}
+
+/*
  * The core's inputs for the store the stores reader is at: its business
  * time over the horizon, its polls of the horizon.  Allocates in the
  * current (per-store) context.
@@ -321,15 +437,12 @@ rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in)
 {
 	TimestampTz T = s->T;
 	bool		isnull;
-	Datum		zone;
 	RmHoursRow *rows;
 	int			nrows;
 	int			cap = 64;
 
-	zone = reader_col(&s->stores, 2, &isnull);
 	nrows = read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
-	in->nbusiness = rm_expand_schedule(rows, nrows,
-									   rm_lookup_zone(isnull ? NULL : TextDatumGetCString(zone)),
+	in->nbusiness = rm_expand_schedule(rows, nrows, scan_zone(s),
 									   T - RM_HORIZON, T + 1, &in->business);
 
 	in->polls = palloc(sizeof(RmObs) * cap);
@@ -352,17 +465,9 @@ rm_scan_close(RmUptimeScan *s)
 	MemoryContextDelete(s->storecxt);
 	rm_obs_close(&s->obs);
 
-	/*
-	 * a reader left before its end still holds a fetched batch: free it
-	 * through SPI, which lists it (a caller may delete the memory context it
-	 * lives in before SPI_finish)
-	 */
-	if (s->stores.tuptable != NULL)
-		SPI_freetuptable(s->stores.tuptable);
-	if (s->hours.tuptable != NULL)
-		SPI_freetuptable(s->hours.tuptable);
-	SPI_cursor_close(s->stores.portal);
-	SPI_cursor_close(s->hours.portal);
+	reader_close(&s->stores);
+	reader_close(&s->zones);
+	reader_close(&s->hours);
 }
 
 /* one output row: store_id, then uptime, downtime and evidence per window */
@@ -424,6 +529,41 @@ rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
 	s.T = T;
 	open_scan(&s, NULL, lo, hi);
 	scan_stores(&s, emit, arg);
+}
+
+/*
+ * The first store of each of up to nranges ranges of about the same
+ * number of stores, of the stores of a full report as of T (semantics
+ * §6.1), in byte order: a parallel report's ranges (report_parallel.c).
+ * Returns how many ranges, and in *nstores how many stores.
+ */
+int
+rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
+{
+	static const char *const store_cols[] = {"store_id", "first_observed_at"};
+	RmReader	r;
+	int			n = 0;
+	int			cap = 1024;
+	text	  **ids = palloc(sizeof(text *) * cap);
+	int			nr;
+
+	reader_open(&r, "store", store_cols, 2, NULL, NULL, NULL, &T);
+	for (; r.tuple != NULL; reader_next(&r))
+	{
+		if (n == cap)
+		{
+			cap *= 2;
+			ids = repalloc(ids, sizeof(text *) * cap);
+		}
+		ids[n++] = cstring_to_text_with_len(r.key, r.keylen);
+	}
+	reader_close(&r);
+	nr = Min(nranges, n);
+	*firsts = palloc(sizeof(text *) * Max(nr, 1));
+	for (int i = 0; i < nr; i++)
+		(*firsts)[i] = ids[(int64) i * n / nr];
+	*nstores = n;
+	return nr;
 }
 
 static void
@@ -534,12 +674,11 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(spicxt);
 	}
 
-	reader_open(&hours,
-				"SELECT h.store_id, h.day_of_week, h.start_local, h.end_local"
-				" FROM restmon.business_hours h WHERE h.store_id = $1",
-				1, types, args, NULL);
+	reader_open(&hours, "business_hours", hours_cols, 4, store, NULL, NULL,
+				NULL);
 	nrows = read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
 					   &rows);
+	reader_close(&hours);
 	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
 
 	for (int i = 0; i < n; i++)
