@@ -46,6 +46,8 @@
 
 #include "access/genam.h"
 #include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -53,10 +55,12 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
+#include "storage/bufmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -208,45 +212,80 @@ read_inputs(RmAlertStore *s, int n)
  * newest evidence poll before a->first, or else the newest poll before
  * it, if any.  The visibility checks are rm_obs_read's (observation.c).
  */
-static bool
-read_recent(RmObsTable *o, RmAlertStore *a)
+/* a backward scan of the primary key of restmon.observation (o) */
+typedef struct RmRecentScan
 {
+	RmObsTable *o;
+	IndexScanDesc scan;			/* opened by the first read */
+	ScanKeyData keys[3];		/* store_id = , observed_at > , <= */
+	TupleTableSlot *slot;		/* visibility checks on the heap */
+	Buffer		vmbuffer;
+} RmRecentScan;
+
+static void
+recent_open(RmRecentScan *r, RmObsTable *o)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->vmbuffer = InvalidBuffer;
+	ScanKeyInit(&r->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, (Datum) 0);
+	ScanKeyInit(&r->keys[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
+				(Datum) 0);
+	ScanKeyInit(&r->keys[2], 2, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
+				(Datum) 0);
+}
+
+static void
+recent_close(RmRecentScan *r)
+{
+	if (r->scan != NULL)
+		index_endscan(r->scan);
+	if (r->slot != NULL)
+		ExecDropSingleTupleTableSlot(r->slot);
+	if (BufferIsValid(r->vmbuffer))
+		ReleaseBuffer(r->vmbuffer);
+}
+
+static bool
+read_recent(RmRecentScan *r, RmAlertStore *a)
+{
+	RmObsTable *o = r->o;
 	TimestampTz T = a->t + 1;
 	ItemPointer tid;
 	bool		newest = true;
 	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-	if (o->scan == NULL)
+	if (r->scan == NULL)
 	{
-		o->snapshot = GetActiveSnapshot();
-		o->scan = index_beginscan(o->heap, o->index, o->snapshot, 3, 0);
-		o->scan->xs_want_itup = true;
-		o->slot = table_slot_create(o->heap, NULL);
+		r->scan = index_beginscan(o->heap, o->index, GetActiveSnapshot(),
+								  3, 0);
+		r->scan->xs_want_itup = true;
+		r->slot = table_slot_create(o->heap, NULL);
 	}
-	o->keys[0].sk_argument = PointerGetDatum(a->id);
-	o->keys[1].sk_argument = TimestampTzGetDatum(T - RM_HORIZON);
-	o->keys[2].sk_argument = TimestampTzGetDatum(DT_NOEND);
-	index_rescan(o->scan, o->keys, 3, NULL, 0);
+	r->keys[0].sk_argument = PointerGetDatum(a->id);
+	r->keys[1].sk_argument = TimestampTzGetDatum(T - RM_HORIZON);
+	r->keys[2].sk_argument = TimestampTzGetDatum(DT_NOEND);
+	index_rescan(r->scan, r->keys, 3, NULL, 0);
 	MemoryContextSwitchTo(oldcxt);
 
-	while ((tid = index_getnext_tid(o->scan, BackwardScanDirection)) != NULL)
+	while ((tid = index_getnext_tid(r->scan, BackwardScanDirection)) != NULL)
 	{
 		Datum		values[3];
 		bool		nulls[3];
 		RmObs		poll;
 
 		if (!VM_ALL_VISIBLE(o->heap, ItemPointerGetBlockNumber(tid),
-							&o->vmbuffer))
+							&r->vmbuffer))
 		{
-			if (!index_fetch_heap(o->scan, o->slot))
+			if (!index_fetch_heap(r->scan, r->slot))
 				continue;		/* not visible to this snapshot */
-			ExecClearTuple(o->slot);
-			if (o->scan->xs_heap_continue)
+			ExecClearTuple(r->slot);
+			if (r->scan->xs_heap_continue)
 				elog(ERROR, "non-MVCC snapshots are not supported");
 		}
-		if (o->scan->xs_itup == NULL || o->scan->xs_recheck)
+		if (r->scan->xs_itup == NULL || r->scan->xs_recheck)
 			elog(ERROR, "the primary key of restmon.observation cannot return its values");
-		index_deform_tuple(o->scan->xs_itup, o->scan->xs_itupdesc, values,
+		index_deform_tuple(r->scan->xs_itup, r->scan->xs_itupdesc, values,
 						   nulls);
 		poll.t = DatumGetTimestampTz(values[1]);
 		poll.active = DatumGetBool(values[2]);
@@ -311,7 +350,7 @@ notify_state(text *id, const RmSegment *now)
  * core decides on them, and the alert is sent.
  */
 static void
-store_alert(RmObsTable *o, RmAlertStore *a)
+store_alert(RmRecentScan *r, RmAlertStore *a)
 {
 	int			nobs = 0;
 	RmObs	   *obs;
@@ -319,7 +358,7 @@ store_alert(RmObsTable *o, RmAlertStore *a)
 	RmSegment	now;
 	bool		raise;
 
-	if (!read_recent(o, a))
+	if (!read_recent(r, a))
 		return;					/* a late poll changes the past only */
 	obs = palloc(sizeof(RmObs) * (a->nbatch + 1));
 	if (a->has_before)
@@ -341,10 +380,12 @@ static void
 chunk_alerts(RmAlertStore *s, int n)
 {
 	RmObsTable	o;
+	RmRecentScan r;
 	MemoryContext storecxt;
 
 	read_inputs(s, n);
 	rm_obs_open(&o, AccessShareLock, ACL_SELECT);
+	recent_open(&r, &o);
 	/* a store's memory is reused by the next: no growth, no page faults */
 	storecxt = AllocSetContextCreate(CurrentMemoryContext,
 									 "restmon alert store",
@@ -360,10 +401,11 @@ chunk_alerts(RmAlertStore *s, int n)
 										  a->t + 1 - RM_HORIZON, a->t + 2,
 										  &a->business);
 		if (rm_in_business(a->business, a->nbusiness, a->t))
-			store_alert(&o, a);
+			store_alert(&r, a);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(storecxt);
 	}
+	recent_close(&r);
 	rm_obs_close(&o);
 }
 
