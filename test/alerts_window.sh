@@ -50,7 +50,8 @@ mkfifo "$tmp/go"
     echo "SELECT 2;"; } | psql -X -q -At > "$tmp/listen" 2>&1 ) &
 listener=$!
 exec 3> "$tmp/go"
-sleep 0.5
+# the listener has run LISTEN once it has answered SELECT 1 (15 s at most)
+for _ in $(seq 150); do grep -qx 1 "$tmp/listen" && break; sleep 0.1; done
 
 step() { q -c "$1" > /dev/null; }
 step "SELECT restmon_record_poll('aw1', 'inactive', '2024-10-08 09:30Z')"
