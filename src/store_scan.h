@@ -21,6 +21,7 @@
 
 #include "core.h"
 #include "observation.h"
+#include "schedule.h"
 
 /*
  * A table of restmon read in store_id byte order, straight through its
@@ -67,6 +68,17 @@ typedef struct RmStoreInputs
 	int			npolls;
 	RmObs	   *scratch;		/* room for npolls */
 } RmStoreInputs;
+
+/* store_reader.c */
+extern void rm_keyed_open(RmReader *r, const char *table,
+						   const char *const *cols, int ncols, text *only,
+						   text *lo, text *hi, const TimestampTz *until);
+extern void rm_keyed_next(RmReader *r);
+extern void rm_keyed_close(RmReader *r);
+extern Datum rm_keyed_col(RmReader *r, int col, bool *isnull);
+extern bool rm_keyed_seek(RmReader *r, const char *key, int len);
+extern int	rm_read_hours(RmReader *r, const char *key, int len,
+						  RmHoursRow **rows);
 
 extern bool rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
 							 TimestampTz *T);

@@ -9,8 +9,9 @@
  *
  * restmon_store_uptime reads everything in one ordered pass (store_scan.h,
  * shared with the timeline and the incidents of timeline.c): the stores seen
- * at or before T and the business hours, each through an SPI cursor ordered
- * by store_id in byte order, merged store by store; and for each store the
+ * at or before T, their zones and the business hours, each read through its
+ * store_id index in byte order (store_reader.c), merged store by store; and
+ * for each store the
  * observations of its evidence horizon (T - 192h, T], read straight from the
  * primary key of restmon.observation as one index range (observation.c).
  * Per store it expands the schedule (schedule.c), runs the core (core.c)
@@ -75,167 +76,9 @@ typedef struct RmScanZone
 	pg_tz	   *tz;
 } RmScanZone;
 
-/* the columns of restmon.business_hours that read_hours() takes */
+/* the columns of restmon.business_hours that rm_read_hours() takes */
 static const char *const hours_cols[] = {"store_id", "day_of_week",
 "start_local", "end_local"};
-
-/* on to the reader's next row shown, or NULL at the end */
-static void
-reader_next(RmReader *r)
-{
-	bool		isnull;
-	text	   *t;
-
-	/*
-	 * btree allocates as it goes (the items it marks dead): in the reader's
-	 * context, not a caller's per-store one
-	 */
-	MemoryContext oldcxt = MemoryContextSwitchTo(r->cxt);
-
-	r->tuple = NULL;
-	while (index_getnext_slot(r->scan, ForwardScanDirection, r->slot))
-	{
-		if (r->until_att != InvalidAttrNumber &&
-			DatumGetTimestampTz(slot_getattr(r->slot, r->until_att,
-											 &isnull)) > r->until)
-			continue;
-		r->tuple = ExecFetchSlotHeapTuple(r->slot, false, NULL);
-		t = DatumGetTextPP(slot_getattr(r->slot, r->att[0], &isnull));
-		r->key = VARDATA_ANY(t);
-		r->keylen = VARSIZE_ANY_EXHDR(t);
-		break;
-	}
-	MemoryContextSwitchTo(oldcxt);
-}
-
-/*
- * Open a reader on restmon.<table>, whose columns cols (store_id first)
- * become the reader's 1, 2, ...: its rows of store only, or of [lo, hi)
- * (NULL: unbounded), and, with until, only those whose last column (a
- * timestamptz) is <= *until, in store_id byte order, as of the active
- * snapshot,
- * through the table's btree index on store_id.  Checks the privilege the
- * equivalent SELECT would need.
- */
-static void
-reader_open(RmReader *r, const char *table, const char *const *cols,
-			int ncols, text *only, text *lo, text *hi,
-			const TimestampTz *until)
-{
-	Oid			relid = get_relname_relid(table,
-										  get_namespace_oid("restmon", false));
-	AclResult	aclresult;
-	ScanKeyData keys[2];
-	int			nkeys = 0;
-	ListCell   *lc;
-
-	memset(r, 0, sizeof(*r));
-	r->cxt = CurrentMemoryContext;
-	if (!OidIsValid(relid))
-		elog(ERROR, "table restmon.%s is missing", table);
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, table);
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on restmon.%s is not supported", table),
-				 errdetail("restmon reads the table through its index on store_id, past row-level security.")));
-	r->heap = table_open(relid, AccessShareLock);
-	for (int i = 0; i < ncols; i++)
-		if ((r->att[i] = get_attnum(relid, cols[i])) == InvalidAttrNumber)
-			elog(ERROR, "column %s of restmon.%s is missing", cols[i], table);
-	if (until != NULL)
-	{
-		r->until_att = r->att[ncols - 1];
-		r->until = *until;
-	}
-
-	/* the btree index whose first column is store_id, in byte order */
-	foreach(lc, RelationGetIndexList(r->heap))
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (index->rd_rel->relam == BTREE_AM_OID &&
-			index->rd_index->indkey.values[0] == r->att[0] &&
-			index->rd_indcollation[0] == C_COLLATION_OID &&
-			RelationGetIndexPredicate(index) == NIL &&
-			index->rd_index->indisvalid)
-		{
-			r->index = index;
-			break;
-		}
-		index_close(index, AccessShareLock);
-	}
-	if (r->index == NULL)
-		elog(ERROR, "table restmon.%s has no index on store_id", table);
-
-	if (only != NULL)
-		ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber, F_TEXTEQ,
-					PointerGetDatum(only));
-	if (lo != NULL)
-		ScanKeyInit(&keys[nkeys++], 1, BTGreaterEqualStrategyNumber,
-					F_TEXT_GE, PointerGetDatum(lo));
-	if (hi != NULL && nkeys < 2)
-		ScanKeyInit(&keys[nkeys++], 1, BTLessStrategyNumber, F_TEXT_LT,
-					PointerGetDatum(hi));
-	Assert(only == NULL || (lo == NULL && hi == NULL));
-	r->slot = table_slot_create(r->heap, NULL);
-	r->scan = index_beginscan(r->heap, r->index, GetActiveSnapshot(), nkeys, 0);
-	index_rescan(r->scan, keys, nkeys, NULL, 0);
-	reader_next(r);
-}
-
-static void
-reader_close(RmReader *r)
-{
-	index_endscan(r->scan);
-	ExecDropSingleTupleTableSlot(r->slot);
-	index_close(r->index, NoLock);
-	table_close(r->heap, NoLock);
-}
-
-static Datum
-reader_col(RmReader *r, int col, bool *isnull)
-{
-	return slot_getattr(r->slot, r->att[col - 1], isnull);
-}
-
-/* skip the reader past keys before (key, len); true if positioned at it */
-static bool
-reader_seek(RmReader *r, const char *key, int len)
-{
-	while (r->tuple != NULL && rm_key_cmp(r->key, r->keylen, key, len) < 0)
-		reader_next(r);
-	return r->tuple != NULL && rm_key_cmp(r->key, r->keylen, key, len) == 0;
-}
-
-/* the business-hours rows of the store the reader is at (cols 2-4) */
-static int
-read_hours(RmReader *r, const char *key, int len, RmHoursRow **rows)
-{
-	int			n = 0;
-	int			cap = 8;
-	RmHoursRow *out = palloc(sizeof(RmHoursRow) * cap);
-
-	while (reader_seek(r, key, len))
-	{
-		bool		isnull;
-
-		if (n == cap)
-		{
-			cap *= 2;
-			out = repalloc(out, sizeof(RmHoursRow) * cap);
-		}
-		out[n].day = DatumGetInt16(reader_col(r, 2, &isnull));
-		out[n].start = DatumGetTimeADT(reader_col(r, 3, &isnull));
-		out[n].end = DatumGetTimeADT(reader_col(r, 4, &isnull));
-		n++;
-		reader_next(r);
-	}
-	*rows = out;
-	return n;
-}
 
 void
 rm_check_core_status(RmStatus status, const char *key, int len)
@@ -367,9 +210,9 @@ open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 	 * single-store report is that store's row of the full report, so none
 	 * when its first poll is after T
 	 */
-	reader_open(&s->stores, "store", store_cols, 2, only, lo, hi, &s->T);
-	reader_open(&s->zones, "store_timezone", zone_cols, 2, only, lo, hi, NULL);
-	reader_open(&s->hours, "business_hours", hours_cols, 4, only, lo, hi,
+	rm_keyed_open(&s->stores, "store", store_cols, 2, only, lo, hi, &s->T);
+	rm_keyed_open(&s->zones, "store_timezone", zone_cols, 2, only, lo, hi, NULL);
+	rm_keyed_open(&s->hours, "business_hours", hours_cols, 4, only, lo, hi,
 				NULL);
 	s->nzones = 0;
 	s->zones_seen = palloc(sizeof(RmScanZone) * RM_SCAN_ZONES);
@@ -394,7 +237,7 @@ rm_scan_open(RmUptimeScan *s, text *only)
 static pg_tz *
 scan_zone(RmUptimeScan *s)
 {
-	bool		isnull = !reader_seek(&s->zones, s->stores.key,
+	bool		isnull = !rm_keyed_seek(&s->zones, s->stores.key,
 									  s->stores.keylen);
 	text	   *name = NULL;
 	int			len = 0;
@@ -402,7 +245,7 @@ scan_zone(RmUptimeScan *s)
 
 	if (!isnull)
 	{
-		name = DatumGetTextPP(reader_col(&s->zones, 2, &isnull));
+		name = DatumGetTextPP(rm_keyed_col(&s->zones, 2, &isnull));
 		len = VARSIZE_ANY_EXHDR(name);
 	}
 	for (int i = 0; i < s->nzones; i++)
@@ -441,12 +284,12 @@ rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in)
 	int			nrows;
 	int			cap = 64;
 
-	nrows = read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
+	nrows = rm_read_hours(&s->hours, s->stores.key, s->stores.keylen, &rows);
 	in->nbusiness = rm_expand_schedule(rows, nrows, scan_zone(s),
 									   T - RM_HORIZON, T + 1, &in->business);
 
 	in->polls = palloc(sizeof(RmObs) * cap);
-	in->npolls = rm_obs_read(&s->obs, reader_col(&s->stores, 1, &isnull),
+	in->npolls = rm_obs_read(&s->obs, rm_keyed_col(&s->stores, 1, &isnull),
 							 T - RM_HORIZON, T, &in->polls, &cap);
 	in->scratch = palloc(sizeof(RmObs) * Max(in->npolls, 1));
 }
@@ -456,7 +299,7 @@ void
 rm_scan_next(RmUptimeScan *s)
 {
 	MemoryContextReset(s->storecxt);
-	reader_next(&s->stores);
+	rm_keyed_next(&s->stores);
 }
 
 void
@@ -465,9 +308,9 @@ rm_scan_close(RmUptimeScan *s)
 	MemoryContextDelete(s->storecxt);
 	rm_obs_close(&s->obs);
 
-	reader_close(&s->stores);
-	reader_close(&s->zones);
-	reader_close(&s->hours);
+	rm_keyed_close(&s->stores);
+	rm_keyed_close(&s->zones);
+	rm_keyed_close(&s->hours);
 }
 
 /* one output row: store_id, then uptime, downtime and evidence per window */
@@ -547,8 +390,8 @@ rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
 	text	  **ids = palloc(sizeof(text *) * cap);
 	int			nr;
 
-	reader_open(&r, "store", store_cols, 2, NULL, NULL, NULL, &T);
-	for (; r.tuple != NULL; reader_next(&r))
+	rm_keyed_open(&r, "store", store_cols, 2, NULL, NULL, NULL, &T);
+	for (; r.tuple != NULL; rm_keyed_next(&r))
 	{
 		if (n == cap)
 		{
@@ -557,7 +400,7 @@ rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
 		}
 		ids[n++] = cstring_to_text_with_len(r.key, r.keylen);
 	}
-	reader_close(&r);
+	rm_keyed_close(&r);
 	nr = Min(nranges, n);
 	*firsts = palloc(sizeof(text *) * Max(nr, 1));
 	for (int i = 0; i < nr; i++)
@@ -674,11 +517,11 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(spicxt);
 	}
 
-	reader_open(&hours, "business_hours", hours_cols, 4, store, NULL, NULL,
+	rm_keyed_open(&hours, "business_hours", hours_cols, 4, store, NULL, NULL,
 				NULL);
-	nrows = read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
+	nrows = rm_read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
 					   &rows);
-	reader_close(&hours);
+	rm_keyed_close(&hours);
 	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
 
 	for (int i = 0; i < n; i++)
