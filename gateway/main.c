@@ -39,7 +39,7 @@ usage(FILE *out)
 			"  --port=PORT             port to listen on (default 5000)\n"
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
 			"  --threads=N             database connections for status polls\n"
-			"                          (default: one per CPU)\n"
+			"                          (default: two per CPU)\n"
 			"  --slow-connections=N    database connections for triggers, and as many\n"
 			"                          for pages of CSVs (default 2)\n"
 			"  --max-connections=N     concurrent connections (default 1024)\n"
@@ -74,7 +74,7 @@ default_options(GatewayOptions *o)
 	o->conninfo = "";
 	o->port = 5000;
 	o->bind_addr = "127.0.0.1";
-	o->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (int) ncpu;
+	o->threads = ncpu < 1 ? 2 : ncpu > 128 ? 256 : (int) (2 * ncpu);
 	o->slow_conns = 2;
 	o->max_conn = 1024;
 	o->max_per_client = 64;
