@@ -142,10 +142,16 @@ typedef struct RmIngest
 								 Datum *firsts, Datum *lasts, int n);
 	void	   *api;			/* the API batch being recorded */
 
+	/* retention (prune.c): polls older than edge are not loaded */
+	bool		edge_known;		/* edge looked up, at the first poll */
+	bool		has_edge;		/* retention on and polls stored */
+	TimestampTz edge;
+
 	int64		rows_read;
 	int64		rows_loaded;
 	int64		rows_duplicate;
 	int64		rows_rejected;
+	int64		rows_expired;	/* polls older than the retention edge */
 } RmIngest;
 
 /*
@@ -216,7 +222,7 @@ extern void rm_reject_long_line(RmIngest *st, const RmLineReader *r,
 extern void rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n);
 extern char *rm_excerpt(const char *s, int len, int max);
 extern int64 rm_insert_run(const char *source, const char *path);
-extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
+extern void rm_finish_run(int64 run_id, int64 counts[5], const char *outcome,
 						  const char *error);
 
 /* ingest.c: checks every load makes first */

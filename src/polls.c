@@ -14,7 +14,12 @@
  *	- new rows are inserted in key order, as COPY does, and restmon.store is
  *	  updated once per chunk;
  *	- a chunk sees the rows of the chunks before it, so a file applied in
- *	  several chunks gives the same result as in one.
+ *	  several chunks gives the same result as in one;
+ *	- a poll older than the retention edge (prune.c) is neither gathered
+ *	  nor rejected but counted as expired: the edge is looked up once per
+ *	  load, at its first poll, under the lock every status load takes, so
+ *	  it comes from the data (the latest poll stored), is the same for
+ *	  every chunk, and no load brings back what pruning deleted.
  *
  * This is the hot path of ingestion: a line costs one hash lookup of its
  * store_id and one 24-byte row; nothing else is allocated per line.
@@ -135,6 +140,27 @@ intern_store(RmIngest *st, const char *id, int len)
 }
 
 /*
+ * The retention edge of this load, looked up at its first poll: first the
+ * lock that serializes status loads (apply_chunk's; held to the end of the
+ * transaction, and pruning never waits for it), then the latest poll
+ * stored, in a snapshot taken after the lock (READ COMMITTED).
+ */
+static void
+find_edge(RmIngest *st)
+{
+	RmObsTable	obs;
+
+	st->edge_known = true;
+	if (restmon_observation_retention < 0)
+		return;
+	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	rm_obs_close(&obs);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	st->has_edge = rm_retention_edge(&st->edge);
+	PopActiveSnapshot();
+}
+
+/*
  * Gather one valid poll (its store id checked, len bytes; item_no: its line
  * of a file, or its element of an API batch, which orders polls of one
  * instant: the earliest wins).  Both the CSV lines and the API's elements
@@ -146,6 +172,13 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 {
 	RmPollRow  *row;
 
+	if (!st->edge_known)
+		find_edge(st);
+	if (st->has_edge && t < st->edge)
+	{
+		st->rows_expired++;		/* a poll exactly at the edge is kept */
+		return;
+	}
 	if (st->npolls == st->poll_cap && st->poll_cap < st->max_polls)
 	{
 		st->poll_cap = (int) Min((int64) st->poll_cap * 2,
