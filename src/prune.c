@@ -57,8 +57,8 @@ PG_FUNCTION_INFO_V1(restmon_prune_observations);
 static int64
 prune_stores(Portal portal, TimestampTz edge, int64 max_rows, int max_ms)
 {
-	TimestampTz stop = GetCurrentTimestamp() +
-		(TimestampTz) max_ms * INT64CONST(1000);
+	TimestampTz stop = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   (int64) max_ms);
 	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
 	int64		n = 0;

@@ -123,10 +123,10 @@ _PG_init(void)
 
 	/*
 	 * prune.c and polls.c: polls older than this are pruned by the upkeep
-	 * job, and not loaded again.  PGC_SIGHUP: postgresql.conf or ALTER
-	 * SYSTEM only, so no session (not even a superuser's, nor ALTER ROLE or
-	 * DATABASE ... SET) changes what a load keeps: every loader, the pruning
-	 * and the reports agree on one edge.
+	 * job, and not loaded again.  PGC_SIGHUP: postgresql.conf or ALTER SYSTEM
+	 * only, so no session (not even a superuser's, nor ALTER ROLE or DATABASE
+	 * ... SET) changes what a load keeps: every loader, the pruning and the
+	 * reports agree on one edge.
 	 */
 	DefineCustomIntVariable("restmon.observation_retention",
 							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
