@@ -10,6 +10,14 @@
  * heap visited only for pages not all-visible), without a plan, a slot or a
  * tuple copy per row.  Ingestion inserts new polls the way COPY does
  * (table_multi_insert, then one index insertion per row), in key order.
+ * Into a table without a page (a new install, or after TRUNCATE) it
+ * inserts the heap rows only, then rebuilds every index by sort, as CREATE
+ * INDEX does (rm_obs_bulk_if_empty): the table's lock (held by the load)
+ * keeps other writers out, the rebuild is transactional (new files,
+ * swapped at commit: crash-safe) and checks the primary key's uniqueness
+ * again; it holds AccessExclusiveLock on the indexes until commit, so a
+ * report started meanwhile waits for the load, as it would find no poll
+ * before it anyway.
  *
  * Rows inserted here fire no trigger (a table with a trigger other than
  * restmon's own is refused): the caller keeps restmon.store up to date
@@ -28,6 +36,7 @@
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "executor/executor.h"
@@ -180,9 +189,12 @@ obs_flush(RmObsTable *o)
 	{
 		TupleTableSlot *slot = o->slots[i];
 
-		list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
-										false, false, NULL, NIL));
-		ResetPerTupleExprContext(o->estate);
+		if (!o->bulk)
+		{
+			list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
+											false, false, NULL, NIL));
+			ResetPerTupleExprContext(o->estate);
+		}
 		ExecClearTuple(slot);
 	}
 	o->nbuffered = 0;
@@ -243,9 +255,28 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 		obs_flush(o);
 }
 
+/*
+ * Before the first insert: when the table has no page at all (no row, live
+ * or dead, for any snapshot), insert heap rows only and rebuild the
+ * indexes at rm_obs_close.  The caller must hold a lock that keeps every
+ * other writer out (ShareRowExclusiveLock), and must not read rows it
+ * inserted through this handle (reads go through the primary key).
+ * Returns whether it does so.
+ */
+bool
+rm_obs_bulk_if_empty(RmObsTable *o)
+{
+	Assert(o->slots == NULL);
+	o->bulk = RelationGetNumberOfBlocks(o->heap) == 0;
+	return o->bulk;
+}
+
 void
 rm_obs_close(RmObsTable *o)
 {
+	bool		rebuild = o->bulk && o->slots != NULL;
+	Oid			relid = RelationGetRelid(o->heap);
+
 	obs_flush(o);
 	if (o->slots != NULL)
 	{
@@ -263,4 +294,13 @@ rm_obs_close(RmObsTable *o)
 		index_endscan(o->scan);
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
+
+	if (rebuild)
+	{
+		ReindexParams params = {0};
+
+		/* every index, by sort; the primary key's uniqueness checked */
+		CommandCounterIncrement();
+		reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+	}
 }

@@ -482,6 +482,7 @@ apply_chunk(RmIngest *st)
 	 * COMMITTED) that also sees the chunks applied before this one.
 	 */
 	rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	(void) rm_obs_bulk_if_empty(&ap.obs);	/* an empty table: indexes by sort */
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();

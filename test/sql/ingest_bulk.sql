@@ -192,4 +192,35 @@ SELECT count(*) FROM restmon.observation WHERE store_id = 'y1';
 DROP TRIGGER poll_audit ON restmon.observation;
 DROP FUNCTION public.poll_audit();
 
+-- into a table without a page (TRUNCATE), the first chunk inserts its rows
+-- into the heap only and rebuilds every index by sort (src/observation.c);
+-- the next chunks find them through the primary key: the same counts and
+-- rows as above (no poll stored, so no retention edge), and the indexes
+-- (the primary key and a user's) hold exactly the table's rows (amcheck)
+TRUNCATE restmon.observation, restmon.store;
+CREATE INDEX observation_time_idx ON restmon.observation (observed_at);
+SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SET maintenance_work_mem = '1MB';
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
+FROM restmon_ingest_status(:'chunks_file');
+RESET maintenance_work_mem;
+SELECT pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
+  AS pkey_rebuilt;
+SELECT (SELECT count(*) FROM (SELECT * FROM chunked
+                              EXCEPT SELECT store_id, observed_at, active
+                              FROM restmon.observation) a) AS only_chunked,
+       (SELECT count(*) FROM (SELECT store_id, observed_at, active
+                              FROM restmon.observation
+                              EXCEPT SELECT * FROM chunked) b) AS only_bulk;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+RESET client_min_messages;
+SELECT bt_index_check(i, true) FROM (VALUES ('restmon.observation_pkey'::regclass),
+	('restmon.observation_time_idx'::regclass)) v(i);
+DROP INDEX restmon.observation_time_idx;
+-- restmon.store follows, as for any load
+SELECT count(*) AS stores, min(first_observed_at), max(last_observed_at)
+FROM restmon.store;
+
 DROP EXTENSION restmon;
+DROP EXTENSION amcheck;
