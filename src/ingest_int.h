@@ -92,6 +92,7 @@ typedef struct RmSourceDef
 extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 
 struct RmPollRow;				/* polls.c */
+struct rmstore_hash;			/* polls.c: interned store ids */
 struct RmLineReader;			/* csv.c */
 
 /* state of one file's ingestion, or of one API batch */
@@ -122,7 +123,7 @@ typedef struct RmIngest
 
 	/* status: polls gathered in memory, applied in sorted chunks */
 	MemoryContext pollcxt;
-	HTAB	   *stores;			/* store_id -> index in store_text */
+	struct rmstore_hash *stores;	/* store_id -> index in store_text */
 	text	  **store_text;
 	int			nstores;
 	int			store_cap;

@@ -28,7 +28,7 @@
  */
 #include "postgres.h"
 
-#include "access/hash.h"
+#include "common/hashfn.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -56,51 +56,41 @@ typedef struct RmKeyRef
 	int			len;
 } RmKeyRef;
 
+/* the interned store ids: simplehash, inlined (one lookup per line) */
 typedef struct RmStoreEntry
 {
 	RmKeyRef	key;
 	int32		idx;
+	uint32		hash;
+	char		status;
 } RmStoreEntry;
+
+#define SH_PREFIX rmstore
+#define SH_ELEMENT_TYPE RmStoreEntry
+#define SH_KEY_TYPE RmKeyRef
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).p, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).p, (b).p, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* ---------------------------------------------------------------------
  * Gathering
  * ---------------------------------------------------------------------
  */
 
-static uint32
-keyref_hash(const void *key, Size keysize)
-{
-	const RmKeyRef *k = key;
-
-	return DatumGetUInt32(hash_any((const unsigned char *) k->p, k->len));
-}
-
-static int
-keyref_match(const void *a, const void *b, Size keysize)
-{
-	const RmKeyRef *x = a;
-	const RmKeyRef *y = b;
-
-	return (x->len == y->len && memcmp(x->p, y->p, x->len) == 0) ? 0 : 1;
-}
-
 /* before the first line: an empty chunk */
 void
 rm_polls_init(RmIngest *st)
 {
-	HASHCTL		ctl;
-
 	st->pollcxt = AllocSetContextCreate(CurrentMemoryContext,
 										"restmon ingest polls",
 										ALLOCSET_DEFAULT_SIZES);
-	ctl.keysize = sizeof(RmKeyRef);
-	ctl.entrysize = sizeof(RmStoreEntry);
-	ctl.hash = keyref_hash;
-	ctl.match = keyref_match;
-	ctl.hcxt = st->pollcxt;
-	st->stores = hash_create("restmon ingest stores", 1024, &ctl,
-							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-							 HASH_CONTEXT);
+	st->stores = rmstore_create(st->pollcxt, 1024, NULL);
 	st->store_cap = 1024;
 	st->store_text = MemoryContextAlloc(st->pollcxt,
 										sizeof(text *) * st->store_cap);
@@ -118,7 +108,7 @@ intern_store(RmIngest *st, const char *id, int len)
 {
 	RmKeyRef	key = {id, len};
 	bool		found;
-	RmStoreEntry *e = hash_search(st->stores, &key, HASH_ENTER, &found);
+	RmStoreEntry *e = rmstore_insert(st->stores, key, &found);
 
 	if (!found)
 	{
@@ -250,12 +240,13 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
  * ---------------------------------------------------------------------
  */
 
-/* store_ids in byte order (rm_key_cmp) */
+/* indexes of store_text (arg), by their store_ids in byte order (rm_key_cmp) */
 static int
-text_ptr_cmp(const void *a, const void *b)
+store_idx_cmp(const void *a, const void *b, void *arg)
 {
-	const text *x = *(text *const *) a;
-	const text *y = *(text *const *) b;
+	text	  **store_text = arg;
+	const text *x = store_text[*(const int32 *) a];
+	const text *y = store_text[*(const int32 *) b];
 
 	return rm_key_cmp(VARDATA(x), VARSIZE(x) - VARHDRSZ,
 					  VARDATA(y), VARSIZE(y) - VARHDRSZ);
@@ -331,17 +322,19 @@ static text **
 sort_chunk(RmIngest *st)
 {
 	text	  **by_rank = palloc(sizeof(text *) * st->nstores);
+	int32	   *order = palloc(sizeof(int32) * st->nstores);
 	int32	   *rank = palloc(sizeof(int32) * st->nstores);
 
-	memcpy(by_rank, st->store_text, sizeof(text *) * st->nstores);
-	qsort(by_rank, st->nstores, sizeof(text *), text_ptr_cmp);
+	for (int i = 0; i < st->nstores; i++)
+		order[i] = i;
+	qsort_arg(order, st->nstores, sizeof(int32), store_idx_cmp,
+			  st->store_text);
 	for (int r = 0; r < st->nstores; r++)
 	{
-		RmKeyRef	key = {VARDATA(by_rank[r]), VARSIZE(by_rank[r]) - VARHDRSZ};
-		RmStoreEntry *e = hash_search(st->stores, &key, HASH_FIND, NULL);
-
-		rank[e->idx] = r;
+		by_rank[r] = st->store_text[order[r]];
+		rank[order[r]] = r;
 	}
+	pfree(order);
 	sort_polls(st->polls, st->npolls, rank, st->nstores);
 	pfree(rank);
 	return by_rank;
