@@ -10,14 +10,15 @@
  * heap visited only for pages not all-visible), without a plan, a slot or a
  * tuple copy per row.  Ingestion inserts new polls the way COPY does
  * (table_multi_insert, then one index insertion per row), in key order.
- * Into a table without a page (a new install, or after TRUNCATE) it
- * inserts the heap rows only, then rebuilds every index by sort, as CREATE
- * INDEX does (rm_obs_bulk_if_empty): the table's lock (held by the load)
- * keeps other writers out, the rebuild is transactional (new files,
- * swapped at commit: crash-safe) and checks the primary key's uniqueness
- * again; it holds AccessExclusiveLock on the indexes until commit, so a
- * report started meanwhile waits for the load, as it would find no poll
- * before it anyway.
+ * Into a table created or truncated in the same transaction and still
+ * without a page, it inserts the heap rows only, then rebuilds every index
+ * by sort, as CREATE INDEX does (rm_obs_bulk_if_empty).  No other session
+ * can read the table's new files before commit (TRUNCATE holds
+ * AccessExclusiveLock until then), so the rebuild's AccessExclusiveLock on
+ * the indexes blocks no report that was not blocked already; the rebuild
+ * is transactional (new files, swapped at commit: crash-safe) and checks
+ * the primary key's uniqueness again.  Anywhere else a report never waits
+ * for an ingestion, and rows go through the indexes one by one.
  *
  * Rows inserted here fire no trigger (a table with a trigger other than
  * restmon's own is refused): the caller keeps restmon.store up to date
@@ -256,18 +257,20 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 }
 
 /*
- * Before the first insert: when the table has no page at all (no row, live
- * or dead, for any snapshot), insert heap rows only and rebuild the
- * indexes at rm_obs_close.  The caller must hold a lock that keeps every
- * other writer out (ShareRowExclusiveLock), and must not read rows it
- * inserted through this handle (reads go through the primary key).
- * Returns whether it does so.
+ * Before the first insert: when the table was created or truncated in this
+ * transaction (as COPY FREEZE asks) and has no page at all, insert heap
+ * rows only and rebuild the indexes at rm_obs_close.  The caller must hold
+ * a lock that keeps every other writer out (ShareRowExclusiveLock), and
+ * must not read rows it inserted through this handle (reads go through the
+ * primary key).  Returns whether it does so.
  */
 bool
 rm_obs_bulk_if_empty(RmObsTable *o)
 {
 	Assert(o->slots == NULL);
-	o->bulk = RelationGetNumberOfBlocks(o->heap) == 0;
+	o->bulk = (o->heap->rd_createSubid != InvalidSubTransactionId ||
+			   o->heap->rd_firstRelfilenodeSubid != InvalidSubTransactionId) &&
+		RelationGetNumberOfBlocks(o->heap) == 0;
 	return o->bulk;
 }
 

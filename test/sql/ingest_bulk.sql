@@ -192,20 +192,22 @@ SELECT count(*) FROM restmon.observation WHERE store_id = 'y1';
 DROP TRIGGER poll_audit ON restmon.observation;
 DROP FUNCTION public.poll_audit();
 
--- into a table without a page (TRUNCATE), the first chunk inserts its rows
+-- into a table truncated in the same transaction (no page, and no other
+-- session can read it before commit), the first chunk inserts its rows
 -- into the heap only and rebuilds every index by sort (src/observation.c);
 -- the next chunks find them through the primary key: the same counts and
 -- rows as above (no poll stored, so no retention edge), and the indexes
 -- (the primary key and a user's) hold exactly the table's rows (amcheck)
-TRUNCATE restmon.observation, restmon.store;
 CREATE INDEX observation_time_idx ON restmon.observation (observed_at);
+BEGIN;
+TRUNCATE restmon.observation, restmon.store;
 SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
-SET maintenance_work_mem = '1MB';
+SET LOCAL maintenance_work_mem = '1MB';
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
 FROM restmon_ingest_status(:'chunks_file');
-RESET maintenance_work_mem;
 SELECT pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
   AS pkey_rebuilt;
+COMMIT;
 SELECT (SELECT count(*) FROM (SELECT * FROM chunked
                               EXCEPT SELECT store_id, observed_at, active
                               FROM restmon.observation) a) AS only_chunked,
