@@ -400,7 +400,8 @@ ALTER TABLE restmon.ingest_run ADD CONSTRAINT ingest_run_source_check
 -- (restmon_grant_poll_api), no privilege on any table.
 CREATE FUNCTION restmon_record_polls(polls jsonb,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_polls'
 LANGUAGE C VOLATILE SECURITY DEFINER
@@ -409,7 +410,8 @@ SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION restmon_record_poll(store_id text, status text,
 	timestamp_utc timestamptz,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_poll'
 LANGUAGE C VOLATILE SECURITY DEFINER
@@ -418,7 +420,8 @@ SET search_path = pg_catalog, pg_temp;
 -- csv: a status file's text, header first (the gateway's text/csv bodies)
 CREATE FUNCTION restmon_record_polls_csv(csv text,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_polls_csv'
 LANGUAGE C STRICT VOLATILE SECURITY DEFINER
@@ -570,3 +573,52 @@ AS 'MODULE_PATHNAME', 'restmon_report_csv_etag'
 LANGUAGE C VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION restmon_report_csv_etag(text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- Observation retention on by default (35 days): ingestion does not load a
+-- poll older than the retention edge again, and counts it as expired
+-- (src/polls.c, src/prune.c).  The summaries gain rows_expired, last.
+---------------------------------------------------------------------------
+
+ALTER TABLE restmon.ingest_run ADD COLUMN rows_expired bigint NOT NULL DEFAULT 0;
+
+DROP FUNCTION restmon_ingest_status(text);
+DROP FUNCTION restmon_ingest_hours(text);
+DROP FUNCTION restmon_ingest_timezones(text);
+DROP FUNCTION restmon_ingest(text);
+
+CREATE FUNCTION restmon_ingest_status(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint, OUT rows_expired bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_status'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_hours(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint, OUT rows_expired bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_hours'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest_timezones(path text,
+	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
+	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
+	OUT run_id bigint, OUT rows_expired bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'restmon_ingest_timezones'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION restmon_ingest(dir text DEFAULT NULL)
+RETURNS TABLE (file text, rows_read bigint, rows_loaded bigint,
+	rows_duplicate bigint, rows_rejected bigint, outcome text, error text,
+	rows_expired bigint)
+AS 'MODULE_PATHNAME', 'restmon_ingest'
+LANGUAGE C VOLATILE;
+
+REVOKE ALL ON FUNCTION restmon_ingest_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_hours(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest_timezones(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION restmon_ingest(text) FROM PUBLIC;

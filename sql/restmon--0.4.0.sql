@@ -121,7 +121,11 @@ CREATE TABLE restmon.ingest_run (
 	rows_rejected bigint NOT NULL DEFAULT 0,
 	outcome		text NOT NULL DEFAULT 'running'
 		CHECK (outcome IN ('running', 'loaded', 'failed')),
-	error		text
+	error		text,
+	-- polls older than the retention edge, not loaded (0.4.0; last, as
+	-- the upgrade adds it): rows_read = loaded + duplicate + rejected +
+	-- expired
+	rows_expired bigint NOT NULL DEFAULT 0
 );
 
 -- Rows that broke a rule of semantics §1, kept with their line and reason.
@@ -158,7 +162,7 @@ CREATE VIEW restmon.rejected AS
 CREATE FUNCTION restmon_ingest_status(path text,
 	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
 	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
-	OUT run_id bigint)
+	OUT run_id bigint, OUT rows_expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_ingest_status'
 LANGUAGE C STRICT VOLATILE;
@@ -166,7 +170,7 @@ LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION restmon_ingest_hours(path text,
 	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
 	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
-	OUT run_id bigint)
+	OUT run_id bigint, OUT rows_expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_ingest_hours'
 LANGUAGE C STRICT VOLATILE;
@@ -174,7 +178,7 @@ LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION restmon_ingest_timezones(path text,
 	OUT file text, OUT rows_read bigint, OUT rows_loaded bigint,
 	OUT rows_duplicate bigint, OUT rows_rejected bigint, OUT outcome text,
-	OUT run_id bigint)
+	OUT run_id bigint, OUT rows_expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_ingest_timezones'
 LANGUAGE C STRICT VOLATILE;
@@ -182,7 +186,8 @@ LANGUAGE C STRICT VOLATILE;
 -- dir NULL: the setting restmon.data_dir
 CREATE FUNCTION restmon_ingest(dir text DEFAULT NULL)
 RETURNS TABLE (file text, rows_read bigint, rows_loaded bigint,
-	rows_duplicate bigint, rows_rejected bigint, outcome text, error text)
+	rows_duplicate bigint, rows_rejected bigint, outcome text, error text,
+	rows_expired bigint)
 AS 'MODULE_PATHNAME', 'restmon_ingest'
 LANGUAGE C VOLATILE;
 
@@ -964,7 +969,8 @@ ALTER TABLE restmon.ingest_run ADD CONSTRAINT ingest_run_source_check
 -- (restmon_grant_poll_api), no privilege on any table.
 CREATE FUNCTION restmon_record_polls(polls jsonb,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_polls'
 LANGUAGE C VOLATILE SECURITY DEFINER
@@ -973,7 +979,8 @@ SET search_path = pg_catalog, pg_temp;
 CREATE FUNCTION restmon_record_poll(store_id text, status text,
 	timestamp_utc timestamptz,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_poll'
 LANGUAGE C VOLATILE SECURITY DEFINER
@@ -982,7 +989,8 @@ SET search_path = pg_catalog, pg_temp;
 -- csv: a status file's text, header first (the gateway's text/csv bodies)
 CREATE FUNCTION restmon_record_polls_csv(csv text,
 	OUT received bigint, OUT loaded bigint, OUT duplicate bigint,
-	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint)
+	OUT rejected bigint, OUT rejects jsonb, OUT run_id bigint,
+	OUT expired bigint)
 RETURNS record
 AS 'MODULE_PATHNAME', 'restmon_record_polls_csv'
 LANGUAGE C STRICT VOLATILE SECURITY DEFINER

@@ -12,8 +12,9 @@
  * (pg_verifymbstr), timestamps and zone names (parse.c).
  *
  * Invariants:
- *	- a line is either staged (valid) or rejected, never both, never lost:
- *	  rows_read = rows_loaded + rows_duplicate + rows_rejected;
+ *	- a line is either staged (valid), rejected or, for a poll older than
+ *	  the retention edge (polls.c), expired; never two, never lost:
+ *	  rows_read = rows_loaded + rows_duplicate + rows_rejected + rows_expired;
  *	- nothing of a file is applied unless the whole file was read: a missing
  *	  file or a header without a required column raises an error before any
  *	  change, and the caller's (sub)transaction covers the rest;
@@ -204,7 +205,7 @@ read_data(RmIngest *st, RmLineReader *reader)
 static void
 end_file(RmIngest *st)
 {
-	int64		counts[4];
+	int64		counts[5];
 
 	if (st->source == RM_SRC_STATUS)
 	{
@@ -222,6 +223,7 @@ end_file(RmIngest *st)
 	counts[1] = st->rows_loaded;
 	counts[2] = st->rows_duplicate;
 	counts[3] = st->rows_rejected;
+	counts[4] = st->rows_expired;
 	rm_finish_run(st->run_id, counts, "loaded", NULL);
 	rm_batch_end(st);
 }
@@ -273,9 +275,12 @@ rm_ingest_status_text(RmIngest *st, const char *name, const char *data,
  * ---------------------------------------------------------------------
  */
 
-#define RM_SUMMARY_COLS 7
+#define RM_SUMMARY_COLS 8
 
-/* the first six columns of a summary row: file, the counts, outcome */
+/*
+ * The columns of a summary row but the seventh (run_id or error): file, the
+ * counts, outcome, and rows_expired last (added in 0.4.0)
+ */
 static void
 summary_values(Datum *values, const char *path, const RmIngest *st,
 			   const char *outcome)
@@ -286,6 +291,7 @@ summary_values(Datum *values, const char *path, const RmIngest *st,
 	values[3] = Int64GetDatum(st->rows_duplicate);
 	values[4] = Int64GetDatum(st->rows_rejected);
 	values[5] = CStringGetTextDatum(outcome);
+	values[7] = Int64GetDatum(st->rows_expired);
 }
 
 /* operations: a standby cannot write; say so at once, naming the primary */
@@ -452,7 +458,7 @@ ingest_in_subxact(RmSource source, const char *path, RmIngest *st)
 		CurrentResourceOwner = oldowner;
 		error = edata->message;
 		st->rows_read = st->rows_loaded = 0;
-		st->rows_duplicate = st->rows_rejected = 0;
+		st->rows_duplicate = st->rows_rejected = st->rows_expired = 0;
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("%s file not loaded: %s", def->name, edata->message),
@@ -462,7 +468,7 @@ ingest_in_subxact(RmSource source, const char *path, RmIngest *st)
 
 	if (error != NULL)
 	{
-		int64		counts[4] = {0, 0, 0, 0};
+		int64		counts[5] = {0, 0, 0, 0, 0};
 
 		SPI_connect();
 		st->run_id = rm_insert_run(def->name, path);

@@ -92,6 +92,7 @@ typedef struct RmSourceDef
 extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 
 struct RmPollRow;				/* polls.c */
+struct rmstore_hash;			/* polls.c: interned store ids */
 struct RmLineReader;			/* csv.c */
 
 /* state of one file's ingestion, or of one API batch */
@@ -122,7 +123,7 @@ typedef struct RmIngest
 
 	/* status: polls gathered in memory, applied in sorted chunks */
 	MemoryContext pollcxt;
-	HTAB	   *stores;			/* store_id -> index in store_text */
+	struct rmstore_hash *stores;	/* store_id -> index in store_text */
 	text	  **store_text;
 	int			nstores;
 	int			store_cap;
@@ -142,10 +143,16 @@ typedef struct RmIngest
 								 Datum *firsts, Datum *lasts, int n);
 	void	   *api;			/* the API batch being recorded */
 
+	/* retention (prune.c): polls older than edge are not loaded */
+	bool		edge_known;		/* edge looked up, at the first poll */
+	bool		has_edge;		/* retention on and polls stored */
+	TimestampTz edge;
+
 	int64		rows_read;
 	int64		rows_loaded;
 	int64		rows_duplicate;
 	int64		rows_rejected;
+	int64		rows_expired;	/* polls older than the retention edge */
 } RmIngest;
 
 /*
@@ -216,7 +223,7 @@ extern void rm_reject_long_line(RmIngest *st, const RmLineReader *r,
 extern void rm_reject_conflicts(RmIngest *st, int64 *line_nos, int n);
 extern char *rm_excerpt(const char *s, int len, int max);
 extern int64 rm_insert_run(const char *source, const char *path);
-extern void rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
+extern void rm_finish_run(int64 run_id, int64 counts[5], const char *outcome,
 						  const char *error);
 
 /* ingest.c: checks every load makes first */

@@ -363,33 +363,33 @@ rm_insert_run(const char *source, const char *path)
 	return run_id;
 }
 
-/* counts: read, loaded, duplicate, rejected */
+/* counts: read, loaded, duplicate, rejected, expired */
 void
-rm_finish_run(int64 run_id, int64 counts[4], const char *outcome,
+rm_finish_run(int64 run_id, int64 counts[5], const char *outcome,
 			  const char *error)
 {
-	Datum		args[7];
-	Oid			types[7] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	TEXTOID, TEXTOID};
-	char		nulls[7] = "      ";
+	Datum		args[8];
+	Oid			types[8] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, TEXTOID, TEXTOID};
+	char		nulls[8] = "       ";
 
 	args[0] = Int64GetDatum(run_id);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		args[1 + i] = Int64GetDatum(counts[i]);
-	args[5] = CStringGetTextDatum(outcome);
+	args[6] = CStringGetTextDatum(outcome);
 	if (error)
-		args[6] = CStringGetTextDatum(error);
+		args[7] = CStringGetTextDatum(error);
 	else
 	{
-		args[6] = (Datum) 0;
-		nulls[6] = 'n';
+		args[7] = (Datum) 0;
+		nulls[7] = 'n';
 	}
 	if (SPI_execute_with_args("UPDATE restmon.ingest_run"
 							  " SET finished_at = pg_catalog.clock_timestamp(),"
 							  "  rows_read = $2, rows_loaded = $3,"
 							  "  rows_duplicate = $4, rows_rejected = $5,"
-							  "  outcome = $6, error = $7"
+							  "  rows_expired = $6, outcome = $7, error = $8"
 							  " WHERE run_id = $1",
-							  7, types, args, nulls, false, 0) != SPI_OK_UPDATE)
+							  8, types, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not log the ingest run");
 }

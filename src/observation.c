@@ -10,8 +10,18 @@
  * takes the values from the index items, as an index-only scan does (the
  * heap visited only for pages not all-visible): no scan key evaluated per
  * item, no plan, slot or tuple copy per row, and no descent from the root
- * for a store that starts on the page the previous store ended on.  Ingestion inserts new polls the way COPY does
- * (table_multi_insert, then one index insertion per row), in key order.
+ * for a store that starts on the page the previous store ended on.
+ * Ingestion inserts new polls the way COPY does (table_multi_insert, then
+ * one index insertion per row), in key order.
+ * Into a table created or truncated in the same transaction and still
+ * without a page, it inserts the heap rows only, then rebuilds every index
+ * by sort, as CREATE INDEX does (rm_obs_bulk_if_empty).  No other session
+ * can read the table's new files before commit (TRUNCATE holds
+ * AccessExclusiveLock until then), so the rebuild's AccessExclusiveLock on
+ * the indexes blocks no report that was not blocked already; the rebuild
+ * is transactional (new files, swapped at commit: crash-safe) and checks
+ * the primary key's uniqueness again.  Anywhere else a report never waits
+ * for an ingestion, and rows go through the indexes one by one.
  *
  * Rows inserted here fire no trigger (a table with a trigger other than
  * restmon's own is refused): the caller keeps restmon.store up to date
@@ -29,13 +39,14 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "access/visibilitymap.h"
 #include "access/transam.h"
 #include "access/tupmacs.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_collation.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -446,9 +457,12 @@ obs_flush(RmObsTable *o)
 	{
 		TupleTableSlot *slot = o->slots[i];
 
-		list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
-										false, false, NULL, NIL));
-		ResetPerTupleExprContext(o->estate);
+		if (!o->bulk)
+		{
+			list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
+											false, false, NULL, NIL));
+			ResetPerTupleExprContext(o->estate);
+		}
 		ExecClearTuple(slot);
 	}
 	o->nbuffered = 0;
@@ -509,9 +523,30 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 		obs_flush(o);
 }
 
+/*
+ * Before the first insert: when the table was created or truncated in this
+ * transaction (as COPY FREEZE asks) and has no page at all, insert heap
+ * rows only and rebuild the indexes at rm_obs_close.  The caller must hold
+ * a lock that keeps every other writer out (ShareRowExclusiveLock), and
+ * must not read rows it inserted through this handle (reads go through the
+ * primary key).  Returns whether it does so.
+ */
+bool
+rm_obs_bulk_if_empty(RmObsTable *o)
+{
+	Assert(o->slots == NULL);
+	o->bulk = (o->heap->rd_createSubid != InvalidSubTransactionId ||
+			   o->heap->rd_firstRelfilenodeSubid != InvalidSubTransactionId) &&
+		RelationGetNumberOfBlocks(o->heap) == 0;
+	return o->bulk;
+}
+
 void
 rm_obs_close(RmObsTable *o)
 {
+	bool		rebuild = o->bulk && o->slots != NULL;
+	Oid			relid = RelationGetRelid(o->heap);
+
 	obs_flush(o);
 	if (o->slots != NULL)
 	{
@@ -531,4 +566,13 @@ rm_obs_close(RmObsTable *o)
 		table_index_fetch_end(o->fetch);
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
+
+	if (rebuild)
+	{
+		ReindexParams params = {0};
+
+		/* every index, by sort; the primary key's uniqueness checked */
+		CommandCounterIncrement();
+		reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+	}
 }

@@ -40,6 +40,7 @@ typedef struct RmObsTable
 	TupleTableSlot *slot;
 	Buffer		vmbuffer;
 	TupleTableSlot **slots;		/* inserts, buffered */
+	bool		bulk;			/* heap only; indexes rebuilt at close */
 	int			nbuffered;
 	BulkInsertState bistate;
 	EState	   *estate;			/* for index insertion */
@@ -49,6 +50,7 @@ typedef struct RmObsTable
 extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
 extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 						TimestampTz hi, RmObs **polls, int *cap);
+extern bool rm_obs_bulk_if_empty(RmObsTable *o);
 extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
 						  bool active);
 extern void rm_obs_close(RmObsTable *o);

@@ -14,7 +14,12 @@
  *	- new rows are inserted in key order, as COPY does, and restmon.store is
  *	  updated once per chunk;
  *	- a chunk sees the rows of the chunks before it, so a file applied in
- *	  several chunks gives the same result as in one.
+ *	  several chunks gives the same result as in one;
+ *	- a poll older than the retention edge (prune.c) is neither gathered
+ *	  nor rejected but counted as expired: the edge is looked up once per
+ *	  load, at its first poll, under the lock every status load takes, so
+ *	  it comes from the data (the latest poll stored), is the same for
+ *	  every chunk, and no load brings back what pruning deleted.
  *
  * This is the hot path of ingestion: a line costs one hash lookup of its
  * store_id and one 24-byte row; nothing else is allocated per line.
@@ -23,7 +28,7 @@
  */
 #include "postgres.h"
 
-#include "access/hash.h"
+#include "common/hashfn.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -51,51 +56,41 @@ typedef struct RmKeyRef
 	int			len;
 } RmKeyRef;
 
+/* the interned store ids: simplehash, inlined (one lookup per line) */
 typedef struct RmStoreEntry
 {
 	RmKeyRef	key;
 	int32		idx;
+	uint32		hash;
+	char		status;
 } RmStoreEntry;
+
+#define SH_PREFIX rmstore
+#define SH_ELEMENT_TYPE RmStoreEntry
+#define SH_KEY_TYPE RmKeyRef
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).p, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).p, (b).p, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* ---------------------------------------------------------------------
  * Gathering
  * ---------------------------------------------------------------------
  */
 
-static uint32
-keyref_hash(const void *key, Size keysize)
-{
-	const RmKeyRef *k = key;
-
-	return DatumGetUInt32(hash_any((const unsigned char *) k->p, k->len));
-}
-
-static int
-keyref_match(const void *a, const void *b, Size keysize)
-{
-	const RmKeyRef *x = a;
-	const RmKeyRef *y = b;
-
-	return (x->len == y->len && memcmp(x->p, y->p, x->len) == 0) ? 0 : 1;
-}
-
 /* before the first line: an empty chunk */
 void
 rm_polls_init(RmIngest *st)
 {
-	HASHCTL		ctl;
-
 	st->pollcxt = AllocSetContextCreate(CurrentMemoryContext,
 										"restmon ingest polls",
 										ALLOCSET_DEFAULT_SIZES);
-	ctl.keysize = sizeof(RmKeyRef);
-	ctl.entrysize = sizeof(RmStoreEntry);
-	ctl.hash = keyref_hash;
-	ctl.match = keyref_match;
-	ctl.hcxt = st->pollcxt;
-	st->stores = hash_create("restmon ingest stores", 1024, &ctl,
-							 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-							 HASH_CONTEXT);
+	st->stores = rmstore_create(st->pollcxt, 1024, NULL);
 	st->store_cap = 1024;
 	st->store_text = MemoryContextAlloc(st->pollcxt,
 										sizeof(text *) * st->store_cap);
@@ -113,7 +108,7 @@ intern_store(RmIngest *st, const char *id, int len)
 {
 	RmKeyRef	key = {id, len};
 	bool		found;
-	RmStoreEntry *e = hash_search(st->stores, &key, HASH_ENTER, &found);
+	RmStoreEntry *e = rmstore_insert(st->stores, key, &found);
 
 	if (!found)
 	{
@@ -135,6 +130,27 @@ intern_store(RmIngest *st, const char *id, int len)
 }
 
 /*
+ * The retention edge of this load, looked up at its first poll: first the
+ * lock that serializes status loads (apply_chunk's; held to the end of the
+ * transaction, and pruning never waits for it), then the latest poll
+ * stored, in a snapshot taken after the lock (READ COMMITTED).
+ */
+static void
+find_edge(RmIngest *st)
+{
+	RmObsTable	obs;
+
+	st->edge_known = true;
+	if (restmon_observation_retention < 0)
+		return;
+	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	rm_obs_close(&obs);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	st->has_edge = rm_retention_edge(&st->edge);
+	PopActiveSnapshot();
+}
+
+/*
  * Gather one valid poll (its store id checked, len bytes; item_no: its line
  * of a file, or its element of an API batch, which orders polls of one
  * instant: the earliest wins).  Both the CSV lines and the API's elements
@@ -146,6 +162,13 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 {
 	RmPollRow  *row;
 
+	if (!st->edge_known)
+		find_edge(st);
+	if (st->has_edge && t < st->edge)
+	{
+		st->rows_expired++;		/* a poll exactly at the edge is kept */
+		return;
+	}
 	if (st->npolls == st->poll_cap && st->poll_cap < st->max_polls)
 	{
 		st->poll_cap = (int) Min((int64) st->poll_cap * 2,
@@ -217,12 +240,13 @@ rm_polls_line(RmIngest *st, int64 line_no, const char *line, int len,
  * ---------------------------------------------------------------------
  */
 
-/* store_ids in byte order (rm_key_cmp) */
+/* indexes of store_text (arg), by their store_ids in byte order (rm_key_cmp) */
 static int
-text_ptr_cmp(const void *a, const void *b)
+store_idx_cmp(const void *a, const void *b, void *arg)
 {
-	const text *x = *(text *const *) a;
-	const text *y = *(text *const *) b;
+	text	  **store_text = arg;
+	const text *x = store_text[*(const int32 *) a];
+	const text *y = store_text[*(const int32 *) b];
 
 	return rm_key_cmp(VARDATA(x), VARSIZE(x) - VARHDRSZ,
 					  VARDATA(y), VARSIZE(y) - VARHDRSZ);
@@ -298,17 +322,19 @@ static text **
 sort_chunk(RmIngest *st)
 {
 	text	  **by_rank = palloc(sizeof(text *) * st->nstores);
+	int32	   *order = palloc(sizeof(int32) * st->nstores);
 	int32	   *rank = palloc(sizeof(int32) * st->nstores);
 
-	memcpy(by_rank, st->store_text, sizeof(text *) * st->nstores);
-	qsort(by_rank, st->nstores, sizeof(text *), text_ptr_cmp);
+	for (int i = 0; i < st->nstores; i++)
+		order[i] = i;
+	qsort_arg(order, st->nstores, sizeof(int32), store_idx_cmp,
+			  st->store_text);
 	for (int r = 0; r < st->nstores; r++)
 	{
-		RmKeyRef	key = {VARDATA(by_rank[r]), VARSIZE(by_rank[r]) - VARHDRSZ};
-		RmStoreEntry *e = hash_search(st->stores, &key, HASH_FIND, NULL);
-
-		rank[e->idx] = r;
+		by_rank[r] = st->store_text[order[r]];
+		rank[order[r]] = r;
 	}
+	pfree(order);
 	sort_polls(st->polls, st->npolls, rank, st->nstores);
 	pfree(rank);
 	return by_rank;
@@ -449,6 +475,7 @@ apply_chunk(RmIngest *st)
 	 * COMMITTED) that also sees the chunks applied before this one.
 	 */
 	rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	(void) rm_obs_bulk_if_empty(&ap.obs);	/* an empty table: indexes by sort */
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();

@@ -3,15 +3,21 @@
  * src/prune.c
  *	  Observation retention: restmon_prune_observations() deletes the status
  *	  polls older than restmon.observation_retention, in bounded batches;
- *	  restmon_upkeep() runs one batch every time it runs.  Off by default
- *	  (-1): an hourly ingestion of a cumulative status file would load the
- *	  pruned polls again, until ingestion skips polls beyond the edge.
+ *	  restmon_upkeep() runs one batch every time it runs.  On by default
+ *	  (35 days): ingestion (polls.c) does not load a poll older than the
+ *	  same edge again, so an hourly job re-reading a cumulative status
+ *	  file does not bring the pruned polls back (it counts them as
+ *	  expired).
  *
  * Invariants:
- *	- the edge is the latest poll stored (semantics §4's default report
- *	  instant) minus the retention, never the server clock: data dated in
- *	  the past is not emptied; a poll exactly at the edge is kept, one
- *	  microsecond older is deleted;
+ *	- the edge (rm_retention_edge, the one definition, also ingestion's) is
+ *	  the latest poll stored (semantics §4's default report instant) minus
+ *	  the retention, never the server clock nor a session's setting (the
+ *	  setting is PGC_SIGHUP): data dated in the past is not emptied; a poll
+ *	  exactly at the edge is kept, one microsecond older is deleted (and
+ *	  not loaded);
+ *	- the edge never moves back while polls are only added and pruned: the
+ *	  latest poll comes from restmon.store, which pruning leaves alone;
  *	- the retention is at least the evidence horizon of 192 hours
  *	  (semantics §5), so a report at the default instant is unchanged by
  *	  pruning;
@@ -21,12 +27,16 @@
  *	- a batch never waits for an ingestion: it takes its lock on
  *	  restmon.observation only if no ingestion holds one (else it deletes
  *	  nothing, and the next upkeep tries again), and deletes per store
- *	  through the primary key until about max_rows rows are gone, so an
- *	  ingestion that starts meanwhile waits at most for one batch.
+ *	  through the primary key until about max_rows rows are gone or about
+ *	  max_ms milliseconds have passed, so an ingestion that starts
+ *	  meanwhile waits at most for one batch; a RowExclusiveLock never
+ *	  blocks a report (AccessShareLock).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <limits.h>
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -45,8 +55,10 @@ PG_FUNCTION_INFO_V1(restmon_prune_observations);
 
 /* delete the polls of the stores under the cursor older than edge */
 static int64
-prune_stores(Portal portal, TimestampTz edge, int64 max_rows)
+prune_stores(Portal portal, TimestampTz edge, int64 max_rows, int max_ms)
 {
+	TimestampTz stop = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   (int64) max_ms);
 	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
 	int64		n = 0;
@@ -56,7 +68,7 @@ prune_stores(Portal portal, TimestampTz edge, int64 max_rows)
 					   2, types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the pruning of polls");
-	while (n < max_rows)
+	while (n < max_rows && GetCurrentTimestamp() < stop)
 	{
 		SPITupleTable *stores;
 		uint64		nstores;
@@ -70,6 +82,9 @@ prune_stores(Portal portal, TimestampTz edge, int64 max_rows)
 		{
 			bool		isnull;
 			Datum		args[2];
+
+			if ((i & 63) == 63 && GetCurrentTimestamp() >= stop)
+				break;
 
 			args[0] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
 									&isnull);
@@ -85,15 +100,32 @@ prune_stores(Portal portal, TimestampTz edge, int64 max_rows)
 }
 
 /*
- * Delete about max_rows polls older than the retention at most; returns
- * how many.  0 when the retention is off, nothing is stored, or an
- * ingestion holds the table.
+ * The retention edge (semantics §4's default report instant, the latest
+ * poll stored, minus restmon.observation_retention): polls older than it
+ * are pruned and not loaded.  False when the retention is off or nothing
+ * is stored.  Inside SPI; reads with the active snapshot.
+ */
+bool
+rm_retention_edge(TimestampTz *edge)
+{
+	TimestampTz latest;
+
+	if (restmon_observation_retention < 0 || !rm_default_as_of(&latest))
+		return false;
+	*edge = latest -
+		(TimestampTz) restmon_observation_retention * USECS_PER_MINUTE;
+	return true;
+}
+
+/*
+ * Delete about max_rows polls older than the retention edge, for about
+ * max_ms milliseconds at most; returns how many.  0 when the retention is
+ * off, nothing is stored, or an ingestion holds the table.
  */
 int64
-rm_prune_observations(int64 max_rows)
+rm_prune_observations(int64 max_rows, int max_ms)
 {
 	Oid			relid;
-	TimestampTz latest;
 	TimestampTz edge;
 	Portal		portal;
 	Datum		arg;
@@ -110,12 +142,11 @@ rm_prune_observations(int64 max_rows)
 		return 0;
 
 	SPI_connect();
-	if (!rm_default_as_of(&latest))
+	if (!rm_retention_edge(&edge))
 	{
 		SPI_finish();
 		return 0;
 	}
-	edge = latest - (TimestampTz) restmon_observation_retention * USECS_PER_MINUTE;
 	arg = TimestampTzGetDatum(edge);
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT s.store_id FROM restmon.store s"
@@ -123,7 +154,7 @@ rm_prune_observations(int64 max_rows)
 									   " ORDER BY s.store_id",
 									   1, &type, &arg, NULL, false,
 									   CURSOR_OPT_NO_SCROLL);
-	n = prune_stores(portal, edge, max_rows);
+	n = prune_stores(portal, edge, max_rows, max_ms);
 	SPI_cursor_close(portal);
 	SPI_finish();
 	return n;
@@ -139,5 +170,5 @@ restmon_prune_observations(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_rows must be at least 1")));
-	PG_RETURN_INT64(rm_prune_observations(max_rows));
+	PG_RETURN_INT64(rm_prune_observations(max_rows, INT_MAX));
 }

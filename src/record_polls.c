@@ -152,7 +152,7 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
 	int64		n = JB_ROOT_COUNT(polls);
 	MemoryContext elemcxt;
 	MemoryContext old;
-	int64		counts[4];
+	int64		counts[5];
 
 	memset(st, 0, sizeof(*st));
 	st->source = RM_SRC_STATUS;
@@ -185,6 +185,7 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
 	counts[1] = st->rows_loaded;
 	counts[2] = st->rows_duplicate;
 	counts[3] = st->rows_rejected;
+	counts[4] = st->rows_expired;
 	if (st->run_id != 0)
 		rm_finish_run(st->run_id, counts, "loaded", NULL);
 	rm_batch_end(st);
@@ -221,12 +222,13 @@ rejects_of_run(int64 run_id, const char *key)
 	return SPI_datumTransfer(value, false, -1);
 }
 
-#define RM_RECORD_COLS 6
+#define RM_RECORD_COLS 7
 
 /*
  * Record a batch, an array (polls) or a status file's text (csv), and
  * return its summary: received, loaded, duplicate, rejected, rejects
- * (jsonb) and run_id (NULL when nothing was rejected).
+ * (jsonb), run_id (NULL when nothing was rejected) and expired (polls older
+ * than the retention edge, polls.c).
  */
 static Datum
 record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, text *csv,
@@ -261,6 +263,7 @@ record_and_summarise(FunctionCallInfo fcinfo, Jsonb *polls, text *csv,
 	values[3] = Int64GetDatum(st.rows_rejected);
 	values[5] = Int64GetDatum(st.run_id);
 	nulls[5] = (st.run_id == 0);
+	values[6] = Int64GetDatum(st.rows_expired);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
 }

@@ -28,7 +28,7 @@ int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
 bool		restmon_state_alerts = true;
 int			restmon_report_workers = -1;
-int			restmon_observation_retention = -1;
+int			restmon_observation_retention = RM_OBSERVATION_RETENTION_DEFAULT;
 
 void		_PG_init(void);
 
@@ -121,15 +121,21 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
-	/* prune.c: polls older than this are pruned by the upkeep job */
+	/*
+	 * prune.c and polls.c: polls older than this are pruned by the upkeep
+	 * job, and not loaded again.  PGC_SIGHUP: postgresql.conf or ALTER SYSTEM
+	 * only, so no session (not even a superuser's, nor ALTER ROLE or DATABASE
+	 * ... SET) changes what a load keeps: every loader, the pruning and the
+	 * reports agree on one edge.
+	 */
 	DefineCustomIntVariable("restmon.observation_retention",
-							"How long status polls are kept, counted back from the latest poll stored; -1 (the default) keeps every poll.",
-							"restmon_upkeep() deletes older polls in bounded batches; at least 192 hours, so a report at the default instant never changes.",
+							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
+							"restmon_upkeep() deletes older polls in bounded batches, and ingestion does not load them again (it counts them as expired); at least 192 hours, so a report at the default instant never changes.",
 							&restmon_observation_retention,
-							-1,
+							RM_OBSERVATION_RETENTION_DEFAULT,
 							-1,
 							INT_MAX,
-							PGC_SUSET,
+							PGC_SIGHUP,
 							GUC_UNIT_MIN,
 							check_observation_retention, NULL, NULL);
 

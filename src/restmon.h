@@ -23,9 +23,12 @@ extern bool restmon_state_alerts;
 extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
 extern int	restmon_observation_retention;	/* minutes; -1: keep all */
 
-/* prune.c: observation retention */
+/* prune.c: observation retention (35 days by default) */
+#define RM_OBSERVATION_RETENTION_DEFAULT	(35 * 24 * 60)
 #define RM_UPKEEP_PRUNE_ROWS	50000	/* polls deleted per upkeep, at most */
-extern int64 rm_prune_observations(int64 max_rows);
+#define RM_UPKEEP_PRUNE_MS		1000	/* and milliseconds spent, about */
+extern int64 rm_prune_observations(int64 max_rows, int max_ms);
+extern bool rm_retention_edge(TimestampTz *edge);
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the

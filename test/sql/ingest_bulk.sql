@@ -75,6 +75,12 @@ LEFT JOIN restmon.observation o ON o.store_id = 'ts' || lpad(c.n::text, 2, '0')
 LEFT JOIN restmon.rejected r ON r.file LIKE '%/ts.csv' AND r.line_no = c.n + 1
 ORDER BY c.n;
 
+-- those polls go, and restmon.store forgets them: the latest poll stored
+-- (9999-12-31) would put the retention edge (restmon.observation_retention,
+-- 35 days before the latest poll stored) after every poll below
+DELETE FROM restmon.observation WHERE store_id LIKE 'ts%';
+SELECT restmon_rebuild_stores() AS stores;
+
 -- semantics §1 at scale: 100,000 lines applied in 3 chunks (maintenance_work_mem
 -- = 1MB holds 43,690 polls of 24 bytes), 97 stores, one instant per line:
 --   lines 1-60000       new: store c<i % 97>, 2023-01-01 + i minutes,
@@ -121,10 +127,12 @@ FROM restmon.observation WHERE store_id LIKE 'c%';
 SELECT count(*) AS stores, min(first_observed_at), max(last_observed_at)
 FROM restmon.store WHERE store_id LIKE 'c%';
 
--- the same file in one chunk (after deleting the rows) gives the same rows
+-- the same file in one chunk (after deleting the rows, and the stores, so
+-- that no retention edge applies, as for the first load) gives the same rows
 CREATE TEMP TABLE chunked AS
 SELECT store_id, observed_at, active FROM restmon.observation WHERE store_id LIKE 'c%';
 DELETE FROM restmon.observation WHERE store_id LIKE 'c%';
+SELECT restmon_rebuild_stores() AS stores;
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
 FROM restmon_ingest_status(:'chunks_file');
 SELECT (SELECT count(*) FROM (SELECT * FROM chunked
@@ -134,9 +142,20 @@ SELECT (SELECT count(*) FROM (SELECT * FROM chunked
                               FROM restmon.observation WHERE store_id LIKE 'c%'
                               EXCEPT SELECT * FROM chunked) b) AS only_one_pass;
 
--- and a third load of it adds nothing: 99,990 duplicates, 10 conflicts
-SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected
+-- and a third load of it adds nothing.  Now polls are stored, so the
+-- retention edge applies (doc/operations.md): the latest poll stored,
+-- 2023-02-25 13:10 (i = 79,990), minus 35 days = 2023-01-21 13:10, that is
+-- i = 20 * 1440 + 13 * 60 + 10 = 29,590; a line with i < 29,590 is expired
+-- (i = 29,590 itself, exactly at the edge, is kept):
+--   lines 1-29589 (i = line): 29,589 expired; lines 29590-60000: 30,411
+--   duplicates; lines 60001-80000 (i = 1 ... 20,000): 20,000 expired;
+--   lines 80001-80010 (i = 1 ... 10): 10 expired, no longer conflicts;
+--   lines 80011-100000 (i = 60,001 ... 79,990): 19,990 duplicates
+-- so 50,401 duplicates and 49,599 expired, 0 rejected: 100,000 in all.
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
 FROM restmon_ingest_status(:'chunks_file');
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
+FROM restmon.ingest_run ORDER BY run_id DESC LIMIT 1;
 
 -- an index a user adds is kept up to date by ingestion, as by COPY:
 -- 1,000 new polls, all found again through that index
@@ -173,4 +192,37 @@ SELECT count(*) FROM restmon.observation WHERE store_id = 'y1';
 DROP TRIGGER poll_audit ON restmon.observation;
 DROP FUNCTION public.poll_audit();
 
+-- into a table truncated in the same transaction (no page, and no other
+-- session can read it before commit), the first chunk inserts its rows
+-- into the heap only and rebuilds every index by sort (src/observation.c);
+-- the next chunks find them through the primary key: the same counts and
+-- rows as above (no poll stored, so no retention edge), and the indexes
+-- (the primary key and a user's) hold exactly the table's rows (amcheck)
+CREATE INDEX observation_time_idx ON restmon.observation (observed_at);
+BEGIN;
+TRUNCATE restmon.observation, restmon.store;
+SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SET LOCAL maintenance_work_mem = '1MB';
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
+FROM restmon_ingest_status(:'chunks_file');
+SELECT pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
+  AS pkey_rebuilt;
+COMMIT;
+SELECT (SELECT count(*) FROM (SELECT * FROM chunked
+                              EXCEPT SELECT store_id, observed_at, active
+                              FROM restmon.observation) a) AS only_chunked,
+       (SELECT count(*) FROM (SELECT store_id, observed_at, active
+                              FROM restmon.observation
+                              EXCEPT SELECT * FROM chunked) b) AS only_bulk;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+RESET client_min_messages;
+SELECT bt_index_check(i, true) FROM (VALUES ('restmon.observation_pkey'::regclass),
+	('restmon.observation_time_idx'::regclass)) v(i);
+DROP INDEX restmon.observation_time_idx;
+-- restmon.store follows, as for any load
+SELECT count(*) AS stores, min(first_observed_at), max(last_observed_at)
+FROM restmon.store;
+
 DROP EXTENSION restmon;
+DROP EXTENSION amcheck;
