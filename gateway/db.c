@@ -80,9 +80,11 @@ static const char *const call_sql[] = {
 	[DB_HEALTH] = "SELECT 1",
 	/* the summary as JSON text, and whether anything in it was valid */
 	[DB_RECORD_JSON] = "SELECT pg_catalog.row_to_json(r)::text, r.received = 0"
-	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls($1::jsonb) r",
+	" OR r.loaded + r.duplicate + r.expired > 0"
+	" FROM restmon_record_polls($1::jsonb) r",
 	[DB_RECORD_CSV] = "SELECT pg_catalog.row_to_json(r)::text, r.received = 0"
-	" OR r.loaded + r.duplicate > 0 FROM restmon_record_polls_csv($1) r",
+	" OR r.loaded + r.duplicate + r.expired > 0"
+	" FROM restmon_record_polls_csv($1) r",
 	/* a report's state and its CSV's ETag; a complete CSV whole */
 	[DB_CSV_ETAG] = "SELECT status, error, etag, bytes"
 	" FROM restmon_report_csv_etag($1)",

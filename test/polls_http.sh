@@ -163,6 +163,15 @@ req_get=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/polls")
 is "GET /api/polls: 405" 405 "$req_get"
 printf '%s\t%s\t%s\t%s\n' /api/polls get 405 application/json >> "$tmp/observed"
 
+# --- polls older than the retention edge (the latest poll stored, 2024-10-03
+# 11:00 UTC above, minus the default 35 days: operations, retention of
+# polls) are valid but not kept: 200, counted as expired, nothing recorded ---
+echo '[{"store_id": "h1", "status": "active", "timestamp_utc": "2024-01-01T10:00:00Z"}]' > "$tmp/old.json"
+before=$(sql "SELECT count(*) FROM restmon.observation")
+json "$tmp/old.json"
+is "a batch of expired polls only: 200, expired 1, loaded 0" "200 1 0" "$STATUS $(field .expired) $(field .loaded)"
+is "... and nothing recorded" "$before" "$(sql "SELECT count(*) FROM restmon.observation")"
+
 # --- the poll role only: its connection cannot read the tables ---
 is "the poll role cannot read restmon.observation" "permission denied for schema restmon" \
 	"$(psql -X -At -U restmon_poller_test -c 'SELECT count(*) FROM restmon.observation' 2>&1 | head -1 | sed 's/^ERROR: *//')"
