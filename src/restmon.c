@@ -42,8 +42,9 @@ check_observation_retention(int *newval, void **extra, GucSource source)
 	return false;
 }
 
-void
-_PG_init(void)
+/* loading files and polls (ingest.c, polls.c, alerts.c), rejected lines */
+static void
+define_load_gucs(void)
 {
 	DefineCustomStringVariable("restmon.data_dir",
 							   "Directory restmon_ingest() reads by default.",
@@ -63,17 +64,6 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("restmon.report_retention",
-							"How long finished reports are kept before restmon_prune_reports() deletes them.",
-							NULL,
-							&restmon_report_retention,
-							7 * 24 * 60,
-							1,
-							INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MIN,
-							NULL, NULL, NULL);
-
 	/* semantics §4: how far past the server clock a poll may lie */
 	DefineCustomIntVariable("restmon.max_future",
 							"How far a status poll may lie after the server clock; later polls are rejected.",
@@ -90,6 +80,23 @@ _PG_init(void)
 							"How long the rejected lines of an ingestion run are kept before restmon_prune_rejects() deletes them.",
 							NULL,
 							&restmon_reject_retention,
+							7 * 24 * 60,
+							1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+}
+
+/* reports (report_*.c) and how long they and the polls are kept (prune.c) */
+static void
+define_report_gucs(void)
+{
+	DefineCustomIntVariable("restmon.report_retention",
+							"How long finished reports are kept before restmon_prune_reports() deletes them.",
+							NULL,
+							&restmon_report_retention,
 							7 * 24 * 60,
 							1,
 							INT_MAX,
@@ -139,5 +146,12 @@ _PG_init(void)
 							GUC_UNIT_MIN,
 							check_observation_retention, NULL, NULL);
 
+}
+
+void
+_PG_init(void)
+{
+	define_load_gucs();
+	define_report_gucs();
 	MarkGUCPrefixReserved("restmon");
 }
