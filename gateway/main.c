@@ -85,6 +85,72 @@ default_options(GatewayOptions *o)
 	o->csv_cache_mb = 64;
 }
 
+/* one option's value into o; false for an option not known */
+static bool
+set_option(GatewayOptions *o, int ch, char *arg)
+{
+	switch (ch)
+	{
+		case 'd':
+			o->conninfo = arg;
+			break;
+		case 'P':
+			o->poll_conninfo = arg;
+			break;
+		case 'p':
+			o->port = atoi(arg);
+			break;
+		case 'b':
+			o->bind_addr = arg;
+			break;
+		case 't':
+			o->threads = atoi(arg);
+			break;
+		case 'l':
+			o->slow_conns = atoi(arg);
+			break;
+		case 'm':
+			o->max_conn = atoi(arg);
+			break;
+		case 'c':
+			o->max_per_client = atoi(arg);
+			break;
+		case 'o':
+			o->timeout = atoi(arg);
+			break;
+		case 'r':
+			o->trigger_rate = atof(arg);
+			break;
+		case 'u':
+			o->trigger_burst = atoi(arg);
+			break;
+		case 's':
+			o->statement_timeout_ms = atoi(arg);
+			break;
+		case 'w':
+			o->web_root = arg;
+			break;
+		case 'C':
+			o->csv_cache_mb = atoi(arg);
+			break;
+		default:
+			return false;
+	}
+	return true;
+}
+
+/* whether the options are within their ranges */
+static bool
+options_valid(const GatewayOptions *o)
+{
+	return !(o->port <= 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 ||
+			 o->slow_conns < 1 || o->slow_conns > 256 ||
+			 o->max_conn < 1 || o->max_per_client < 1 || o->timeout < 1 ||
+			 o->statement_timeout_ms < 0 || !(o->trigger_rate >= 0) ||
+			 o->trigger_burst < 1 || o->csv_cache_mb < 0 ||
+			 o->csv_cache_mb > 1024 * 1024);
+}
+
 /* the command line into *o; -1 to go on, else the exit code */
 static int
 parse_options(int argc, char **argv, GatewayOptions *o)
@@ -112,64 +178,18 @@ parse_options(int argc, char **argv, GatewayOptions *o)
 	default_options(o);
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
 	{
-		switch (ch)
+		if (ch == 'h')
 		{
-			case 'd':
-				o->conninfo = optarg;
-				break;
-			case 'P':
-				o->poll_conninfo = optarg;
-				break;
-			case 'p':
-				o->port = atoi(optarg);
-				break;
-			case 'b':
-				o->bind_addr = optarg;
-				break;
-			case 't':
-				o->threads = atoi(optarg);
-				break;
-			case 'l':
-				o->slow_conns = atoi(optarg);
-				break;
-			case 'm':
-				o->max_conn = atoi(optarg);
-				break;
-			case 'c':
-				o->max_per_client = atoi(optarg);
-				break;
-			case 'o':
-				o->timeout = atoi(optarg);
-				break;
-			case 'r':
-				o->trigger_rate = atof(optarg);
-				break;
-			case 'u':
-				o->trigger_burst = atoi(optarg);
-				break;
-			case 's':
-				o->statement_timeout_ms = atoi(optarg);
-				break;
-			case 'w':
-				o->web_root = optarg;
-				break;
-			case 'C':
-				o->csv_cache_mb = atoi(optarg);
-				break;
-			case 'h':
-				usage(stdout);
-				return 0;
-			default:
-				usage(stderr);
-				return 2;
+			usage(stdout);
+			return 0;
+		}
+		if (!set_option(o, ch, optarg))
+		{
+			usage(stderr);
+			return 2;
 		}
 	}
-	if (o->port <= 0 || o->port > 65535 || o->threads < 1 || o->threads > 256 ||
-		o->slow_conns < 1 || o->slow_conns > 256 ||
-		o->max_conn < 1 || o->max_per_client < 1 || o->timeout < 1 ||
-		o->statement_timeout_ms < 0 || !(o->trigger_rate >= 0) ||
-		o->trigger_burst < 1 || o->csv_cache_mb < 0 ||
-		o->csv_cache_mb > 1024 * 1024)
+	if (!options_valid(o))
 	{
 		usage(stderr);
 		return 2;
