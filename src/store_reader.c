@@ -84,8 +84,8 @@ rm_keyed_next(RmReader *r)
  */
 void
 rm_keyed_open(RmReader *r, const char *table, const char *const *cols,
-			int ncols, text *only, text *lo, text *hi,
-			const TimestampTz *until)
+			  int ncols, text *only, text *lo, text *hi,
+			  const TimestampTz *until)
 {
 	Oid			relid = get_relname_relid(table,
 										  get_namespace_oid("restmon", false));
@@ -201,4 +201,3 @@ rm_read_hours(RmReader *r, const char *key, int len, RmHoursRow **rows)
 	*rows = out;
 	return n;
 }
-

@@ -71,8 +71,8 @@ typedef struct RmStoreInputs
 
 /* store_reader.c */
 extern void rm_keyed_open(RmReader *r, const char *table,
-						   const char *const *cols, int ncols, text *only,
-						   text *lo, text *hi, const TimestampTz *until);
+						  const char *const *cols, int ncols, text *only,
+						  text *lo, text *hi, const TimestampTz *until);
 extern void rm_keyed_next(RmReader *r);
 extern void rm_keyed_close(RmReader *r);
 extern Datum rm_keyed_col(RmReader *r, int col, bool *isnull);

@@ -213,7 +213,7 @@ open_scan(RmUptimeScan *s, text *only, text *lo, text *hi)
 	rm_keyed_open(&s->stores, "store", store_cols, 2, only, lo, hi, &s->T);
 	rm_keyed_open(&s->zones, "store_timezone", zone_cols, 2, only, lo, hi, NULL);
 	rm_keyed_open(&s->hours, "business_hours", hours_cols, 4, only, lo, hi,
-				NULL);
+				  NULL);
 	s->nzones = 0;
 	s->zones_seen = palloc(sizeof(RmScanZone) * RM_SCAN_ZONES);
 	rm_obs_open(&s->obs, AccessShareLock, ACL_SELECT);
@@ -238,7 +238,7 @@ static pg_tz *
 scan_zone(RmUptimeScan *s)
 {
 	bool		isnull = !rm_keyed_seek(&s->zones, s->stores.key,
-									  s->stores.keylen);
+										s->stores.keylen);
 	text	   *name = NULL;
 	int			len = 0;
 	pg_tz	   *tz;
@@ -518,9 +518,9 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	}
 
 	rm_keyed_open(&hours, "business_hours", hours_cols, 4, store, NULL, NULL,
-				NULL);
+				  NULL);
 	nrows = rm_read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
-					   &rows);
+						  &rows);
 	rm_keyed_close(&hours);
 	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
 
