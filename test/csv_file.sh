@@ -28,15 +28,11 @@ trap cleanup EXIT
 . test/tap.sh
 
 q() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
-start_gateway() {	# port [options]
-	PGUSER=restmon_gateway_test "$GW" --port "$1" --threads 2 "${@:2}" \
-		>> "$tmp/gateway.log" 2>&1 &
-	pids="$pids $!"
-	for _ in $(seq 150); do
-		curl -s -o /dev/null "http://127.0.0.1:$1/api/health" && return 0
-		sleep 0.1
-	done
-	return 1
+start_gateway() {	# port [options]: tap.sh's gw_start on that port
+	PORT=$1 gw_start -- --threads 2 "${@:2}"
+	local st=$?
+	pids="$pids $gw_pid"
+	return $st
 }
 # get PORT ID [curl args]: sets STATUS, LEN (bytes of body); body in $tmp/body
 get() {
