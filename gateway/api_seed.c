@@ -11,7 +11,7 @@
  *	GET  /api/health
  *
  * Each request is one call of restmon's SQL API (restmon_trigger_report,
- * restmon_report_status, restmon_report_csv); the figures are the
+ * restmon_report_csv_etag, restmon_report_csv); the figures are the
  * database's (semantics §6 for the CSV).  A report is answered by its
  * state: Running (200 JSON), Failed (500 JSON with the error), Complete
  * (200 CSV, or 304 to a GET whose If-None-Match holds its ETag).  The

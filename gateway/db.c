@@ -14,8 +14,9 @@
  *
  *	LANE_HEALTH		one connection, for GET /api/health (SELECT 1) only
  *	LANE_FAST		--threads connections: status polls
- *					(restmon_report_status), which only read restmon.report
- *					by its key
+ *					(restmon_report_csv_etag: a report's state and its CSV's
+ *					ETag, read by key; once, for a report completed before
+ *					0.4.0, it also stores that report's CSV)
  *	LANE_TRIGGER	--slow-connections connections: triggers, which insert
  *					into restmon.report and so wait behind any lock on it
  *	LANE_CSV		--slow-connections connections: pages of a CSV
@@ -74,7 +75,6 @@ static Lane lanes[DB_NLANES];
 
 static const char *const call_sql[] = {
 	[DB_TRIGGER] = "SELECT restmon_trigger_report($1::timestamptz, $2::text)",
-	[DB_STATUS] = "SELECT status, error FROM restmon_report_status($1)",
 	[DB_CSV_PAGE] = "SELECT csv, resume_after"
 	" FROM restmon_report_csv_page($1, $2, $3::integer)",
 	[DB_HEALTH] = "SELECT 1",

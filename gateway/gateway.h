@@ -108,7 +108,6 @@ extern bool request_string_member(struct MHD_Connection *c, Request *r,
 typedef enum DbCall
 {
 	DB_TRIGGER,					/* restmon_trigger_report(as_of, store_id) */
-	DB_STATUS,					/* restmon_report_status(id) */
 	DB_CSV_PAGE,				/* restmon_report_csv_page(id, after, bytes) */
 	DB_HEALTH,					/* SELECT 1 */
 	DB_RECORD_JSON,				/* restmon_record_polls(jsonb), summary */

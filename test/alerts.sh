@@ -44,14 +44,8 @@ INSERT INTO restmon.business_hours
 INSERT INTO restmon.observation VALUES ('al1', '2024-10-07 10:00Z', true);
 SQL
 
-# the listening session: LISTEN, then wait until the recorder is done
-mkfifo "$tmp/go"
-( { echo "LISTEN restmon_store_state;"; echo "SELECT 1;"; cat "$tmp/go";
-    echo "SELECT 2;"; } | psql -X -q -At > "$tmp/listen" 2>&1 ) &
-listener=$!
-exec 3> "$tmp/go"
-# the listener has run LISTEN once it has answered SELECT 1 (15 s at most)
-for _ in $(seq 150); do grep -qx 1 "$tmp/listen" && break; sleep 0.1; done
+# the listening session (test/tap.sh)
+listen_start
 
 step() { q -c "$1" > /dev/null; }
 step "SELECT restmon_record_poll('al1', 'active', '2024-10-07 11:00Z')"
@@ -69,13 +63,7 @@ printf 'store_id,status,timestamp_utc\nal1,active,2024-10-08 14:00:00 UTC\n' > "
 chmod -R a+rX "$dir"
 step "SELECT * FROM restmon_ingest_status('$dir/store_status.csv')"
 step "SET restmon.state_alerts = off; SELECT restmon_record_poll('al1', 'inactive', '2024-10-08 15:00Z')"
-exec 3>&-
-wait $listener
-
-# psql shows the payload between double quotes and keeps its own quotes:
-# take everything between 'payload "' and '" received from'
-sed -n 's/^Asynchronous notification "restmon_store_state" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
-	"$tmp/listen" > "$tmp/got"
+listen_stop
 
 cat > "$tmp/expected" <<'EOF'
 {"store_id": "al1", "state": "down", "since": "2024-10-07T11:30:00+00:00", "decided_by": "2024-10-07T12:00:00+00:00"}

@@ -45,23 +45,13 @@ INSERT INTO restmon.observation VALUES
 	('aw3', '2024-10-07 20:00Z', false);
 SQL
 
-mkfifo "$tmp/go"
-( { echo "LISTEN restmon_store_state;"; echo "SELECT 1;"; cat "$tmp/go";
-    echo "SELECT 2;"; } | psql -X -q -At > "$tmp/listen" 2>&1 ) &
-listener=$!
-exec 3> "$tmp/go"
-# the listener has run LISTEN once it has answered SELECT 1 (15 s at most)
-for _ in $(seq 150); do grep -qx 1 "$tmp/listen" && break; sleep 0.1; done
+listen_start
 
 step() { q -c "$1" > /dev/null; }
 step "SELECT restmon_record_poll('aw1', 'inactive', '2024-10-08 09:30Z')"
 step "SELECT restmon_record_polls('[{\"store_id\": \"aw2\", \"status\": \"inactive\", \"timestamp_utc\": \"2024-10-07 20:00 UTC\"}, {\"store_id\": \"aw2\", \"status\": \"inactive\", \"timestamp_utc\": \"2024-10-14 17:00 UTC\"}]')"
 step "SELECT restmon_record_poll('aw3', 'active', '2024-10-08 10:00Z')"
-exec 3>&-
-wait $listener
-
-sed -n 's/^Asynchronous notification "restmon_store_state" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
-	"$tmp/listen" > "$tmp/got"
+listen_stop
 cat > "$tmp/expected" <<'EOF2'
 {"store_id": "aw1", "state": "down", "since": "2024-10-08T09:00:00+00:00", "decided_by": "2024-10-08T09:30:00+00:00"}
 {"store_id": "aw2", "state": "down", "since": "2024-10-07T17:00:00.000001+00:00", "decided_by": "2024-10-07T20:00:00+00:00"}

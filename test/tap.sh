@@ -67,3 +67,23 @@ openapi_check() {
 	done < <(sort -u "$tmp/observed")
 	is "every response is documented in gateway/openapi.json ($(sort -u "$tmp/observed" | wc -l) kinds)" 0 "$undocumented"
 }
+
+# The alert suites (alerts.sh, alerts_window.sh): listen_start opens a psql
+# session that runs LISTEN restmon_store_state and returns once it has (15 s
+# at most); the caller records polls in other sessions; listen_stop ends
+# the session and writes the payloads it received, one a line, in order,
+# to $tmp/got (psql prints each between 'payload "' and '" received from').
+listen_start() {
+	mkfifo "$tmp/go"
+	( { echo "LISTEN restmon_store_state;"; echo "SELECT 1;"; cat "$tmp/go";
+	    echo "SELECT 2;"; } | psql -X -q -At > "$tmp/listen" 2>&1 ) &
+	listener=$!
+	exec 3> "$tmp/go"
+	for _ in $(seq 150); do grep -qx 1 "$tmp/listen" && break; sleep 0.1; done
+}
+listen_stop() {
+	exec 3>&-
+	wait "$listener"
+	sed -n 's/^Asynchronous notification "restmon_store_state" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
+		"$tmp/listen" > "$tmp/got"
+}
