@@ -250,15 +250,9 @@ restmon_report_csv_page(PG_FUNCTION_ARGS)
 					 errhint("restmon_report_status() shows its error.")));
 			break;
 		case RM_REPORT_COMPLETE:
-			/* the stored file; a report completed before 0.4.0 may have none */
 			values[0] = PointerGetDatum(rm_report_file_page(id, after,
 															max_bytes,
 															&resume, callcxt));
-			if (values[0] == (Datum) 0)
-				values[0] = PointerGetDatum(rm_report_csv_page(id, after,
-															   max_bytes,
-															   &resume,
-															   callcxt));
 			nulls[0] = false;
 			break;
 	}

@@ -9,15 +9,9 @@
  * rows of restmon.report_row (report_queue.c).  A field is quoted only when
  * it holds a comma, a quote or a line break.
  *
- * rm_report_csv_page() writes the same CSV a page at a time, for a reader
- * that must not hold it whole (the HTTP gateway): a page is the header
- * (first page only) and the lines of the next stores after a given
- * store_id, in the same order, until the page reaches a byte budget; a
- * line is never split, so a page is at most the budget plus one line
- * (a store_id is at most RM_STORE_ID_MAX_BYTES).  The pages of a report,
- * concatenated, are rm_report_csv() byte for byte, since both write the
- * same rows with the same functions (the keyset store_id > after uses the
- * column's "C" collation, the order of ORDER BY store_id).
+ * This is the one renderer: a complete report's stored file
+ * (report_file.c) is its output, and pages of the CSV are cut from that
+ * output, never rendered on their own.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,7 +28,6 @@
 #include "report_queue.h"
 
 #define RM_CSV_FETCH	10000
-#define RM_CSV_PAGE_FETCH	200 /* rows a page fetches at a time */
 
 /* semantics §6: the columns of the CSV, in order */
 static const char *const csv_columns[] = {
@@ -190,63 +183,5 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 	SPI_cursor_close(portal);
 	MemoryContextDelete(batchcxt);
 
-	return text_in(&buf, resultcxt);
-}
-
-/*
- * One page of the CSV of a complete report (see the banner), as text in
- * resultcxt: the header when after is NULL, then the lines of the stores
- * after it until the page holds max_bytes.  *resume is set (in resultcxt)
- * to the store_id to pass as after for the next page, or NULL when this
- * page ends the CSV.  Inside SPI; the caller has checked the status.
- */
-text *
-rm_report_csv_page(const char *id, const char *after, int max_bytes,
-				   char **resume, MemoryContext resultcxt)
-{
-	StringInfoData buf;
-	Portal		portal;
-	CsvColumns	cols;
-	MemoryContext oldcxt;
-	char	   *last = NULL;
-	bool		full = false;
-
-	oldcxt = MemoryContextSwitchTo(resultcxt);
-	initStringInfo(&buf);
-	MemoryContextSwitchTo(oldcxt);
-	if (after == NULL)
-		append_csv_header(&buf);
-	*resume = NULL;
-
-	portal = rm_report_open_rows_after(id, after);
-	find_csv_columns(portal->tupDesc, &cols);
-	while (!full)
-	{
-		SPI_cursor_fetch(portal, true, RM_CSV_PAGE_FETCH);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-
-			if (full)
-			{
-				/* another row follows the page: the CSV goes on */
-				*resume = MemoryContextStrdup(resultcxt, last);
-				break;
-			}
-			append_csv_line(&buf, tup, SPI_tuptable->tupdesc, &cols);
-			last = csv_value(tup, SPI_tuptable->tupdesc, &cols, 0);
-			full = buf.len >= max_bytes;
-		}
-		if (full && *resume == NULL && SPI_processed == RM_CSV_PAGE_FETCH)
-		{
-			/* the page ended with the batch: is there another row? */
-			SPI_cursor_fetch(portal, true, 1);
-			if (SPI_processed > 0)
-				*resume = MemoryContextStrdup(resultcxt, last);
-		}
-	}
-	SPI_cursor_close(portal);
 	return text_in(&buf, resultcxt);
 }

@@ -12,8 +12,5 @@
 
 /* inside SPI */
 extern text *rm_report_csv(const char *id, MemoryContext resultcxt);
-extern text *rm_report_csv_page(const char *id, const char *after,
-								int max_bytes, char **resume,
-								MemoryContext resultcxt);
 
 #endif							/* RESTMON_REPORT_CSV_H */

@@ -20,7 +20,8 @@
  *	- a report completed before 0.4.0 has no file until
  *	  restmon_report_csv_etag() stores it (on a primary, outside a
  *	  read-only transaction); until then its CSV is rendered from its rows,
- *	  the same bytes;
+ *	  the same bytes, and its pages are cut from that rendering the same
+ *	  way (one cutting routine, below);
  *	- without the table (the new module before ALTER EXTENSION UPDATE)
  *	  nothing is stored and the CSV is rendered as before;
  *	- a page is the file cut after a line end: no field of the CSV holds a
@@ -311,11 +312,12 @@ first_line_after(const RmFile *f, int64 header_end, const char *after)
 }
 
 /*
- * One page of a complete report's stored CSV, as rm_report_csv_page()
- * (report_csv.c) renders it: the header when after is NULL, then the lines
- * of the stores after it until the page holds max_bytes; *resume is the
- * store id of its last line if more follow (in resultcxt).  NULL if the
- * report has no file.
+ * One page of a complete report's CSV: the header when after is NULL, then
+ * the lines of the stores after it until the page holds max_bytes (at
+ * least one line, never a line split); *resume is the store id of its last
+ * line if more follow (in resultcxt).  Cut from the stored file, or from a
+ * rendering of the report if it has none (see the banner): the pages,
+ * concatenated, are rm_report_csv()'s output byte for byte.
  */
 text *
 rm_report_file_page(const char *id, const char *after, int max_bytes,
@@ -333,7 +335,12 @@ rm_report_file_page(const char *id, const char *after, int max_bytes,
 
 	*resume = NULL;
 	if (!file_open(id, &f))
-		return NULL;
+	{
+		text	   *csv = rm_report_csv(id, CurrentMemoryContext);
+
+		f.csv = PointerGetDatum(csv);
+		f.bytes = VARSIZE_ANY_EXHDR(csv);
+	}
 	/* the header is the file's first line */
 	start = after == NULL ? 0 : first_line_after(&f, line_start(&f, 1), after);
 	pos = after == NULL ? line_start(&f, 1) : 0;

@@ -362,22 +362,3 @@ rm_report_open_rows(const char *id)
 									 1, &type, &arg, NULL, true,
 									 CURSOR_OPT_NO_SCROLL);
 }
-
-/* the rows of a report after a store_id (all if after is NULL), in order */
-Portal
-rm_report_open_rows_after(const char *id, const char *after)
-{
-	Datum		args[2];
-	Oid			types[2] = {TEXTOID, TEXTOID};
-
-	if (after == NULL)
-		return rm_report_open_rows(id);
-	args[0] = CStringGetTextDatum(id);
-	args[1] = CStringGetTextDatum(after);
-	return SPI_cursor_open_with_args(NULL,
-									 "SELECT * FROM restmon.report_row"
-									 " WHERE report_id = $1 AND store_id > $2"
-									 " ORDER BY store_id",
-									 2, types, args, NULL, true,
-									 CURSOR_OPT_NO_SCROLL);
-}

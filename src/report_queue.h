@@ -41,6 +41,5 @@ extern RmReportStatus rm_report_lookup(const char *id, Datum *values,
 									   bool *nulls);
 extern int64 rm_report_prune(int retention_mins);
 extern Portal rm_report_open_rows(const char *id);
-extern Portal rm_report_open_rows_after(const char *id, const char *after);
 
 #endif							/* RESTMON_REPORT_QUEUE_H */
