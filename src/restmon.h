@@ -58,6 +58,7 @@ extern bool rm_parse_local_time(const char *s, int64 *usecs);
 /* store_uptime.c: stores and the default report instant (inside SPI) */
 extern bool rm_default_as_of(TimestampTz *T);
 extern bool rm_store_known(text *store);
+extern struct pg_tz *rm_store_zone(text *store);	/* store_zone.c */
 extern void rm_error_unknown_store(text *store) pg_attribute_noreturn();
 extern void rm_check_instant(TimestampTz t, const char *what);
 

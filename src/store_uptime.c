@@ -477,14 +477,10 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 	TimestampTz lo = PG_GETARG_TIMESTAMPTZ(1);
 	TimestampTz hi = PG_GETARG_TIMESTAMPTZ(2);
 	RmReader	hours;
-	Datum		args[1] = {PointerGetDatum(store)};
-	Oid			types[1] = {TEXTOID};
 	RmHoursRow *rows;
 	int			nrows;
 	RmInterval *business;
 	int			n;
-	char	   *zone = NULL;
-	MemoryContext oldcxt = CurrentMemoryContext;
 
 	rm_check_store_id(store);	/* semantics §1.3 */
 	rm_check_instant(lo, "range_start");
@@ -506,23 +502,13 @@ restmon_business_intervals(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	if (SPI_execute_with_args("SELECT timezone FROM restmon.store_timezone WHERE store_id = $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the time zone of a store");
-	if (SPI_processed > 0)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(oldcxt);
-
-		zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		MemoryContextSwitchTo(spicxt);
-	}
-
 	rm_keyed_open(&hours, "business_hours", hours_cols, 4, store, NULL, NULL,
 				  NULL);
 	nrows = rm_read_hours(&hours, VARDATA_ANY(store), VARSIZE_ANY_EXHDR(store),
 						  &rows);
 	rm_keyed_close(&hours);
-	n = rm_expand_schedule(rows, nrows, rm_lookup_zone(zone), lo, hi, &business);
+	n = rm_expand_schedule(rows, nrows, rm_store_zone(store), lo, hi,
+						   &business);
 
 	for (int i = 0; i < n; i++)
 	{

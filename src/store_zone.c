@@ -24,33 +24,43 @@
 
 PG_FUNCTION_INFO_V1(restmon_store_timezone);
 
-/* restmon_store_timezone(store_id): the zone name; P0002 for a stranger */
-Datum
-restmon_store_timezone(PG_FUNCTION_ARGS)
+/*
+ * The zone a store's business hours are read in: its row of
+ * restmon.store_timezone resolved by rm_lookup_zone() (the default when it
+ * has none).  Inside SPI.
+ */
+pg_tz *
+rm_store_zone(text *store)
 {
-	text	   *store = PG_GETARG_TEXT_PP(0);
 	Datum		args[1] = {PointerGetDatum(store)};
 	Oid			types[1] = {TEXTOID};
 	char	   *zone = NULL;
-	const char *name;
-	MemoryContext oldcxt = CurrentMemoryContext;
+	pg_tz	   *tz;
 
-	rm_check_store_id(store);	/* semantics §1.8 */
-	SPI_connect();
-	if (!rm_store_known(store))
-		rm_error_unknown_store(store);
 	if (SPI_execute_with_args("SELECT timezone FROM restmon.store_timezone"
 							  " WHERE store_id = $1",
 							  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the time zone of a store");
 	if (SPI_processed > 0)
-	{
-		MemoryContext spicxt = MemoryContextSwitchTo(oldcxt);
-
 		zone = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		MemoryContextSwitchTo(spicxt);
-	}
-	name = pg_get_timezone_name(rm_lookup_zone(zone));
+	tz = rm_lookup_zone(zone);
+	if (zone != NULL)
+		pfree(zone);
+	return tz;
+}
+
+/* restmon_store_timezone(store_id): the zone name; P0002 for a stranger */
+Datum
+restmon_store_timezone(PG_FUNCTION_ARGS)
+{
+	text	   *store = PG_GETARG_TEXT_PP(0);
+	const char *name;
+
+	rm_check_store_id(store);	/* semantics §1.8 */
+	SPI_connect();
+	if (!rm_store_known(store))
+		rm_error_unknown_store(store);
+	name = pg_get_timezone_name(rm_store_zone(store));
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(name));
 }
