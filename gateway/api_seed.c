@@ -449,11 +449,37 @@ send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
 		add_csv_headers(resp, id, etag);
 		return send_response(c, r, 200, resp);
 	}
+	if (r->in_worker)
+		return send_csv_deferred(c, r);
 	if (strlen(id) >= sizeof(r->param))
 		return send_error(c, r, 400, "report_id is too long", "22023", NULL);
 	snprintf(r->param, sizeof(r->param), "%s", id);
 	snprintf(r->etag, sizeof(r->etag), "%s", etag);
 	return server_defer(c, r, LANE_CSV, send_csv_deferred);
+}
+
+static enum MHD_Result do_get_report(struct MHD_Connection *c, Request *r,
+									 const char *id, bool get);
+
+/* a status poll that met a lock, made again on a worker of the CSV lane */
+static enum MHD_Result
+get_report_deferred(struct MHD_Connection *c, Request *r)
+{
+	return do_get_report(c, r, r->param, r->get);
+}
+
+/*
+ * The call failed on the pool thread because it would wait on a lock
+ * (55P03: the status lane's lock_timeout, db.c): made again by a worker,
+ * with the statement timeout only.  (restmon_report_csv_etag changes
+ * nothing but once, in a transaction that failed: it may be made again.)
+ */
+static bool
+met_a_lock(Request *r, PGresult *err)
+{
+	const char *s = err ? PQresultErrorField(err, PG_DIAG_SQLSTATE) : NULL;
+
+	return !r->in_worker && s != NULL && strcmp(s, "55P03") == 0;
 }
 
 static enum MHD_Result
@@ -468,9 +494,17 @@ do_get_report(struct MHD_Connection *c, Request *r, const char *id, bool get)
 
 	if (id == NULL || id[0] == '\0')
 		return send_error(c, r, 400, "report_id is required", "22023", NULL);
-	if ((dc = db_acquire(LANE_FAST)) == NULL)
+	if ((dc = db_acquire(r->in_worker ? LANE_CSV : LANE_FAST)) == NULL)
 		return send_db_unavailable(c, r);
 	res = db_call(dc, DB_CSV_ETAG, 1, params, &err);
+	if (res == NULL && met_a_lock(r, err) && strlen(id) < sizeof(r->param))
+	{
+		db_release(dc);
+		PQclear(err);
+		snprintf(r->param, sizeof(r->param), "%s", id);
+		r->get = get;
+		return server_defer(c, r, LANE_CSV, get_report_deferred);
+	}
 	if (res == NULL)
 	{
 		ret = send_db_error(c, r, dc, err);

@@ -29,6 +29,12 @@
  *	LANE_POLLS		--threads connections opened with --poll-dsn, as the
  *					poll role: POST /api/polls (none without --poll-dsn)
  *
+ * The status lane's sessions have a lock_timeout of
+ * FAST_LOCK_TIMEOUT: a status poll that meets a lock that blocks reads
+ * (`LOCK restmon.report`, ACCESS EXCLUSIVE) fails at once with 55P03 and
+ * is made again by a worker of the CSV lane (api_seed.c), so the pool
+ * threads, and health, go on.
+ *
  * Two triggers blocked behind `LOCK restmon.report IN SHARE MODE` hold two
  * trigger connections; health, status polls and CSV pages go on on their
  * own.  A connection is held for one call, never while a client is slow
@@ -53,6 +59,11 @@
 #include <string.h>
 
 #include "gateway.h"
+
+#define CppAsString(x)	#x
+#define CppAsString2(x) CppAsString(x)
+#define FAST_LOCK_TIMEOUT 10	/* ms; then 55P03, and the call is retried on
+								 * a worker (api_seed.c) */
 
 /* a pooled connection */
 struct DbConn
@@ -151,6 +162,10 @@ setup_session(DbConn *dc)
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
 			 statement_timeout_ms);
 	PQclear(PQexec(dc->conn, sql));
+	/* status polls never wait on a lock: see FAST_LOCK_TIMEOUT */
+	if (dc->lane == LANE_FAST)
+		PQclear(PQexec(dc->conn, "SET lock_timeout = "
+					   CppAsString2(FAST_LOCK_TIMEOUT)));
 	dc->prepared = 0;
 }
 

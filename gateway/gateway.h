@@ -109,6 +109,7 @@ typedef struct Request
 	const char *path;			/* libmicrohttpd's, for the request */
 	const char *verb;
 	bool		csv_whole;		/* the deferred CSV: read whole, cached */
+	bool		get;			/* a GET of a report (may be a 304) */
 	char		param[MAX_ID_IN_PATH + 1];
 	char		etag[160];
 } Request;
