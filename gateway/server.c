@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * gateway/server.c
- *	  restmon-http's libmicrohttpd daemon: a thread per connection within
- *	  its limits, each request's state and body, and the access log.
+ *	  restmon-http's libmicrohttpd daemon: a pool of threads over epoll
+ *	  within its limits, each request's state and body, the calls handed
+ *	  to the lanes' workers, and the access log.
  *
  * libmicrohttpd serves the connections from a pool of --threads threads,
  * each with an epoll set of its own (as 0.3.0 did): a connection costs no
@@ -25,7 +26,8 @@
  * connection is suspended, the worker runs the call, keeps its response
  * in the Request and resumes the connection, whose next turn queues it.
  * So a pool thread never waits on anything but a status poll's or
- * health's own short call.
+ * health's own short call (a status poll that meets a lock gives up after
+ * db.c's FAST_LOCK_TIMEOUT and is deferred too, api_seed.c).
  *
  * A request's body is gathered up to MAX_BODY bytes (beyond that the rest
  * is read and dropped, and the answer is 413) before it is routed.  Every
