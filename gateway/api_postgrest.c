@@ -303,6 +303,17 @@ pgrst_owns(const char *url)
 		(url[0] == '/' && pgrst_lookup(PGRST_VIEW, url + 1) != NULL);
 }
 
+/* the lane whose workers run a call of the dialect: triggers wait apart */
+DbLane
+pgrst_lane(const char *url)
+{
+	const PgrstObject *o = NULL;
+
+	if (strncmp(url, "/rpc/", 5) == 0)
+		o = pgrst_lookup(PGRST_SET_FUNCTION, url + 5);
+	return o != NULL && o->limited ? LANE_TRIGGER : LANE_API;
+}
+
 enum MHD_Result
 pgrst_route(struct MHD_Connection *c, Request *r, const char *url,
 			const char *method)

@@ -26,6 +26,11 @@
  * streaming such a CSV so holds at most one page (64 KiB and a line) and
  * no database connection between pages.
  *
+ * Health, status polls, 304s and cached CSVs are answered on the pool
+ * thread (server.c); triggers run on the trigger lane's workers, and what
+ * reads a CSV from the database (whole, or a page) on the CSV lane's
+ * workers (work.c), the connection suspended meanwhile.
+ *
  * An as_of is checked here before any SQL: only ISO 8601 with an explicit
  * offset (Z or +hh[:mm]) is accepted, so words such as "now" or "epoch",
  * "infinity", or a time read in the gateway session's zone never reach
@@ -174,6 +179,12 @@ typedef struct CsvStream
 	char		id[MAX_ID_IN_PATH + 1];
 	PGresult   *page;			/* csv, resume_after */
 	size_t		sent;			/* bytes of the page's csv */
+	/* the next page, fetched by a worker of the CSV lane (next_page) */
+	struct MHD_Connection *conn;	/* suspended meanwhile */
+	WorkItem	work;
+	bool		fetching;
+	bool		fetched;		/* next holds it, or NULL: cut short */
+	PGresult   *next;
 } CsvStream;
 
 static void
@@ -182,6 +193,7 @@ free_stream(void *cls)
 	CsvStream  *st = cls;
 
 	PQclear(st->page);
+	PQclear(st->next);
 	free(st);
 }
 
@@ -212,24 +224,52 @@ fetch_page(const char *id, const char *after)
 	return res;
 }
 
-/* libmicrohttpd asks for up to max more bytes of the CSV */
+/* on a worker of the CSV lane: the next page, then the stream resumes */
+static void
+next_page(void *arg)
+{
+	CsvStream  *st = arg;
+
+	st->next = fetch_page(st->id, PQgetvalue(st->page, 0, 1));
+	st->fetched = true;
+	MHD_resume_connection(st->conn);	/* st is not touched after this */
+}
+
+/*
+ * libmicrohttpd asks for up to max more bytes of the CSV.  When the page in
+ * hand is used up, the next one is asked of a worker and the connection
+ * suspended (0 bytes: libmicrohttpd asks again once it resumes), so the
+ * pool thread never waits on the database.
+ */
 static ssize_t
 read_stream(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	CsvStream  *st = cls;
 	size_t		len = (size_t) PQgetlength(st->page, 0, 0);
-	PGresult   *next;
 
 	(void) pos;
 	if (st->sent == len)
 	{
 		if (PQgetisnull(st->page, 0, 1))
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		next = fetch_page(st->id, PQgetvalue(st->page, 0, 1));
-		if (next == NULL)
+		if (!st->fetching)
+		{
+			st->fetching = true;
+			st->fetched = false;
+			st->work.fn = next_page;
+			st->work.arg = st;
+			MHD_suspend_connection(st->conn);
+			work_submit(LANE_CSV, &st->work);
+			return 0;
+		}
+		if (!st->fetched)
+			return 0;			/* not reached: suspended until fetched */
+		st->fetching = false;
+		if (st->next == NULL)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		PQclear(st->page);
-		st->page = next;
+		st->page = st->next;
+		st->next = NULL;
 		st->sent = 0;
 		len = (size_t) PQgetlength(st->page, 0, 0);
 	}
@@ -313,6 +353,7 @@ paged_response(struct MHD_Connection *c, Request *r, const char *id,
 	}
 	snprintf(st->id, sizeof(st->id), "%s", id);
 	st->page = res;
+	st->conn = c;
 	return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
 											 read_stream, st, free_stream);
 }
@@ -353,10 +394,28 @@ cached_response(struct MHD_Connection *c, Request *r, const char *id,
 	return csv_cache_response(e);
 }
 
+/* a complete report's CSV read from the database, on a worker */
+static enum MHD_Result
+send_csv_deferred(struct MHD_Connection *c, Request *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result sent = MHD_NO;
+
+	if (r->csv_whole)
+		resp = cached_response(c, r, r->param, r->etag, &sent);
+	else
+		resp = paged_response(c, r, r->param, &sent);
+	if (resp == NULL)
+		return sent;
+	add_csv_headers(resp, r->param, r->etag);
+	return send_response(c, r, 200, resp);
+}
+
 /*
  * A Complete report (res: restmon_report_csv_etag's row, cleared here):
- * 304 to a GET whose If-None-Match holds its ETag, else its CSV, from the
- * cache or in pages.
+ * 304 to a GET whose If-None-Match holds its ETag, else its CSV: from the
+ * cache here, or read from the database (whole into the cache, or in
+ * pages) by a worker of the CSV lane.
  */
 static enum MHD_Result
 send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
@@ -367,7 +426,7 @@ send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
 	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 												  MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct MHD_Response *resp;
-	enum MHD_Result sent = MHD_NO;
+	CsvEntry   *e;
 
 	snprintf(etag, sizeof(etag), "%s", PQgetvalue(res, 0, 2));
 	PQclear(res);
@@ -383,14 +442,44 @@ send_report_csv(struct MHD_Connection *c, Request *r, const char *id,
 		add_csv_headers(resp, id, etag);
 		return send_response(c, r, 304, resp);
 	}
-	if (bytes + 1024 <= csv_cache_limit())
-		resp = cached_response(c, r, id, etag, &sent);
-	else
-		resp = paged_response(c, r, id, &sent);
-	if (resp == NULL)
-		return sent;
-	add_csv_headers(resp, id, etag);
-	return send_response(c, r, 200, resp);
+	r->csv_whole = bytes + 1024 <= csv_cache_limit();
+	if (r->csv_whole && (e = csv_cache_peek(id, etag)) != NULL)
+	{
+		resp = csv_cache_response(e);
+		add_csv_headers(resp, id, etag);
+		return send_response(c, r, 200, resp);
+	}
+	if (r->in_worker)
+		return send_csv_deferred(c, r);
+	if (strlen(id) >= sizeof(r->param))
+		return send_error(c, r, 400, "report_id is too long", "22023", NULL);
+	snprintf(r->param, sizeof(r->param), "%s", id);
+	snprintf(r->etag, sizeof(r->etag), "%s", etag);
+	return server_defer(c, r, LANE_CSV, send_csv_deferred);
+}
+
+static enum MHD_Result do_get_report(struct MHD_Connection *c, Request *r,
+									 const char *id, bool get);
+
+/* a status poll that met a lock, made again on a worker of the CSV lane */
+static enum MHD_Result
+get_report_deferred(struct MHD_Connection *c, Request *r)
+{
+	return do_get_report(c, r, r->param, r->get);
+}
+
+/*
+ * The call failed on the pool thread because it would wait on a lock
+ * (55P03: the status lane's lock_timeout, db.c): made again by a worker,
+ * with the statement timeout only.  (restmon_report_csv_etag changes
+ * nothing but once, in a transaction that failed: it may be made again.)
+ */
+static bool
+met_a_lock(Request *r, PGresult *err)
+{
+	const char *s = err ? PQresultErrorField(err, PG_DIAG_SQLSTATE) : NULL;
+
+	return !r->in_worker && s != NULL && strcmp(s, "55P03") == 0;
 }
 
 static enum MHD_Result
@@ -405,9 +494,17 @@ do_get_report(struct MHD_Connection *c, Request *r, const char *id, bool get)
 
 	if (id == NULL || id[0] == '\0')
 		return send_error(c, r, 400, "report_id is required", "22023", NULL);
-	if ((dc = db_acquire(LANE_FAST)) == NULL)
+	if ((dc = db_acquire(r->in_worker ? LANE_CSV : LANE_FAST)) == NULL)
 		return send_db_unavailable(c, r);
 	res = db_call(dc, DB_CSV_ETAG, 1, params, &err);
+	if (res == NULL && met_a_lock(r, err) && strlen(id) < sizeof(r->param))
+	{
+		db_release(dc);
+		PQclear(err);
+		snprintf(r->param, sizeof(r->param), "%s", id);
+		r->get = get;
+		return server_defer(c, r, LANE_CSV, get_report_deferred);
+	}
 	if (res == NULL)
 	{
 		ret = send_db_error(c, r, dc, err);

@@ -244,6 +244,30 @@ csv_cache_get(const char *id, const char *etag)
 	return e;
 }
 
+/*
+ * The body of report id with that ETag if it is cached, with a reference
+ * for the caller; else NULL, and nothing waited for or promised (the caller
+ * goes on to csv_cache_get on a thread that may wait).
+ */
+CsvEntry *
+csv_cache_peek(const char *id, const char *etag)
+{
+	CsvEntry   *e;
+
+	pthread_mutex_lock(&lock);
+	e = find(id);
+	if (e != NULL && strcmp(e->etag, etag) == 0)
+	{
+		e->refs++;
+		lru_unlink(e);
+		lru_push(e);
+	}
+	else
+		e = NULL;
+	pthread_mutex_unlock(&lock);
+	return e;
+}
+
 /* the caller of csv_cache_get() could not read the body */
 void
 csv_cache_abandon(const char *id)

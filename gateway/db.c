@@ -5,15 +5,18 @@
  *	  the API calls prepared once per connection, the HTTP status of an
  *	  error.
  *
- * Each request runs on its own thread (server.c) and borrows a database
- * connection for one call at a time: db_acquire() hands out an idle
- * connection of a lane, or opens a new one while the lane is under its
- * size, or waits for one to come back (db_release()).  The calls are
- * sorted into lanes by what they do, so that a call that waits never
- * waits in front of another kind:
+ * A request borrows a database connection for one call at a time:
+ * db_acquire() hands out an idle connection of a lane, or opens a new one
+ * while the lane is under its size, or waits for one to come back
+ * (db_release()).  Who calls: libmicrohttpd's pool threads (server.c) for
+ * health and status polls, whose lanes have a connection per pool thread
+ * (health: one, its calls are short), so they never wait; the lanes'
+ * workers (work.c) for everything else, a worker per connection of its
+ * lane.  The calls are sorted into lanes by what they do, so that a call
+ * that waits never waits in front of another kind:
  *
  *	LANE_HEALTH		one connection, for GET /api/health (SELECT 1) only
- *	LANE_FAST		--threads connections: status polls
+ *	LANE_FAST		--threads connections (one per pool thread): status polls
  *					(restmon_report_csv_etag: a report's state and its CSV's
  *					ETag, read by key; once, for a report completed before
  *					0.4.0, it also stores that report's CSV)
@@ -26,13 +29,19 @@
  *	LANE_POLLS		--threads connections opened with --poll-dsn, as the
  *					poll role: POST /api/polls (none without --poll-dsn)
  *
+ * The status lane's sessions have a lock_timeout of
+ * FAST_LOCK_TIMEOUT: a status poll that meets a lock that blocks reads
+ * (`LOCK restmon.report`, ACCESS EXCLUSIVE) fails at once with 55P03 and
+ * is made again by a worker of the CSV lane (api_seed.c), so the pool
+ * threads, and health, go on.
+ *
  * Two triggers blocked behind `LOCK restmon.report IN SHARE MODE` hold two
  * trigger connections; health, status polls and CSV pages go on on their
  * own.  A connection is held for one call, never while a client is slow
  * to read: a CSV is streamed a page at a time, each page fetched on a
  * borrowed connection when the client has taken the previous one
- * (api_seed.c).  A lane waits on a mutex and a condition variable; a
- * request waiting for a connection waits only behind calls of its kind.
+ * (api_seed.c).  A lane is a mutex and a condition variable; a request
+ * waiting for a connection waits only behind calls of its kind.
  *
  * Every call is a statement prepared once per connection (named s0,
  * s1, ...), with parameters: nothing is built with %s.  A connection that
@@ -43,12 +52,18 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
+
+#define CppAsString(x)	#x
+#define CppAsString2(x) CppAsString(x)
+#define FAST_LOCK_TIMEOUT 10	/* ms; then 55P03, and the call is retried on
+								 * a worker (api_seed.c) */
 
 /* a pooled connection */
 struct DbConn
@@ -147,6 +162,10 @@ setup_session(DbConn *dc)
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
 			 statement_timeout_ms);
 	PQclear(PQexec(dc->conn, sql));
+	/* status polls never wait on a lock: see FAST_LOCK_TIMEOUT */
+	if (dc->lane == LANE_FAST)
+		PQclear(PQexec(dc->conn, "SET lock_timeout = "
+					   CppAsString2(FAST_LOCK_TIMEOUT)));
 	dc->prepared = 0;
 }
 
@@ -158,6 +177,12 @@ setup_session(DbConn *dc)
 static bool
 conn_open(PGconn *conn)
 {
+	struct pollfd pfd = {PQsocket(conn), POLLIN, 0};
+
+	/* nothing pending (the usual case): one poll(), no read */
+	if (PQstatus(conn) == CONNECTION_OK && pfd.fd >= 0 &&
+		poll(&pfd, 1, 0) == 0)
+		return true;
 	for (int i = 0; i < 2; i++)
 		if (PQstatus(conn) != CONNECTION_OK || !PQconsumeInput(conn))
 			return false;

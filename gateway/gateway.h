@@ -10,8 +10,9 @@
  * up):
  *
  *	main.c		options, signals, start and stop
- *	server.c	the libmicrohttpd daemon (a thread per connection), its
- *				limits, request bodies, the access log
+ *	server.c	the libmicrohttpd daemon (a pool of threads over epoll),
+ *				its limits, request bodies, calls handed to workers, the
+ *				access log
  *	routes.c	the routing table: path and method -> handler
  *	limits.c	the rate limit on triggers, per client address
  *	api_seed.c	the seed routes (/api/..., /store/...)
@@ -20,6 +21,8 @@
  *				the PostgREST dialect over schema restmon_api (postgrest.h)
  *	static.c	the web page's files under /web/, and "/" for a browser
  *	csv_cache.c	complete reports' CSVs kept in memory, shared by responses
+ *	work.c		the lanes' worker threads: the database calls that may
+ *				wait, off the pool threads
  *	db.c		libpq connections pooled in lanes (health, status,
  *				trigger, CSV, PostgREST calls, polls), prepared API calls,
  *				reconnect, SQLSTATE -> HTTP status
@@ -71,6 +74,18 @@ extern JsMember js_string_member(json_object *obj, const char *key,
  * ---------------------------------------------------------------------
  */
 
+/* a piece of work for a lane's workers (work.c), kept in what it concerns */
+typedef struct WorkItem
+{
+	void		(*fn) (void *arg);
+	void	   *arg;
+	struct WorkItem *next;		/* in its lane's queue */
+} WorkItem;
+
+struct Request;
+typedef enum MHD_Result (*DeferredCall) (struct MHD_Connection *c,
+										 struct Request *r);
+
 /* per-request state, in libmicrohttpd's *req_cls (made by server.c) */
 typedef struct Request
 {
@@ -82,6 +97,21 @@ typedef struct Request
 	unsigned int status;		/* of the response queued, for the log */
 	char		method[4 * 8 + 1];	/* as logged: 8 bytes, escaped */
 	char	   *url;			/* for the access log */
+
+	/* a call run by a lane's worker while the connection is suspended */
+	DeferredCall deferred;
+	struct MHD_Connection *conn;
+	WorkItem	work;
+	bool		in_worker;		/* send_response keeps the response: */
+	struct MHD_Response *resp;	/* queued once the connection resumes */
+	enum MHD_Result result;		/* the call's, when it queued nothing */
+	const void *route;			/* what the deferred call serves */
+	const char *path;			/* libmicrohttpd's, for the request */
+	const char *verb;
+	bool		csv_whole;		/* the deferred CSV: read whole, cached */
+	bool		get;			/* a GET of a report (may be a 304) */
+	char		param[MAX_ID_IN_PATH + 1];
+	char		etag[160];
 } Request;
 
 extern enum MHD_Result send_response(struct MHD_Connection *c, Request *r,
@@ -173,6 +203,7 @@ extern bool iso8601_with_offset(const char *s);
  * ---------------------------------------------------------------------
  */
 extern bool pgrst_owns(const char *url);
+extern DbLane pgrst_lane(const char *url);
 extern enum MHD_Result pgrst_route(struct MHD_Connection *c, Request *r,
 								   const char *url, const char *method);
 extern size_t pgrst_unescape(void *cls, struct MHD_Connection *c, char *s);
@@ -212,6 +243,7 @@ typedef struct CsvEntry CsvEntry;
 extern void csv_cache_init(size_t max_bytes);
 extern size_t csv_cache_limit(void);
 extern CsvEntry *csv_cache_get(const char *id, const char *etag);
+extern CsvEntry *csv_cache_peek(const char *id, const char *etag);
 extern CsvEntry *csv_cache_put(const char *id, const char *etag,
 							   PGresult *res);
 extern void csv_cache_abandon(const char *id);
@@ -253,5 +285,15 @@ typedef struct GatewayOptions
 
 extern struct MHD_Daemon *server_start(const GatewayOptions *opts);
 extern void server_stop(struct MHD_Daemon *d);
+extern enum MHD_Result server_defer(struct MHD_Connection *c, Request *r,
+									DbLane lane, DeferredCall call);
+
+/* ---------------------------------------------------------------------
+ * work.c: the lanes' worker threads
+ * ---------------------------------------------------------------------
+ */
+extern bool work_start(const int *nworkers);
+extern void work_submit(DbLane lane, WorkItem *w);
+extern void work_stop(void);
 
 #endif							/* RESTMON_GATEWAY_H */

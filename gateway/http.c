@@ -26,6 +26,14 @@ send_response(struct MHD_Connection *c, Request *r, unsigned int status,
 	enum MHD_Result ret;
 
 	r->status = status;
+	if (r->in_worker)
+	{
+		/* a deferred call (server.c): queued once the connection resumes */
+		if (r->resp != NULL)
+			MHD_destroy_response(r->resp);
+		r->resp = resp;
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -5,9 +5,9 @@
  *	  owns the command line, the signals, start and stop.
  *
  * Only the main thread takes SIGTERM and SIGINT (every other thread is
- * started with them blocked): it waits for one, stops the daemon, which
- * ends the connections' threads, closes the database connections and
- * exits 0.
+ * started with them blocked): it waits for one, stops the lanes' workers
+ * (each runs what it was given) and the daemon's pool threads, closes the
+ * database connections and exits 0.
  * Exit 2 on a bad command line, 1 if it cannot listen.  The limits that
  * keep one client from starving the others (connections per client, idle
  * timeout, triggers per second) are documented in doc/security.md.
@@ -38,8 +38,9 @@ usage(FILE *out)
 			"                          (default: none, and the route answers 503)\n"
 			"  --port=PORT             port to listen on (default 5000)\n"
 			"  --bind=ADDRESS          IPv4 address to listen on (default 127.0.0.1)\n"
-			"  --threads=N             database connections for status polls\n"
-			"                          (default: two per CPU)\n"
+			"  --threads=N             threads serving connections, each with its database\n"
+			"                          connection for status polls; as many workers for\n"
+			"                          PostgREST calls and for polls (default: two per CPU)\n"
 			"  --slow-connections=N    database connections for triggers, and as many\n"
 			"                          for pages of CSVs (default 2)\n"
 			"  --max-connections=N     concurrent connections (default 1024)\n"
@@ -57,6 +58,19 @@ usage(FILE *out)
 			"Endpoints: POST /api/trigger_report, GET /api/get_report?report_id=ID,\n"
 			"GET /store/STORE_ID/trigger_report/, POST /store/get_report/, GET /api/health,\n"
 			"GET /web/ (the web page).\n", static_web_root());
+}
+
+/* a worker per database connection of each lane whose calls may wait */
+static bool
+start_workers(const GatewayOptions *o)
+{
+	int			n[DB_NLANES] = {0};
+
+	n[LANE_TRIGGER] = o->slow_conns;
+	n[LANE_CSV] = o->slow_conns;
+	n[LANE_API] = o->threads;
+	n[LANE_POLLS] = o->poll_conninfo != NULL ? o->threads : 0;
+	return work_start(n);
 }
 
 static void
@@ -241,6 +255,11 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	db_init(opts.conninfo, opts.poll_conninfo, opts.statement_timeout_ms,
 			opts.threads, opts.slow_conns);
+	if (!start_workers(&opts))
+	{
+		fprintf(stderr, "restmon-http: cannot start its worker threads\n");
+		return 1;
+	}
 
 	if ((d = server_start(&opts)) == NULL)
 	{

@@ -19,6 +19,11 @@
  * ignored.  The routes that trigger a report are rate-limited per client
  * (limits.c): 429 with Retry-After once the client's bucket is empty.
  *
+ * A route's handler runs on the pool thread (ON_POOL: it never waits
+ * but on a status poll's or health's own call) or on a worker of the lane
+ * its calls wait in (server_defer); so do the PostgREST dialect's calls
+ * (pgrst_lane).  The checks above are made on the pool thread first.
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
@@ -34,17 +39,22 @@ typedef struct Route
 	RouteHandler handler;
 	const char *query;			/* the query parameter it reads, or NULL */
 	bool		limited;		/* a trigger: rate-limited per client */
+	int			lane;			/* its workers' (a DbLane), or ON_POOL */
 } Route;
 
+#define ON_POOL		(-1)		/* answered on the pool thread (server.c) */
+
 static const Route routes[] = {
-	{"POST", "/api/trigger_report", false, seed_trigger_body, NULL, true},
+	{"POST", "/api/trigger_report", false, seed_trigger_body, NULL, true,
+	LANE_TRIGGER},
 	{"GET", "/api/get_report", false, seed_get_report_query, "report_id",
-	false},
-	{"GET", "/api/health", false, seed_health, NULL, false},
-	{"POST", "/store/get_report", true, seed_get_report_body, NULL, false},
+	false, ON_POOL},
+	{"GET", "/api/health", false, seed_health, NULL, false, ON_POOL},
+	{"POST", "/store/get_report", true, seed_get_report_body, NULL, false,
+	ON_POOL},
 	{"GET", "/store/{store_id}/trigger_report", true, seed_trigger_store,
-	"as_of", true},
-	{"POST", "/api/polls", false, polls_post, NULL, false},
+	"as_of", true, LANE_TRIGGER},
+	{"POST", "/api/polls", false, polls_post, NULL, false, LANE_POLLS},
 };
 
 /* the largest request body a path takes: MAX_BODY, but polls come in batches */
@@ -126,12 +136,27 @@ path_matches(const Route *route, const char *url, PathParam *param)
 	return *url == '\0' || (route->slash_optional && strcmp(url, "/") == 0);
 }
 
+/* a route's handler, on a worker of its lane (server_defer) */
+static enum MHD_Result
+run_route(struct MHD_Connection *c, Request *r)
+{
+	const Route *route = r->route;
+
+	return route->handler(c, r, strchr(route->path, '{') ? r->param : NULL);
+}
+
+/* the PostgREST dialect's call, on a worker of its lane */
+static enum MHD_Result
+run_pgrst(struct MHD_Connection *c, Request *r)
+{
+	return pgrst_route(c, r, r->path, r->verb);
+}
+
 /* the route's handler, with its path parameter (if any) checked and copied */
 static enum MHD_Result
 call_route(struct MHD_Connection *c, Request *r, const Route *route,
 		   const PathParam *param)
 {
-	char		value[MAX_ID_IN_PATH + 1];
 	char		msg[96];
 	QueryCheck	q = {route->query, 0, ""};
 	int			retry_after;
@@ -141,17 +166,23 @@ call_route(struct MHD_Connection *c, Request *r, const Route *route,
 		return send_error(c, r, 400, q.msg, "22023", NULL);
 	if (route->limited && !limits_take_trigger(c, &retry_after))
 		return send_rate_limited(c, r, retry_after);
-	if (param->start == NULL)
-		return route->handler(c, r, NULL);
-	if (param->len > MAX_ID_IN_PATH)
+	if (param->start != NULL && param->len > MAX_ID_IN_PATH)
 	{
 		snprintf(msg, sizeof(msg), "%.*s is too long",
 				 (int) param->name_len, param->name);
 		return send_error(c, r, 400, msg, "22023", NULL);
 	}
-	memcpy(value, param->start, param->len);
-	value[param->len] = '\0';
-	return route->handler(c, r, value);
+	if (param->start != NULL)
+	{
+		memcpy(r->param, param->start, param->len);
+		r->param[param->len] = '\0';
+	}
+	if (route->lane != ON_POOL)
+	{
+		r->route = route;
+		return server_defer(c, r, (DbLane) route->lane, run_route);
+	}
+	return route->handler(c, r, param->start != NULL ? r->param : NULL);
 }
 
 enum MHD_Result
@@ -168,7 +199,11 @@ route_request(struct MHD_Connection *c, Request *r, const char *url,
 		return ret;
 	/* the PostgREST dialect's paths (api_postgrest.c) */
 	if (pgrst_owns(url))
-		return pgrst_route(c, r, url, method);
+	{
+		r->path = url;
+		r->verb = method;
+		return server_defer(c, r, pgrst_lane(url), run_pgrst);
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 	{
 		if (!path_matches(&routes[i], url, &param))

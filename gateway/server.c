@@ -1,23 +1,33 @@
 /*-------------------------------------------------------------------------
  *
  * gateway/server.c
- *	  restmon-http's libmicrohttpd daemon: a thread per connection within
- *	  its limits, each request's state and body, and the access log.
+ *	  restmon-http's libmicrohttpd daemon: a pool of threads over epoll
+ *	  within its limits, each request's state and body, the calls handed
+ *	  to the lanes' workers, and the access log.
  *
- * Each connection is served by a thread of its own (libmicrohttpd's
- * thread-per-connection mode): a request that waits on the database (a
- * trigger behind a lock) or on its client (a slow reader of a CSV) holds
- * up its own connection and nothing else.  The database calls borrow a
- * connection from a lane of db.c's pools for one call, so threads are
- * many and database sessions few.  What bounds the threads is what bounds
- * the connections: at most --max-connections at once, --max-per-client
- * from one address, and an idle timeout: a connection that makes no
- * progress for --timeout seconds (sends nothing, or takes nothing of its
- * response) is closed, whether it is between requests or in the middle of
- * one.  A connection costs a thread (STACK_SIZE of address space, of which
- * a few pages are touched), libmicrohttpd's CONNECTION_MEMORY, and while
- * it streams a CSV one page of it (CSV_PAGE_BYTES and a line, api_seed.c);
- * in the kernel, a send buffer of SEND_BUFFER at most.
+ * libmicrohttpd serves the connections from a pool of --threads threads,
+ * each with an epoll set of its own (as 0.3.0 did): a connection costs no
+ * thread, only libmicrohttpd's CONNECTION_MEMORY and, while it streams a
+ * CSV too large for the cache, one page of it (CSV_PAGE_BYTES and a line,
+ * api_seed.c); in the kernel, a send buffer of SEND_BUFFER at most.  A
+ * client that is slow to send or to read holds its connection and nothing
+ * else.  What bounds the connections: at most --max-connections at once,
+ * --max-per-client from one address, and an idle timeout: a connection
+ * that makes no progress for --timeout seconds (sends nothing, or takes
+ * nothing of its response) is closed, whether it is between requests or
+ * in the middle of one.
+ *
+ * A pool thread answers at once what never waits: health, status polls
+ * (one call by key on the status lane, whose connections are as many as
+ * the pool threads, so a pool thread never waits for one), 304s, cached
+ * CSVs, static files, errors.  A call that may wait (a trigger behind a
+ * lock, a CSV read from the database, a PostgREST call, a batch of polls)
+ * is handed to its lane's workers (work.c) by server_defer(): the
+ * connection is suspended, the worker runs the call, keeps its response
+ * in the Request and resumes the connection, whose next turn queues it.
+ * So a pool thread never waits on anything but a status poll's or
+ * health's own short call (a status poll that meets a lock gives up after
+ * db.c's FAST_LOCK_TIMEOUT and is deferred too, api_seed.c).
  *
  * A request's body is gathered up to MAX_BODY bytes (beyond that the rest
  * is read and dropped, and the answer is 413) before it is routed.  Every
@@ -41,7 +51,7 @@
 #include "gateway.h"
 
 #define CONNECTION_MEMORY	(32 * 1024) /* libmicrohttpd's, per connection */
-#define STACK_SIZE			(512 * 1024)	/* of a connection's thread */
+#define STACK_SIZE			(512 * 1024)	/* of a pool thread */
 #define LOGGED_PATH			200 /* bytes of a path the log keeps */
 #define SEND_BUFFER			(64 * 1024) /* SO_SNDBUF of a connection */
 
@@ -49,7 +59,7 @@
  * A new connection: its kernel send buffer is fixed at SEND_BUFFER (Linux
  * would grow it up to net.ipv4.tcp_wmem's maximum, 4 MiB, whatever the
  * client reads), so that a client that stops reading stops the stream
- * after that much, and its thread stops fetching pages of a CSV.
+ * after that much, and nothing more of a CSV is fetched for it.
  */
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -130,6 +140,53 @@ add_body(Request *r, const char *data, size_t size)
 	return MHD_YES;
 }
 
+/* a worker runs a deferred call, then resumes its connection */
+static void
+run_deferred(void *arg)
+{
+	Request    *r = arg;
+	struct MHD_Connection *c = r->conn;
+
+	r->in_worker = true;
+	r->result = r->deferred(c, r);
+	r->in_worker = false;
+	MHD_resume_connection(c);
+}
+
+/*
+ * Hand call to a worker of lane: the connection is suspended until the call
+ * is done; its response is queued when libmicrohttpd calls on_request again
+ * (deferred_answer).  The call may read the request (its headers, body and
+ * the fields of r) as a handler does: nothing else touches it meanwhile.
+ */
+enum MHD_Result
+server_defer(struct MHD_Connection *c, Request *r, DbLane lane,
+			 DeferredCall call)
+{
+	r->deferred = call;
+	r->conn = c;
+	r->work.fn = run_deferred;
+	r->work.arg = r;
+	MHD_suspend_connection(c);
+	work_submit(lane, &r->work);
+	return MHD_YES;
+}
+
+/* the connection resumed: the deferred call's response, queued now */
+static enum MHD_Result
+deferred_answer(struct MHD_Connection *c, Request *r)
+{
+	enum MHD_Result ret;
+
+	r->deferred = NULL;
+	if (r->resp == NULL)
+		return r->result == MHD_YES ? MHD_NO : r->result;
+	ret = MHD_queue_response(c, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ret;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
 		   const char *method, const char *version, const char *upload_data,
@@ -142,6 +199,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	(void) version;
 	if (r == NULL)
 		return begin_request(url, method, req_cls);
+	if (r->deferred != NULL)
+		return deferred_answer(c, r);
 	if (*upload_data_size > 0)
 	{
 		ret = add_body(r, upload_data, *upload_data_size);
@@ -194,6 +253,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			r->url ? r->url : "-", r->status, ms,
 			toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ?
 			"" : " (not completed)");
+	if (r->resp != NULL)
+		MHD_destroy_response(r->resp);
 	free(r->url);
 	free(r->body);
 	free(r);
@@ -204,13 +265,15 @@ on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 struct MHD_Daemon *
 server_start(const GatewayOptions *opts)
 {
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION |
-	MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD |
+	MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	return MHD_start_daemon(flags, (uint16_t) opts->port, NULL, NULL,
 							on_request, NULL,
 							MHD_OPTION_SOCK_ADDR,
 							(struct sockaddr *) &opts->addr,
+							MHD_OPTION_THREAD_POOL_SIZE,
+							(unsigned int) opts->threads,
 							MHD_OPTION_THREAD_STACK_SIZE,
 							(size_t) STACK_SIZE,
 							MHD_OPTION_CONNECTION_LIMIT,
@@ -227,9 +290,14 @@ server_start(const GatewayOptions *opts)
 							MHD_OPTION_END);
 }
 
-/* stops serving: the connections' threads finish and exit */
+/*
+ * Stops serving: the workers finish what they were given (and so resume
+ * every suspended connection; what is deferred from now on runs on the
+ * pool thread), then libmicrohttpd's threads exit.
+ */
 void
 server_stop(struct MHD_Daemon *d)
 {
+	work_stop();
 	MHD_stop_daemon(d);
 }

@@ -7,11 +7,13 @@
 # still answers the others at once.  250 clients (127.0.0.10-14) ask for a
 # 4 MB CSV and never read it: the gateway's memory stays under RSS_BOUND
 # and status polls answer within 100 ms.  Two triggers wait behind a lock
-# on restmon.report: health and status polls answer within 100 ms.  A
+# on restmon.report: health and status polls answer within 100 ms; eight
+# status polls wait behind a lock that blocks reads: health answers within
+# 100 ms.  A
 # flood of triggers from one client is answered 429 with Retry-After beyond
 # its burst.  The errors the gateway makes itself have one shape, with a
 # sqlstate; the access log cannot be forged.  Loopback only, bounded in
-# count and time (about 40 s).
+# count and time (about 45 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -179,6 +181,35 @@ wait "$lock_pid"
 wait $blocked
 is "the two triggers answer once the lock is released" "200 200" \
 	"$(jq -r 'if .report_id then 200 else .error_code end' "$tmp/blocked.1" "$tmp/blocked.2" | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a lock that blocks reads of restmon.report: 8 status polls wait (on
+# the CSV lane's workers: the status lane's lock_timeout, gateway/db.c),
+# health still answers at once (its connection, and the serving threads,
+# are not held by them) ---
+psql -X -q -c "BEGIN; LOCK restmon.report IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;" > /dev/null 2>&1 &
+lock_pid=$!
+for _ in $(seq 50); do
+	[ "$(psql -X -At -c "SELECT count(*) FROM pg_locks WHERE relation = 'restmon.report'::regclass AND mode = 'AccessExclusiveLock' AND granted")" = 1 ] && break
+	sleep 0.1
+done
+waiting=""
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s -o "$tmp/locked.$i" --max-time 20 --interface 127.0.0.6 "$BASE/api/get_report?report_id=$RUN" &
+	waiting="$waiting $!"
+done
+sleep 0.5
+: > "$tmp/during"
+for _ in 1 2 3 4 5; do
+	timed_get "$BASE/api/health" >> "$tmp/during"; echo >> "$tmp/during"
+	sleep 0.2
+done
+echo "# health while 8 status polls wait on an ACCESS EXCLUSIVE lock: $(tr '\n' ' ' < "$tmp/during")"
+is "health answers within 100 ms while 8 status polls wait on an ACCESS EXCLUSIVE lock" \
+	"yes" "$(all_fast < "$tmp/during")"
+wait "$lock_pid"
+wait $waiting
+is "the 8 status polls answer Running once the lock is released" "8" \
+	"$(cat "$tmp"/locked.* | jq -r .status | grep -c '^Running$')"
 
 # --- a trigger flood from one client: 429 with Retry-After ---
 # (all 60 at once, from one curl process, so that spawning them takes no
