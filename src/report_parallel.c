@@ -84,7 +84,8 @@ typedef struct RmRowMsg
 /* the leader's state */
 typedef struct RmLeader
 {
-	ReturnSetInfo *rsinfo;
+	RmStoreEmit emit;			/* where the rows go, in order */
+	void	   *arg;
 	RmParallelShared *sh;
 	int			next_emit;		/* the range whose rows go out now */
 	bool	   *ended;
@@ -174,7 +175,7 @@ emit_held(RmLeader *L, int range)
 		RmRowMsg   *m = (RmRowMsg *) (buf->data + pos);
 		MemoryContext oldcxt = MemoryContextSwitchTo(L->rowcxt);
 
-		rm_uptime_put_row(L->rsinfo, m->key, m->keylen, &m->res);
+		L->emit(L->arg, m->key, m->keylen, &m->res);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(L->rowcxt);
 		pos += MAXALIGN(offsetof(RmRowMsg, key) + m->keylen);
@@ -194,7 +195,7 @@ accept_row(RmLeader *L, int range, const char *key, int keylen,
 
 	if (range == L->next_emit)
 	{
-		rm_uptime_put_row(L->rsinfo, key, keylen, res);
+		L->emit(L->arg, key, keylen, res);
 		return;
 	}
 	m.range = range;
@@ -368,13 +369,14 @@ run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
 }
 
 /*
- * The full report as of T into rsinfo, computed by up to
- * rm_report_processes() processes.  False, having done nothing, when one
- * process computes it (the caller's serial scan): one is asked for, there
- * are too few stores, or this already is a parallel worker.  Inside SPI.
+ * The full report as of T, each store's figures handed to emit in byte
+ * order, computed by up to rm_report_processes() processes.  False,
+ * having done nothing, when one process computes it (the caller's serial
+ * scan): one is asked for, there are too few stores, or this already is a
+ * parallel worker.  Inside SPI.
  */
 bool
-rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
+rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
 {
 	int			nprocs = rm_report_processes();
 	text	  **firsts;
@@ -390,7 +392,8 @@ rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
 		return false;
 
 	memset(&L, 0, sizeof(L));
-	L.rsinfo = rsinfo;
+	L.emit = emit;
+	L.arg = arg;
 	L.ended = palloc0(sizeof(bool) * nranges);
 	L.held = palloc0(sizeof(StringInfoData) * nranges);
 	for (int i = 0; i < nranges; i++)

@@ -231,18 +231,24 @@ rm_report_launch_at_commit(int n)
 }
 
 /*
- * Fill a claimed report (its rows and Complete) and store its CSV, in the
+ * Fill a claimed report (its rows, the stored CSV and Complete), in the
  * current transaction: a complete report always has its file
- * (report_file.c), unless the SQL is older than the module.
+ * (report_file.c), unless the SQL is older than the module.  The CSV is
+ * rendered as the rows are written, and the report is Complete once it
+ * is stored: finished_at is when everything but the commit is done.
  */
 static void
 fill_report(const char *id)
 {
+	bool		file = rm_report_file_available();
+	text	   *csv = NULL;
+	int64		nrows;
 	int64		bytes;
 
-	rm_report_fill(id);
-	if (rm_report_file_available())
-		(void) rm_report_file_store(id, &bytes);
+	nrows = rm_report_fill(id, file ? &csv : NULL);
+	if (file)
+		(void) rm_report_file_store(id, csv, &bytes);
+	rm_report_complete(id, nrows);
 }
 
 /*
