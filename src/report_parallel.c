@@ -56,8 +56,10 @@
 #define RM_PKEY_QUEUES		UINT64CONST(0x726D6F6E00000002)
 
 #define RM_QUEUE_SIZE		(256 * 1024)	/* bytes, per worker */
-#define RM_RANGES_PER_PROC	4	/* ranges per process: uneven ranges even out */
-#define RM_MIN_RANGE_STORES 8	/* fewer stores per range: computed alone */
+#define RM_RANGES_PER_PROC	16	/* ranges per process: the leader, which also
+								 * writes the rows, and late workers even out */
+#define RM_MIN_RANGE_STORES 8	/* stores per range at least */
+#define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
 #define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
 
 PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
@@ -386,9 +388,9 @@ rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
-	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC, &firsts,
-							   &nstores);
-	if (nranges < 2 || nstores / nranges < RM_MIN_RANGE_STORES)
+	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC,
+							   RM_MIN_RANGE_STORES, &firsts, &nstores);
+	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
 		return false;
 
 	memset(&L, 0, sizeof(L));

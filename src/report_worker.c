@@ -39,6 +39,7 @@
 #include "storage/ipc.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -303,6 +304,16 @@ claim_report(char *id)
 	bool		claimed;
 
 	begin_step("claiming a restmon report");
+
+	/*
+	 * The claim's commit does not wait for its WAL flush (SET LOCAL
+	 * synchronous_commit = off): the report's own commit, synchronous,
+	 * flushes it too, and a crash before that loses only the claim, so the
+	 * report is queued again as if it had not been taken, one attempt not
+	 * counted.
+	 */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	claimed = rm_report_claim(id);
 	end_step();
 	return claimed;
