@@ -10,7 +10,8 @@
  * takes the values from the index items, as an index-only scan does (the
  * heap visited only for pages not all-visible): no scan key evaluated per
  * item, no plan, slot or tuple copy per row, and no descent from the root
- * for a store that starts on the page the previous store ended on.
+ * for a store that starts on the page the previous store ended on (and
+ * the next page prefetched when the range goes on).
  * Ingestion inserts new polls the way COPY does (table_multi_insert, then
  * one index insertion per row), in key order.
  * Into a table created or truncated in the same transaction and still
@@ -63,6 +64,12 @@
 
 #include "observation.h"
 #include "restmon.h"
+
+#ifdef __GNUC__
+#define rm_prefetch_mem(a)	__builtin_prefetch(a)
+#else
+#define rm_prefetch_mem(a)	((void) 0)
+#endif
 
 /* rows handed to table_multi_insert at once, as COPY does */
 #define RM_INSERT_BATCH 1000
@@ -229,9 +236,29 @@ leaf_find(RmObsTable *o, const char *id, int len)
 	return buf;
 }
 
-/* the next page to the right that is not being deleted, or InvalidBuffer */
+/*
+ * Look up the right sibling, next, and pull its first bytes into the CPU's
+ * cache while this page is read (leaf pages are in shared buffers: memory
+ * is what waits); returns the buffer that held it, or InvalidBuffer.
+ */
 static Buffer
-leaf_right(RmObsTable *o, BlockNumber next)
+leaf_prefetch(RmObsTable *o, BlockNumber next)
+{
+	PrefetchBufferResult r = {InvalidBuffer, false};
+
+	if (next != P_NONE)
+		r = PrefetchBuffer(o->index, MAIN_FORKNUM, next);
+	if (!BufferIsValid(r.recent_buffer) || BufferIsLocal(r.recent_buffer))
+		return InvalidBuffer;
+	for (int i = 0; i < 4; i++)
+		rm_prefetch_mem((char *) BufferGetBlock(r.recent_buffer) + i * 64);
+	rm_prefetch_mem((char *) BufferGetBlock(r.recent_buffer) + BLCKSZ - 64);
+	return r.recent_buffer;
+}
+
+/* the next page to the right not being deleted (recent: leaf_prefetch's) */
+static Buffer
+leaf_right(RmObsTable *o, BlockNumber next, Buffer recent)
 {
 	for (;;)
 	{
@@ -241,7 +268,16 @@ leaf_right(RmObsTable *o, BlockNumber next)
 		if (next == P_NONE)
 			return InvalidBuffer;
 		CHECK_FOR_INTERRUPTS();
-		buf = _bt_getbuf(o->index, next, BT_READ);
+		if (BufferIsValid(recent) &&
+			ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, next, recent))
+		{
+			buf = recent;
+			_bt_lockbuf(o->index, buf, BT_READ);
+			_bt_checkpage(o->index, buf);
+		}
+		else
+			buf = _bt_getbuf(o->index, next, BT_READ);
+		recent = InvalidBuffer;
 		TestForOldSnapshot(o->snapshot, o->index, BufferGetPage(buf));
 		opaque = BTPageGetOpaque(BufferGetPage(buf));
 		if (!P_IGNORE(opaque))
@@ -258,7 +294,7 @@ leaf_right(RmObsTable *o, BlockNumber next)
  */
 static int
 leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
-			 int len, TimestampTz hi, bool *done)
+			 int len, TimestampTz hi, bool *done, Buffer *recent)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
@@ -279,6 +315,9 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 					&iid_id, &iid_len, &t, &active);
 		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
 	}
+	/* the range goes on to the right: that page is read next */
+	*recent = all_in ? leaf_prefetch(o, BTPageGetOpaque(page)->btpo_next) :
+		InvalidBuffer;
 	*done = false;
 	for (; off <= maxoff; off++)
 	{
@@ -416,16 +455,17 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			BlockNumber next = opaque->btpo_next;
 			bool		done;
 			int			nitems;
+			Buffer		recent;
 
 			PredicateLockPage(o->index, BufferGetBlockNumber(buf), o->snapshot);
-			nitems = leaf_collect(o, page, off, id, len, hi, &done);
+			nitems = leaf_collect(o, page, off, id, len, hi, &done, &recent);
 			_bt_unlockbuf(o->index, buf);
 			if (done)
 				o->leaf = buf;	/* kept pinned for the next store */
 			else
 				ReleaseBuffer(buf);
 			n = leaf_emit(o, nitems, polls, cap, n);
-			if (done || (buf = leaf_right(o, next)) == InvalidBuffer)
+			if (done || (buf = leaf_right(o, next, recent)) == InvalidBuffer)
 				break;
 			page = BufferGetPage(buf);
 			off = P_FIRSTDATAKEY(BTPageGetOpaque(page));

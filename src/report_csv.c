@@ -11,7 +11,10 @@
  *
  * This is the one renderer: a complete report's stored file
  * (report_file.c) is its output, and pages of the CSV are cut from that
- * output, never rendered on their own.
+ * output, never rendered on their own.  The report's writer
+ * (report_rows.c) renders the CSV as it writes the rows (RmCsvWriter), with
+ * the same functions, so the file stored at completion needs no second
+ * read of them.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +29,7 @@
 
 #include "report_csv.h"
 #include "report_queue.h"
+#include "restmon.h"
 
 #define RM_CSV_FETCH	10000
 
@@ -146,9 +150,114 @@ text_in(StringInfo buf, MemoryContext resultcxt)
 	return result;
 }
 
+/* ---------------------------------------------------------------------
+ * A CSV written as its rows are: the report's writer (report_rows.c)
+ * adds each row as it writes it, so the CSV needs no second read
+ * ---------------------------------------------------------------------
+ */
+
+struct RmCsvWriter
+{
+	StringInfoData buf;			/* in resultcxt */
+	MemoryContext resultcxt;
+	CsvColumns	cols;
+	MemoryContext linecxt;		/* the text of a line's values */
+	char	   *last;			/* the last line's store id (its bytes) */
+	int			lastlen;		/* -1: no line yet */
+	bool		ordered;		/* every line after the one before */
+};
+
 /*
- * The CSV of a complete report, as text allocated in resultcxt.  Inside
- * SPI; the caller has checked the report's status.
+ * A CSV of rows of the given descriptor (restmon.report_row's columns),
+ * its header written; its text is allocated in resultcxt.
+ */
+RmCsvWriter *
+rm_csv_begin(TupleDesc tupdesc, MemoryContext resultcxt)
+{
+	RmCsvWriter *w = palloc0(sizeof(RmCsvWriter));
+	MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
+
+	initStringInfo(&w->buf);
+	MemoryContextSwitchTo(oldcxt);
+	w->resultcxt = resultcxt;
+	append_csv_header(&w->buf);
+	find_csv_columns(tupdesc, &w->cols);
+	w->linecxt = AllocSetContextCreate(CurrentMemoryContext, "restmon csv line",
+									   ALLOCSET_SMALL_SIZES);
+	w->last = palloc(RM_STORE_ID_MAX_BYTES + 1);
+	w->lastlen = -1;
+	w->ordered = true;
+	return w;
+}
+
+/*
+ * The line of one row.  A row whose store id is not after the last one's
+ * in byte order (the CSV's order, semantics §6.2) marks the CSV unordered:
+ * rm_csv_end() then gives NULL and the caller renders it from the table.
+ */
+void
+rm_csv_add(RmCsvWriter *w, Datum *values, bool *isnull)
+{
+	int			k = w->cols.attnums[0] - 1;
+	MemoryContext oldcxt;
+	text	   *sid;
+	int			len;
+
+	if (!w->ordered)
+		return;
+	if (isnull[k])
+		elog(ERROR, "a report row without a store id");
+	sid = DatumGetTextPP(values[k]);
+	len = VARSIZE_ANY_EXHDR(sid);
+	if (len > RM_STORE_ID_MAX_BYTES ||
+		(w->lastlen >= 0 &&
+		 rm_key_cmp(VARDATA_ANY(sid), len, w->last, w->lastlen) <= 0))
+	{
+		w->ordered = false;
+		return;
+	}
+	memcpy(w->last, VARDATA_ANY(sid), len);
+	w->lastlen = len;
+
+	oldcxt = MemoryContextSwitchTo(w->linecxt);
+	for (int c = 0; c < RM_CSV_NCOLS; c++)
+	{
+		int			a = w->cols.attnums[c] - 1;
+
+		if (c > 0)
+			appendStringInfoChar(&w->buf, ',');
+		if (!isnull[a])
+			append_csv_field(&w->buf, OutputFunctionCall(&w->cols.out[c],
+														 values[a]));
+	}
+	appendStringInfoChar(&w->buf, '\n');
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(w->linecxt);
+}
+
+/*
+ * The CSV, in the result context given to rm_csv_begin(), or NULL if its
+ * rows were not in order; the writer is freed.
+ */
+text *
+rm_csv_end(RmCsvWriter *w)
+{
+	text	   *result = NULL;
+
+	if (w->ordered)
+		result = text_in(&w->buf, w->resultcxt);
+	else
+		pfree(w->buf.data);
+	MemoryContextDelete(w->linecxt);
+	pfree(w->last);
+	pfree(w);
+	return result;
+}
+
+/*
+ * The CSV of a complete report, as text allocated in resultcxt, from its
+ * rows in restmon.report_row.  Inside SPI; the caller has checked the
+ * report's status.
  */
 text *
 rm_report_csv(const char *id, MemoryContext resultcxt)

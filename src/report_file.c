@@ -7,7 +7,8 @@
  *
  * The file is written when the report completes, in the transaction that
  * marks it Complete (report_worker.c), from report_csv.c's rendering (the
- * one renderer of semantics §6); restmon_report_csv() and
+ * one renderer of semantics §6), done as the rows were written
+ * (report_rows.c); restmon_report_csv() and
  * restmon_report_csv_page() then return its bytes without rendering again.
  * It goes with its report: its foreign key is ON DELETE CASCADE, so
  * pruning restmon.report deletes it.
@@ -100,24 +101,27 @@ file_etag(const char *id, const char *data, size_t len)
 }
 
 /*
- * Render the CSV of a complete report and store it with its ETag (nothing
- * if a file is there already).  Returns the ETag and sets *bytes.  The
- * rows are read as this transaction wrote them so far: the worker stores
- * the file right after writing them.
+ * Store the CSV of a complete report with its ETag (nothing if a file is
+ * there already): csv, the rows' CSV rendered as they were written
+ * (report_rows.c), or if NULL rendered now from the rows.  Returns the
+ * ETag and sets *bytes.  The rows are read as this transaction wrote them
+ * so far: the worker stores the file right after writing them.
  */
 char *
-rm_report_file_store(const char *id, int64 *bytes)
+rm_report_file_store(const char *id, text *csv, int64 *bytes)
 {
-	text	   *csv;
 	char	   *etag;
 	Datum		args[4];
 	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
 
-	CommandCounterIncrement();
-	PushCopiedSnapshot(GetActiveSnapshot());
-	UpdateActiveSnapshotCommandId();
-	csv = rm_report_csv(id, CurrentMemoryContext);
-	PopActiveSnapshot();
+	if (csv == NULL)
+	{
+		CommandCounterIncrement();
+		PushCopiedSnapshot(GetActiveSnapshot());
+		UpdateActiveSnapshotCommandId();
+		csv = rm_report_csv(id, CurrentMemoryContext);
+		PopActiveSnapshot();
+	}
 	etag = file_etag(id, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv));
 	*bytes = VARSIZE_ANY_EXHDR(csv);
 	args[0] = CStringGetTextDatum(id);
@@ -184,7 +188,7 @@ rm_report_file_etag(const char *id, int64 *bytes)
 		return f.etag;
 	}
 	if (can_store())
-		return rm_report_file_store(id, bytes);
+		return rm_report_file_store(id, NULL, bytes);
 	csv = rm_report_csv(id, CurrentMemoryContext);
 	*bytes = VARSIZE_ANY_EXHDR(csv);
 	etag = file_etag(id, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv));

@@ -56,8 +56,10 @@
 #define RM_PKEY_QUEUES		UINT64CONST(0x726D6F6E00000002)
 
 #define RM_QUEUE_SIZE		(256 * 1024)	/* bytes, per worker */
-#define RM_RANGES_PER_PROC	4	/* ranges per process: uneven ranges even out */
-#define RM_MIN_RANGE_STORES 8	/* fewer stores per range: computed alone */
+#define RM_RANGES_PER_PROC	16	/* ranges per process: the leader, which also
+								 * writes the rows, and late workers even out */
+#define RM_MIN_RANGE_STORES 8	/* stores per range at least */
+#define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
 #define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
 
 PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
@@ -84,7 +86,8 @@ typedef struct RmRowMsg
 /* the leader's state */
 typedef struct RmLeader
 {
-	ReturnSetInfo *rsinfo;
+	RmStoreEmit emit;			/* where the rows go, in order */
+	void	   *arg;
 	RmParallelShared *sh;
 	int			next_emit;		/* the range whose rows go out now */
 	bool	   *ended;
@@ -174,7 +177,7 @@ emit_held(RmLeader *L, int range)
 		RmRowMsg   *m = (RmRowMsg *) (buf->data + pos);
 		MemoryContext oldcxt = MemoryContextSwitchTo(L->rowcxt);
 
-		rm_uptime_put_row(L->rsinfo, m->key, m->keylen, &m->res);
+		L->emit(L->arg, m->key, m->keylen, &m->res);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(L->rowcxt);
 		pos += MAXALIGN(offsetof(RmRowMsg, key) + m->keylen);
@@ -194,7 +197,7 @@ accept_row(RmLeader *L, int range, const char *key, int keylen,
 
 	if (range == L->next_emit)
 	{
-		rm_uptime_put_row(L->rsinfo, key, keylen, res);
+		L->emit(L->arg, key, keylen, res);
 		return;
 	}
 	m.range = range;
@@ -368,13 +371,14 @@ run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
 }
 
 /*
- * The full report as of T into rsinfo, computed by up to
- * rm_report_processes() processes.  False, having done nothing, when one
- * process computes it (the caller's serial scan): one is asked for, there
- * are too few stores, or this already is a parallel worker.  Inside SPI.
+ * The full report as of T, each store's figures handed to emit in byte
+ * order, computed by up to rm_report_processes() processes.  False,
+ * having done nothing, when one process computes it (the caller's serial
+ * scan): one is asked for, there are too few stores, or this already is a
+ * parallel worker.  Inside SPI.
  */
 bool
-rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
+rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
 {
 	int			nprocs = rm_report_processes();
 	text	  **firsts;
@@ -384,13 +388,14 @@ rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo)
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
-	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC, &firsts,
-							   &nstores);
-	if (nranges < 2 || nstores / nranges < RM_MIN_RANGE_STORES)
+	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC,
+							   RM_MIN_RANGE_STORES, &firsts, &nstores);
+	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
 		return false;
 
 	memset(&L, 0, sizeof(L));
-	L.rsinfo = rsinfo;
+	L.emit = emit;
+	L.arg = arg;
 	L.ended = palloc0(sizeof(bool) * nranges);
 	L.held = palloc0(sizeof(StringInfoData) * nranges);
 	for (int i = 0; i < nranges; i++)

@@ -19,16 +19,22 @@
 typedef void (*RmStoreEmit) (void *arg, const char *key, int keylen,
 							 const RmResult *res);
 
+/* the columns of restmon_store_uptime()'s rows (rm_uptime_values()) */
+#define RM_UPTIME_COLS	10
+
 /* store_uptime.c (inside SPI) */
 extern void rm_uptime_range(TimestampTz T, text *lo, text *hi,
 							RmStoreEmit emit, void *arg);
-extern int	rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts,
-							 int *nstores);
+extern int	rm_uptime_bounds(TimestampTz T, int nranges, int min_stores,
+							 text ***firsts, int *nstores);
 extern void rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key,
 							  int keylen, const RmResult *res);
+extern void rm_uptime_values(const char *key, int keylen,
+							 const RmResult *res, Datum *values);
+extern void rm_uptime_report(TimestampTz T, RmStoreEmit emit, void *arg);
 
 /* report_parallel.c (inside SPI) */
 extern int	rm_report_processes(void);
-extern bool rm_report_parallel(TimestampTz T, ReturnSetInfo *rsinfo);
+extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg);
 
 #endif							/* RESTMON_REPORT_PARALLEL_H */

@@ -215,8 +215,9 @@ rm_report_count_queued(void)
  * ---------------------------------------------------------------------
  */
 
-static void
-complete_report(const char *id, int64 rows)
+/* a filled report is Complete, now */
+void
+rm_report_complete(const char *id, int64 rows)
 {
 	Datum		args[3] = {CStringGetTextDatum(id), Int64GetDatum(rows),
 	status_datum(RM_REPORT_COMPLETE)};
@@ -230,12 +231,14 @@ complete_report(const char *id, int64 rows)
 }
 
 /*
- * Fill a claimed report: its rows (restmon.report_rows(), the figures of
- * restmon_store_uptime() for the request's as_of and store) and Complete,
- * in the current transaction.
+ * Fill a claimed report with its rows (restmon.report_rows(), the figures
+ * of restmon_store_uptime() for the request's as_of and store), in the
+ * current transaction; returns how many.  With csv not NULL, *csv is set
+ * to their CSV if it was rendered as they were written, else to NULL
+ * (report_rows.c).  rm_report_complete() then marks it Complete.
  */
-void
-rm_report_fill(const char *id)
+int64
+rm_report_fill(const char *id, text **csv)
 {
 	Datum		arg = CStringGetTextDatum(id);
 	Oid			type = TEXTOID;
@@ -245,7 +248,9 @@ rm_report_fill(const char *id)
 			   1, &type, &arg, NULL, SPI_OK_DELETE,
 			   psprintf("clear the rows of report %s", id));
 	/* as COPY writes a table (report_rows.c), else by INSERT */
-	nrows = rm_report_write_rows(id);
+	if (csv != NULL)
+		*csv = NULL;
+	nrows = rm_report_write_rows(id, csv);
 	if (nrows < 0)
 	{
 		queue_exec("INSERT INTO restmon.report_row"
@@ -254,7 +259,7 @@ rm_report_fill(const char *id)
 				   psprintf("write the rows of report %s", id));
 		nrows = (int64) SPI_processed;
 	}
-	complete_report(id, nrows);
+	return nrows;
 }
 
 void

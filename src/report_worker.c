@@ -39,6 +39,7 @@
 #include "storage/ipc.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -231,18 +232,24 @@ rm_report_launch_at_commit(int n)
 }
 
 /*
- * Fill a claimed report (its rows and Complete) and store its CSV, in the
+ * Fill a claimed report (its rows, the stored CSV and Complete), in the
  * current transaction: a complete report always has its file
- * (report_file.c), unless the SQL is older than the module.
+ * (report_file.c), unless the SQL is older than the module.  The CSV is
+ * rendered as the rows are written, and the report is Complete once it
+ * is stored: finished_at is when everything but the commit is done.
  */
 static void
 fill_report(const char *id)
 {
+	bool		file = rm_report_file_available();
+	text	   *csv = NULL;
+	int64		nrows;
 	int64		bytes;
 
-	rm_report_fill(id);
-	if (rm_report_file_available())
-		(void) rm_report_file_store(id, &bytes);
+	nrows = rm_report_fill(id, file ? &csv : NULL);
+	if (file)
+		(void) rm_report_file_store(id, csv, &bytes);
+	rm_report_complete(id, nrows);
 }
 
 /*
@@ -297,6 +304,16 @@ claim_report(char *id)
 	bool		claimed;
 
 	begin_step("claiming a restmon report");
+
+	/*
+	 * The claim's commit does not wait for its WAL flush (SET LOCAL
+	 * synchronous_commit = off): the report's own commit, synchronous,
+	 * flushes it too, and a crash before that loses only the claim, so the
+	 * report is queued again as if it had not been taken, one attempt not
+	 * counted.
+	 */
+	(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	claimed = rm_report_claim(id);
 	end_step();
 	return claimed;

@@ -63,8 +63,6 @@ PG_FUNCTION_INFO_V1(restmon_store_uptime);
 PG_FUNCTION_INFO_V1(restmon_business_intervals);
 PG_FUNCTION_INFO_V1(restmon_default_as_of);
 
-#define RM_UPTIME_COLS	10
-
 /* a time zone a scan met: its name (none: NULL, the default) */
 #define RM_SCAN_ZONES	32
 
@@ -313,14 +311,14 @@ rm_scan_close(RmUptimeScan *s)
 	rm_keyed_close(&s->hours);
 }
 
-/* one output row: store_id, then uptime, downtime and evidence per window */
+/*
+ * The values of one output row (RM_UPTIME_COLS, none null): store_id, then
+ * uptime, downtime and evidence per window
+ */
 void
-rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
-				  const RmResult *res)
+rm_uptime_values(const char *key, int keylen, const RmResult *res,
+				 Datum *values)
 {
-	Datum		values[RM_UPTIME_COLS];
-	bool		nulls[RM_UPTIME_COLS] = {0};
-
 	values[0] = PointerGetDatum(cstring_to_text_with_len(key, keylen));
 	values[1] = hundredths_numeric(res->up2[RM_HOUR], USECS_PER_MINUTE);
 	values[2] = hundredths_numeric(res->up2[RM_DAY], USECS_PER_HOUR);
@@ -331,6 +329,17 @@ rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
 	values[7] = Int32GetDatum(res->evidence[RM_HOUR]);
 	values[8] = Int32GetDatum(res->evidence[RM_DAY]);
 	values[9] = Int32GetDatum(res->evidence[RM_WEEK]);
+}
+
+/* one output row of restmon_store_uptime() */
+void
+rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key, int keylen,
+				  const RmResult *res)
+{
+	Datum		values[RM_UPTIME_COLS];
+	bool		nulls[RM_UPTIME_COLS] = {0};
+
+	rm_uptime_values(key, keylen, res, values);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -376,12 +385,14 @@ rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
 
 /*
  * The first store of each of up to nranges ranges of about the same
- * number of stores, of the stores of a full report as of T (semantics
- * §6.1), in byte order: a parallel report's ranges (report_parallel.c).
- * Returns how many ranges, and in *nstores how many stores.
+ * number of stores, at least min_stores each (one range if there are
+ * fewer), of the stores of a full report as of T (semantics §6.1), in
+ * byte order: a parallel report's ranges (report_parallel.c).  Returns
+ * how many ranges, and in *nstores how many stores.
  */
 int
-rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
+rm_uptime_bounds(TimestampTz T, int nranges, int min_stores, text ***firsts,
+				 int *nstores)
 {
 	static const char *const store_cols[] = {"store_id", "first_observed_at"};
 	RmReader	r;
@@ -401,12 +412,30 @@ rm_uptime_bounds(TimestampTz T, int nranges, text ***firsts, int *nstores)
 		ids[n++] = cstring_to_text_with_len(r.key, r.keylen);
 	}
 	rm_keyed_close(&r);
-	nr = Min(nranges, n);
+	nr = Max(Min(nranges, n / Max(min_stores, 1)), Min(n, 1));
 	*firsts = palloc(sizeof(text *) * Max(nr, 1));
 	for (int i = 0; i < nr; i++)
 		(*firsts)[i] = ids[(int64) i * n / nr];
 	*nstores = n;
 	return nr;
+}
+
+/*
+ * The full report as of T (a valid instant, rm_check_instant()), each
+ * store's figures handed to emit in byte order: computed by several
+ * processes (restmon.report_workers, report_parallel.c) or by this one.
+ * Inside SPI.
+ */
+void
+rm_uptime_report(TimestampTz T, RmStoreEmit emit, void *arg)
+{
+	RmUptimeScan s;
+
+	if (rm_report_parallel(T, emit, arg))
+		return;
+	s.T = T;
+	open_scan(&s, NULL, NULL, NULL);
+	scan_stores(&s, emit, arg);
 }
 
 static void
@@ -454,13 +483,13 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	if (only == NULL && rm_report_parallel(s.T, rsinfo))
+	if (only == NULL)
+		rm_uptime_report(s.T, emit_row, rsinfo);
+	else
 	{
-		SPI_finish();
-		return (Datum) 0;
+		open_scan(&s, only, NULL, NULL);
+		scan_stores(&s, emit_row, rsinfo);
 	}
-	open_scan(&s, only, NULL, NULL);
-	scan_stores(&s, emit_row, rsinfo);
 	SPI_finish();
 	return (Datum) 0;
 }
