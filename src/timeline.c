@@ -12,7 +12,11 @@
  * core.c only.  Here are only the SQL boundary (defaults, lookups, errors)
  * and the shaping of rows: instants shown in microseconds
  * (rm_timeline_usecs), incidents filtered and ordered by business time
- * lost.
+ * lost.  The incidents of every store are computed range by range
+ * (rm_incidents_range), by several processes as a full report is
+ * (report_parallel.c); the ranges reach incidents_put in store-id byte
+ * order, whatever the number of processes, so the final sort, whose ties
+ * go by store and start, gives the same rows in the same order.
  *
  *-------------------------------------------------------------------------
  */
