@@ -242,6 +242,9 @@ extern void rm_polls_add(RmIngest *st, const char *id, int len,
 						 TimestampTz t, bool active, int64 item_no);
 extern void rm_polls_finish(RmIngest *st);
 
+/* store_track.c: restmon.store after a chunk of new polls (inside SPI) */
+extern void rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n);
+
 /* snapshot.c: business hours and time zones */
 extern void rm_stage_create(RmIngest *st);
 extern void rm_snapshot_line(RmIngest *st, int64 line_no, const char *line,

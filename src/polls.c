@@ -435,24 +435,6 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 	}
 }
 
-/* restmon.store, as the statement trigger keeps it for other writers */
-static void
-track_stores(RmApply *ap)
-{
-	Datum		args[3];
-	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID};
-
-	if (ap->ntrack == 0)
-		return;
-	args[0] = rm_make_array(ap->track_id, ap->ntrack, TEXTOID);
-	args[1] = rm_make_array(ap->track_lo, ap->ntrack, TIMESTAMPTZOID);
-	args[2] = rm_make_array(ap->track_hi, ap->ntrack, TIMESTAMPTZOID);
-	if (SPI_execute_with_args("SELECT restmon.track_stores($1, $2, $3)",
-							  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not update restmon.store");
-}
-
 /* apply the chunk gathered so far, then start an empty one */
 static void
 apply_chunk(RmIngest *st)
@@ -498,7 +480,8 @@ apply_chunk(RmIngest *st)
 	rm_obs_close(&ap.obs);
 	PopActiveSnapshot();
 
-	track_stores(&ap);
+	/* restmon.store, as the statement trigger keeps it for other writers */
+	rm_track_stores(ap.track_id, ap.track_lo, ap.track_hi, ap.ntrack);
 
 	/*
 	 * Here the chunk is applied: ap.track_id[0 .. ntrack-1] are the stores

@@ -1,15 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * src/report_parallel.c
- *	  A full report computed by several processes: the stores, in byte
- *	  order, are cut into contiguous ranges of about the same number of
- *	  stores; the backend running the report (the leader) and parallel
- *	  workers each take the next range not taken yet and compute it with
- *	  rm_uptime_range() (store_uptime.c, the one implementation of the
- *	  figures); the workers send each store's figures through a shared
- *	  memory queue, and the leader emits them range by range, so the rows
- *	  come out in store-id byte order (semantics §6.2), exactly as the
- *	  serial report gives them.
+ *	  A pass over every store computed by several processes -- a full
+ *	  report, or the incidents of every store: the stores, in byte order,
+ *	  are cut into contiguous ranges of about the same number of stores;
+ *	  the backend running the pass (the leader) and parallel workers each
+ *	  take the next range not taken yet and compute it with the serial
+ *	  pass's own function (rm_uptime_range() of store_uptime.c, the one
+ *	  implementation of the figures, or rm_incidents_range() of
+ *	  timeline.c); the workers send each store's result through a shared
+ *	  memory queue, and the leader hands them on range by range, so they
+ *	  come in store-id byte order (semantics §6.2), exactly as the serial
+ *	  pass gives them.
  *
  * It is PostgreSQL's parallel infrastructure as parallel query uses it: a
  * ParallelContext (access/transam/parallel.c) starts the workers, which
@@ -22,8 +24,9 @@
  *	- the ranges partition the stores of the report: bound i is the first
  *	  store of range i (rm_uptime_bounds(), in the leader's snapshot),
  *	  range i is [bound i, bound i+1), the first and last are unbounded;
- *	- a range is computed by one process, which sends its rows in order
- *	  and then an end mark; the leader emits range i's rows only once
+ *	- a range is computed by one process, which sends its stores' results
+ *	  (a kind's bytes: RmResult, or the store's RmIncident array) in order
+ *	  and then an end mark; the leader hands on range i's results only once
  *	  every range before it has ended, buffering the later ones;
  *	- fewer workers than asked for (none free, or none at all) changes
  *	  nothing but the time: the leader takes whatever ranges are left.
@@ -67,27 +70,35 @@ PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
 /* what the leader shares with its workers */
 typedef struct RmParallelShared
 {
+	RmParallelKind kind;
 	TimestampTz T;
+	Interval	min_duration;	/* incidents: the shortest kept */
 	int			nranges;
 	pg_atomic_uint32 next_range;	/* the next range no process took */
 	/* bound i's offset from this struct, 0 for none; nranges + 1 of them */
 	Size		bound_off[FLEXIBLE_ARRAY_MEMBER];
 } RmParallelShared;
 
-/* one message of a worker's queue: a store's figures, or a range's end */
+/*
+ * one message of a worker's queue: a store's result (its key, then len
+ * bytes of data), or a range's end
+ */
 typedef struct RmRowMsg
 {
 	int32		range;
 	int32		keylen;			/* -1: the range has ended */
-	RmResult	res;
+	int32		len;
 	char		key[FLEXIBLE_ARRAY_MEMBER];
 } RmRowMsg;
+
+#define RM_MSG_SIZE(keylen, len) \
+	MAXALIGN(offsetof(RmRowMsg, key) + (keylen) + (len))
 
 /* the leader's state */
 typedef struct RmLeader
 {
-	RmStoreEmit emit;			/* where the rows go, in order */
-	void	   *arg;
+	RmRangeEmit put;			/* where results go, in store order */
+	void	   *put_arg;
 	RmParallelShared *sh;
 	int			next_emit;		/* the range whose rows go out now */
 	bool	   *ended;
@@ -139,12 +150,16 @@ shared_size(text **firsts, int nranges)
 }
 
 static void
-fill_shared(RmParallelShared *sh, TimestampTz T, text **firsts, int nranges)
+fill_shared(RmParallelShared *sh, const RmParallelPass * pass, text **firsts,
+			int nranges)
 {
 	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
 							   sizeof(Size) * (nranges + 1));
 
-	sh->T = T;
+	sh->kind = pass->kind;
+	sh->T = pass->T;
+	if (pass->min_duration != NULL)
+		sh->min_duration = *pass->min_duration;
 	sh->nranges = nranges;
 	pg_atomic_init_u32(&sh->next_range, 0);
 	sh->bound_off[0] = 0;
@@ -177,34 +192,35 @@ emit_held(RmLeader *L, int range)
 		RmRowMsg   *m = (RmRowMsg *) (buf->data + pos);
 		MemoryContext oldcxt = MemoryContextSwitchTo(L->rowcxt);
 
-		L->emit(L->arg, m->key, m->keylen, &m->res);
+		L->put(L->put_arg, m->key, m->keylen, m->key + m->keylen, m->len);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(L->rowcxt);
-		pos += MAXALIGN(offsetof(RmRowMsg, key) + m->keylen);
+		pos += RM_MSG_SIZE(m->keylen, m->len);
 	}
 	pfree(buf->data);
 	buf->data = NULL;
 	buf->len = 0;
 }
 
-/* a store's figures: out now if it is its range's turn, else held */
+/* a store's result: on now if it is its range's turn, else held */
 static void
 accept_row(RmLeader *L, int range, const char *key, int keylen,
-		   const RmResult *res)
+		   const void *data, int len)
 {
 	StringInfo	buf = &L->held[range];
 	RmRowMsg	m;
 
 	if (range == L->next_emit)
 	{
-		L->emit(L->arg, key, keylen, res);
+		L->put(L->put_arg, key, keylen, data, len);
 		return;
 	}
 	m.range = range;
 	m.keylen = keylen;
-	m.res = *res;
+	m.len = len;
 	appendBinaryStringInfo(buf, (char *) &m, offsetof(RmRowMsg, key));
 	appendBinaryStringInfo(buf, key, keylen);
+	appendBinaryStringInfo(buf, data, len);
 	/* keep every message aligned */
 	while (buf->len % MAXIMUM_ALIGNOF != 0)
 		appendStringInfoChar(buf, '\0');
@@ -255,7 +271,8 @@ read_queues(RmLeader *L)
 			if (m->keylen < 0)
 				end_range(L, m->range);
 			else
-				accept_row(L, m->range, m->key, m->keylen, &m->res);
+				accept_row(L, m->range, m->key, m->keylen,
+						   m->key + m->keylen, m->len);
 			got++;
 		}
 	}
@@ -266,13 +283,45 @@ read_queues(RmLeader *L)
 
 /* a store the leader computed itself; its queues are read now and then */
 static void
-leader_emit(void *arg, const char *key, int keylen, const RmResult *res)
+leader_emit(void *arg, const char *key, int keylen, const void *data,
+			int len)
 {
 	RmLeader   *L = (RmLeader *) arg;
 
-	accept_row(L, L->range, key, keylen, res);
+	accept_row(L, L->range, key, keylen, data, len);
 	if (++L->stores % RM_DRAIN_EVERY == 0)
 		(void) read_queues(L);
+}
+
+/* a store's figures, handed on as a result's bytes */
+typedef struct RmFiguresEmit
+{
+	RmRangeEmit emit;
+	void	   *arg;
+}			RmFiguresEmit;
+
+static void
+figures_emit(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	RmFiguresEmit *f = (RmFiguresEmit *) arg;
+
+	f->emit(f->arg, key, keylen, res, sizeof(RmResult));
+}
+
+/* range i of the pass: its stores' results handed to emit, in order */
+static void
+compute_range(RmParallelShared *sh, int i, RmRangeEmit emit, void *arg)
+{
+	if (sh->kind == RM_PASS_REPORT)
+	{
+		RmFiguresEmit f = {emit, arg};
+
+		rm_uptime_range(sh->T, bound(sh, i), bound(sh, i + 1), figures_emit,
+						&f);
+	}
+	else
+		rm_incidents_range(sh->T, bound(sh, i), bound(sh, i + 1),
+						   &sh->min_duration, emit, arg);
 }
 
 /* compute ranges and read the workers' rows until every range has ended */
@@ -290,8 +339,7 @@ lead(RmLeader *L, ParallelContext *pcxt)
 		L->range = claim_range(sh);
 		if (L->range < sh->nranges)
 		{
-			rm_uptime_range(sh->T, bound(sh, L->range),
-							bound(sh, L->range + 1), leader_emit, L);
+			compute_range(sh, L->range, leader_emit, L);
 			end_range(L, L->range);
 			continue;
 		}
@@ -335,8 +383,8 @@ create_queues(ParallelContext *pcxt)
 }
 
 static void
-run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
-			 int nworkers)
+run_parallel(RmLeader *L, const RmParallelPass * pass, text **firsts,
+			 int nranges, int nworkers)
 {
 	ParallelContext *pcxt;
 	Size		shsize = shared_size(firsts, nranges);
@@ -351,7 +399,7 @@ run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
 	InitializeParallelDSM(pcxt);	/* may set nworkers to 0 */
 
 	L->sh = shm_toc_allocate(pcxt->toc, shsize);
-	fill_shared(L->sh, T, firsts, nranges);
+	fill_shared(L->sh, pass, firsts, nranges);
 	shm_toc_insert(pcxt->toc, RM_PKEY_SHARED, L->sh);
 	L->queues = create_queues(pcxt);
 
@@ -360,7 +408,8 @@ run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
 	L->nlive = L->nqueues;
 	for (int i = 0; i < L->nqueues; i++)
 		shm_mq_set_handle(L->queues[i], pcxt->worker[i].bgwhandle);
-	elog(DEBUG1, "restmon report: %d ranges, %d of %d parallel workers launched",
+	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched",
+		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
 		 nranges, pcxt->nworkers_launched, nworkers);
 
 	lead(L, pcxt);
@@ -371,14 +420,14 @@ run_parallel(RmLeader *L, text **firsts, int nranges, TimestampTz T,
 }
 
 /*
- * The full report as of T, each store's figures handed to emit in byte
- * order, computed by up to rm_report_processes() processes.  False,
- * having done nothing, when one process computes it (the caller's serial
- * scan): one is asked for, there are too few stores, or this already is a
- * parallel worker.  Inside SPI.
+ * The pass over every store as of pass->T, computed by up to
+ * rm_report_processes() processes, each store's result handed to put in
+ * store-id byte order.  False, having done nothing, when one process
+ * computes it (the caller's serial scan): one is asked for, there are too
+ * few stores, or this already is a parallel worker.  Inside SPI.
  */
 bool
-rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
+rm_parallel_pass(const RmParallelPass * pass, RmRangeEmit put, void *put_arg)
 {
 	int			nprocs = rm_report_processes();
 	text	  **firsts;
@@ -388,14 +437,14 @@ rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
-	nranges = rm_uptime_bounds(T, nprocs * RM_RANGES_PER_PROC,
+	nranges = rm_uptime_bounds(pass->T, nprocs * RM_RANGES_PER_PROC,
 							   RM_MIN_RANGE_STORES, &firsts, &nstores);
 	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
 		return false;
 
 	memset(&L, 0, sizeof(L));
-	L.emit = emit;
-	L.arg = arg;
+	L.put = put;
+	L.put_arg = put_arg;
 	L.ended = palloc0(sizeof(bool) * nranges);
 	L.held = palloc0(sizeof(StringInfoData) * nranges);
 	for (int i = 0; i < nranges; i++)
@@ -407,11 +456,42 @@ rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
 									 "restmon parallel report rows",
 									 ALLOCSET_SMALL_SIZES);
 
-	run_parallel(&L, firsts, nranges, T, Min(nprocs - 1, nranges - 1));
+	run_parallel(&L, pass, firsts, nranges, Min(nprocs - 1, nranges - 1));
 
 	MemoryContextDelete(L.msgcxt);
 	MemoryContextDelete(L.rowcxt);
 	return true;
+}
+
+/* where rm_report_parallel() hands each store's figures */
+typedef struct RmReportPut
+{
+	RmStoreEmit emit;
+	void	   *arg;
+} RmReportPut;
+
+static void
+report_put(void *arg, const char *key, int keylen, const void *data, int len)
+{
+	RmReportPut *rp = (RmReportPut *) arg;
+	RmResult	res;
+
+	Assert(len == sizeof(RmResult));
+	memcpy(&res, data, sizeof(RmResult));
+	rp->emit(rp->arg, key, keylen, &res);
+}
+
+/*
+ * The full report as of T, each store's figures handed to emit in byte
+ * order: rm_parallel_pass() of the figures.
+ */
+bool
+rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
+{
+	RmParallelPass pass = {RM_PASS_REPORT, T, NULL};
+	RmReportPut rp = {emit, arg};
+
+	return rm_parallel_pass(&pass, report_put, &rp);
 }
 
 /* ---------------------------------------------------------------------
@@ -424,35 +504,44 @@ typedef struct RmWorkerOut
 	shm_mq_handle *mqh;
 	int			range;
 	bool		detached;		/* the leader is gone: stop */
-	RmRowMsg   *msg;			/* room for the longest store id */
+	RmRowMsg   *msg;			/* grown to the longest message */
+	Size		msg_cap;
 } RmWorkerOut;
 
 static void
-send_msg(RmWorkerOut *out, const char *key, int keylen, const RmResult *res)
+send_msg(RmWorkerOut *out, const char *key, int keylen, const void *data,
+		 int len)
 {
-	RmRowMsg   *m = out->msg;
-	Size		len = offsetof(RmRowMsg, key) + Max(keylen, 0);
+	RmRowMsg   *m;
+	Size		size = offsetof(RmRowMsg, key) + Max(keylen, 0) + len;
 
 	if (out->detached)
 		return;
 	if (keylen > RM_STORE_ID_MAX_BYTES)
 		elog(ERROR, "store id of %d bytes in a report", keylen);
+	if (size > out->msg_cap)
+	{
+		out->msg_cap = Max(size, out->msg_cap * 2);
+		out->msg = out->msg ? repalloc(out->msg, out->msg_cap) :
+			palloc(out->msg_cap);
+	}
+	m = out->msg;
 	m->range = out->range;
 	m->keylen = keylen;
-	if (res != NULL)
-		m->res = *res;
-	else
-		memset(&m->res, 0, sizeof(m->res));
+	m->len = len;
 	if (keylen > 0)
 		memcpy(m->key, key, keylen);
-	if (shm_mq_send(out->mqh, len, m, false, keylen < 0) == SHM_MQ_DETACHED)
+	if (len > 0)
+		memcpy(m->key + keylen, data, len);
+	if (shm_mq_send(out->mqh, size, m, false, keylen < 0) == SHM_MQ_DETACHED)
 		out->detached = true;
 }
 
 static void
-worker_emit(void *arg, const char *key, int keylen, const RmResult *res)
+worker_emit(void *arg, const char *key, int keylen, const void *data,
+			int len)
 {
-	send_msg((RmWorkerOut *) arg, key, keylen, res);
+	send_msg((RmWorkerOut *) arg, key, keylen, data, len);
 }
 
 /*
@@ -469,14 +558,15 @@ restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc)
 
 	shm_mq_set_sender(mq, MyProc);
 	out->mqh = shm_mq_attach(mq, seg, NULL);
-	out->msg = palloc(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES);
+	out->msg_cap = MAXALIGN(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES +
+							sizeof(RmResult));
+	out->msg = palloc(out->msg_cap);
 
 	SPI_connect();
 	while (!out->detached && (out->range = claim_range(sh)) < sh->nranges)
 	{
-		rm_uptime_range(sh->T, bound(sh, out->range),
-						bound(sh, out->range + 1), worker_emit, out);
-		send_msg(out, NULL, -1, NULL);	/* the range's end */
+		compute_range(sh, out->range, worker_emit, out);
+		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */
 	}
 	SPI_finish();
 	shm_mq_detach(out->mqh);

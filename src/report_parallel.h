@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * src/report_parallel.h
- *	  A full report computed by several processes, each on a contiguous
- *	  range of stores (report_parallel.c), and the per-range computation it
- *	  shares with the serial report (store_uptime.c).
+ *	  A pass over every store -- a full report, or the incidents -- computed
+ *	  by several processes, each on a contiguous range of stores
+ *	  (report_parallel.c), and the per-range computations it shares with
+ *	  the serial passes (store_uptime.c, timeline.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,6 +12,7 @@
 #define RESTMON_REPORT_PARALLEL_H
 
 #include "datatype/timestamp.h"
+#include "utils/timestamp.h"
 #include "nodes/execnodes.h"
 
 #include "core.h"
@@ -21,6 +23,24 @@ typedef void (*RmStoreEmit) (void *arg, const char *key, int keylen,
 
 /* the columns of restmon_store_uptime()'s rows (rm_uptime_values()) */
 #define RM_UPTIME_COLS	10
+
+/* receives one store's result as bytes (RmResult, or RmIncident[]) */
+typedef void (*RmRangeEmit) (void *arg, const char *key, int keylen,
+							 const void *data, int len);
+
+/* what a parallel pass computes */
+typedef enum RmParallelKind
+{
+	RM_PASS_REPORT,				/* the figures, one RmResult per store */
+	RM_PASS_INCIDENTS			/* a store's kept RmIncident[], if any */
+}			RmParallelKind;
+
+typedef struct RmParallelPass
+{
+	RmParallelKind kind;
+	TimestampTz T;
+	const Interval *min_duration;	/* incidents: the shortest kept */
+}			RmParallelPass;
 
 /* store_uptime.c (inside SPI) */
 extern void rm_uptime_range(TimestampTz T, text *lo, text *hi,
@@ -33,8 +53,15 @@ extern void rm_uptime_values(const char *key, int keylen,
 							 const RmResult *res, Datum *values);
 extern void rm_uptime_report(TimestampTz T, RmStoreEmit emit, void *arg);
 
+/* timeline.c (inside SPI) */
+extern void rm_incidents_range(TimestampTz T, text *lo, text *hi,
+							   const Interval *min_duration, RmRangeEmit emit,
+							   void *arg);
+
 /* report_parallel.c (inside SPI) */
 extern int	rm_report_processes(void);
+extern bool rm_parallel_pass(const RmParallelPass * pass, RmRangeEmit put,
+							 void *put_arg);
 extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg);
 
 #endif							/* RESTMON_REPORT_PARALLEL_H */

@@ -83,6 +83,7 @@ extern int	rm_read_hours(RmReader *r, const char *key, int len,
 extern bool rm_resolve_as_of(FunctionCallInfo fcinfo, int argno, text *only,
 							 TimestampTz *T);
 extern void rm_scan_open(RmUptimeScan *s, text *only);
+extern void rm_scan_open_range(RmUptimeScan *s, text *lo, text *hi);
 extern void rm_scan_inputs(RmUptimeScan *s, RmStoreInputs *in);
 extern void rm_scan_next(RmUptimeScan *s);
 extern void rm_scan_close(RmUptimeScan *s);

@@ -228,6 +228,13 @@ rm_scan_open(RmUptimeScan *s, text *only)
 	open_scan(s, only, NULL, NULL);
 }
 
+/* the same for the stores of [lo, hi) (NULL: unbounded), in byte order */
+void
+rm_scan_open_range(RmUptimeScan *s, text *lo, text *hi)
+{
+	open_scan(s, NULL, lo, hi);
+}
+
 /*
  * The time zone of the store the stores reader is at (semantics §2: none,
  * the default): a zone the scan met already is not looked up again.

@@ -12,7 +12,11 @@
  * core.c only.  Here are only the SQL boundary (defaults, lookups, errors)
  * and the shaping of rows: instants shown in microseconds
  * (rm_timeline_usecs), incidents filtered and ordered by business time
- * lost.
+ * lost.  The incidents of every store are computed range by range
+ * (rm_incidents_range), by several processes as a full report is
+ * (report_parallel.c); the ranges reach incidents_put in store-id byte
+ * order, whatever the number of processes, so the final sort, whose ties
+ * go by store and start, gives the same rows in the same order.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "coordinator.h"
+#include "report_parallel.h"
 #include "restmon.h"
 #include "store_scan.h"
 
@@ -150,69 +155,117 @@ typedef struct RmIncidentList
 	int			capstores;
 } RmIncidentList;
 
-/* an interval of usecs microseconds, as timestamptz - timestamptz gives */
-static Interval *
-usecs_interval(int64 usecs)
+/*
+ * an interval of usecs microseconds, as timestamptz - timestamptz gives,
+ * in *iv (a row's values are copied out of it: no allocation per row)
+ */
+static Datum
+usecs_interval(int64 usecs, Interval *iv)
 {
-	Interval   *iv = palloc0(sizeof(Interval));
-
+	iv->month = 0;
 	iv->day = (int32) (usecs / USECS_PER_DAY);
 	iv->time = usecs % USECS_PER_DAY;
-	return iv;
+	return IntervalPGetDatum(iv);
 }
 
-/* keep the incidents of the store the scan is at with business >= min */
+/*
+ * A store's incidents (len bytes of RmIncident, not aligned) into the
+ * list: its id gets the next index, the order of the pass (byte order)
+ */
 static void
-keep_incidents(RmIncidentList *l, RmUptimeScan *s, const RmIncident *inc,
-			   int ninc, Datum min_duration)
+incidents_put(void *arg, const char *key, int keylen, const void *data,
+			  int len)
 {
-	bool		kept = false;
+	RmIncidentList *l = (RmIncidentList *) arg;
+	int			ninc = len / (int) sizeof(RmIncident);
+	MemoryContext oldcxt = MemoryContextSwitchTo(l->cxt);
 
+	if (l->nstores == l->capstores)
+	{
+		l->capstores *= 2;
+		l->stores = repalloc(l->stores, sizeof(text *) * l->capstores);
+	}
+	l->stores[l->nstores++] = cstring_to_text_with_len(key, keylen);
 	for (int i = 0; i < ninc; i++)
 	{
-		MemoryContext oldcxt;
-
-		/* the comparison of SQL's interval >= (in the per-store context) */
-		if (!DatumGetBool(DirectFunctionCall2(interval_ge,
-											  IntervalPGetDatum(usecs_interval(inc[i].business)),
-											  min_duration)))
-			continue;
-		oldcxt = MemoryContextSwitchTo(l->cxt);
-		if (!kept)
-		{
-			if (l->nstores == l->capstores)
-			{
-				l->capstores *= 2;
-				l->stores = repalloc(l->stores,
-									 sizeof(text *) * l->capstores);
-			}
-			l->stores[l->nstores++] =
-				cstring_to_text_with_len(s->stores.key, s->stores.keylen);
-			kept = true;
-		}
 		if (l->n == l->cap)
 		{
 			l->cap *= 2;
 			l->items = repalloc_huge(l->items,
 									 sizeof(RmStoreIncident) * l->cap);
 		}
-		l->items[l->n].inc = inc[i];
+		memcpy(&l->items[l->n].inc, (const char *) data +
+			   (Size) i * sizeof(RmIncident), sizeof(RmIncident));
 		l->items[l->n].store = l->nstores - 1;
 		l->n++;
-		MemoryContextSwitchTo(oldcxt);
 	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Every store of the scan: its incidents of business time >= min_duration
+ * handed to emit (stores without any skipped), in byte order; then closes
+ * the scan
+ */
+static void
+scan_incidents(RmUptimeScan *s, const Interval *min_duration,
+			   RmRangeEmit emit, void *arg)
+{
+	while (s->stores.tuple != NULL)
+	{
+		MemoryContext oldcxt;
+		RmSegment  *seg;
+		RmIncident *inc;
+		int			n;
+		int			kept = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(s->storecxt);
+		n = store_segments(s, &seg);
+		inc = palloc(sizeof(RmIncident) * Max(n, 1));
+		n = rm_incidents(seg, n, inc);
+		for (int i = 0; i < n; i++)
+		{
+			Interval	iv;
+
+			/* the comparison of SQL's interval >= */
+			if (DatumGetBool(DirectFunctionCall2(interval_ge,
+												 usecs_interval(inc[i].business, &iv),
+												 IntervalPGetDatum(min_duration))))
+				inc[kept++] = inc[i];
+		}
+		if (kept > 0)
+			emit(arg, s->stores.key, s->stores.keylen, inc,
+				 kept * (int) sizeof(RmIncident));
+		MemoryContextSwitchTo(oldcxt);
+		rm_scan_next(s);
+	}
+	rm_scan_close(s);
+}
+
+/*
+ * The incidents of the stores of [lo, hi) (NULL: unbounded) as of T, in
+ * byte order, handed to emit: one range of a parallel pass
+ * (report_parallel.c), or the whole serial one.  Inside SPI.
+ */
+void
+rm_incidents_range(TimestampTz T, text *lo, text *hi,
+				   const Interval *min_duration, RmRangeEmit emit, void *arg)
+{
+	RmUptimeScan s;
+
+	s.T = T;
+	rm_scan_open_range(&s, lo, hi);
+	scan_incidents(&s, min_duration, emit, arg);
 }
 
 /*
  * business time lost, most first; then store_id in byte order (the order
  * of the scan) and start
  */
-static int
-incident_cmp(const void *a, const void *b)
+static inline int
+incident_cmp(const RmStoreIncident *x, const RmStoreIncident *y)
 {
-	const RmStoreIncident *x = a;
-	const RmStoreIncident *y = b;
-
 	if (x->inc.business != y->inc.business)
 		return x->inc.business > y->inc.business ? -1 : 1;
 	if (x->store != y->store)
@@ -222,21 +275,32 @@ incident_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* incident_sort(): qsort's algorithm with incident_cmp inlined */
+#define ST_SORT incident_sort
+#define ST_ELEMENT_TYPE RmStoreIncident
+#define ST_COMPARE(a, b) incident_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 static void
 put_incidents(ReturnSetInfo *rsinfo, RmIncidentList *l)
 {
-	qsort(l->items, l->n, sizeof(RmStoreIncident), incident_cmp);
+	incident_sort(l->items, l->n);
 	for (int i = 0; i < l->n; i++)
 	{
 		const RmIncident *inc = &l->items[i].inc;
 		Datum		values[RM_INCIDENT_COLS];
 		bool		nulls[RM_INCIDENT_COLS] = {0};
+		Interval	duration;
+		Interval	business;
 
 		values[0] = PointerGetDatum(l->stores[l->items[i].store]);
 		values[1] = TimestampTzGetDatum(inc->start);
 		values[2] = TimestampTzGetDatum(inc->end);
-		values[3] = IntervalPGetDatum(usecs_interval(inc->end - inc->start));
-		values[4] = IntervalPGetDatum(usecs_interval(inc->business));
+		values[3] = usecs_interval(inc->end - inc->start, &duration);
+		values[4] = usecs_interval(inc->business, &business);
 		values[5] = BoolGetDatum(inc->open_at_end);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc,
 							 values, nulls);
@@ -253,10 +317,12 @@ restmon_incidents(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	text	   *only = PG_ARGISNULL(2) ? NULL : store_id_arg(fcinfo, 2);
+	Interval	zero;
 	Datum		min_duration = PG_ARGISNULL(1) ?
-	IntervalPGetDatum(usecs_interval(0)) : PG_GETARG_DATUM(1);
+	usecs_interval(0, &zero) : PG_GETARG_DATUM(1);
 	RmUptimeScan s;
 	RmIncidentList l = {0};
+	RmParallelPass pass = {RM_PASS_INCIDENTS};
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -280,32 +346,22 @@ restmon_incidents(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	rm_scan_open(&s, only);
 	l.cxt = AllocSetContextCreate(CurrentMemoryContext, "restmon incidents",
 								  ALLOCSET_DEFAULT_SIZES);
 	l.cap = l.capstores = 1024;
 	l.items = MemoryContextAlloc(l.cxt, sizeof(RmStoreIncident) * l.cap);
 	l.stores = MemoryContextAlloc(l.cxt, sizeof(text *) * l.capstores);
-
-	while (s.stores.tuple != NULL)
+	pass.T = s.T;
+	pass.min_duration = DatumGetIntervalP(min_duration);
+	/* every store: by several processes (restmon.report_workers) */
+	if (only != NULL || !rm_parallel_pass(&pass, incidents_put, &l))
 	{
-		MemoryContext oldcxt;
-		RmSegment  *seg;
-		RmIncident *inc;
-		int			n;
-
-		CHECK_FOR_INTERRUPTS();
-		oldcxt = MemoryContextSwitchTo(s.storecxt);
-		n = store_segments(&s, &seg);
-		inc = palloc(sizeof(RmIncident) * Max(n, 1));
-		keep_incidents(&l, &s, inc, rm_incidents(seg, n, inc), min_duration);
-		MemoryContextSwitchTo(oldcxt);
-		rm_scan_next(&s);
+		rm_scan_open(&s, only);
+		scan_incidents(&s, pass.min_duration, incidents_put, &l);
 	}
 	put_incidents(rsinfo, &l);
 
 	MemoryContextDelete(l.cxt);
-	rm_scan_close(&s);
 	SPI_finish();
 	return (Datum) 0;
 }

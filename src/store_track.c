@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/store_track.c
+ *	  restmon.store follows the polls a status load inserted (polls.c):
+ *	  each store's row gets first_observed_at lowered and last_observed_at
+ *	  raised to its new polls' range, as restmon.track_stores() does for
+ *	  every other writer (the statement trigger).
+ *
+ * A load's stores are mostly known already: their rows are found by a
+ * probe of the primary key and updated in place (table_tuple_update,
+ * index entries only when the update is not HOT), and a row the new polls
+ * do not widen is left alone, without a plan or a query per load.  Every
+ * other case goes to restmon.track_stores(), the one upsert in SQL: a
+ * store with no row yet, a row another transaction changed meanwhile, or a
+ * table with a trigger, whose trigger must fire.
+ *
+ * Invariants:
+ *	- afterwards every store given has a row whose range covers its new
+ *	  polls, widened exactly as the SQL function widens it (LEAST of the
+ *	  firsts, GREATEST of the lasts), in this transaction;
+ *	- the privileges checked are those of the SQL upsert (SELECT, INSERT,
+ *	  UPDATE on restmon.store), as the current user;
+ *	- a row is read with a snapshot taken after the caller's own changes
+ *	  (CommandCounterIncrement), so the chunks of one load and the loads of
+ *	  one transaction see each other's rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "ingest_int.h"
+
+/* what the SQL function is left to do */
+typedef struct RmTrackRest
+{
+	Datum	   *ids;
+	Datum	   *firsts;
+	Datum	   *lasts;
+	int			n;
+}			RmTrackRest;
+
+/* restmon.store opened for updates in place */
+typedef struct RmStoreRel
+{
+	Relation	heap;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TupleTableSlot *slot;		/* the row found */
+	TupleTableSlot *newslot;	/* its new version */
+	EState	   *estate;
+	ResultRelInfo *resultrel;
+}			RmStoreRel;
+
+static void
+rest_add(RmTrackRest * r, Datum id, Datum first, Datum last)
+{
+	r->ids[r->n] = id;
+	r->firsts[r->n] = first;
+	r->lasts[r->n] = last;
+	r->n++;
+}
+
+/* the SQL upsert, for what is left */
+static void
+track_in_sql(RmTrackRest * r)
+{
+	Datum		args[3];
+	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID};
+
+	if (r->n == 0)
+		return;
+	args[0] = rm_make_array(r->ids, r->n, TEXTOID);
+	args[1] = rm_make_array(r->firsts, r->n, TIMESTAMPTZOID);
+	args[2] = rm_make_array(r->lasts, r->n, TIMESTAMPTZOID);
+	if (SPI_execute_with_args("SELECT restmon.track_stores($1, $2, $3)",
+							  3, types, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not update restmon.store");
+}
+
+/*
+ * Open restmon.store for updates in place: false (nothing opened) when
+ * they cannot be made here -- the table is not (store_id, first, last)
+ * with a primary key on store_id, or has a trigger or row-level security.
+ */
+static bool
+store_open(RmStoreRel * s)
+{
+	Oid			relid = get_relname_relid("store",
+										  get_namespace_oid("restmon", false));
+	AclResult	aclresult;
+	Oid			indexid;
+	Relation	index;
+	TupleDesc	desc;
+
+	memset(s, 0, sizeof(*s));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table restmon.store is missing");
+	aclresult = pg_class_aclcheck(relid, GetUserId(),
+								  ACL_SELECT | ACL_INSERT | ACL_UPDATE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, "store");
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		return false;
+	s->heap = table_open(relid, RowExclusiveLock);
+	desc = RelationGetDescr(s->heap);
+	indexid = RelationGetPrimaryKeyIndex(s->heap);
+	if (s->heap->trigdesc != NULL || !OidIsValid(indexid) ||
+		desc->natts != 3 ||
+		TupleDescAttr(desc, 0)->atttypid != TEXTOID ||
+		TupleDescAttr(desc, 1)->atttypid != TIMESTAMPTZOID ||
+		TupleDescAttr(desc, 2)->atttypid != TIMESTAMPTZOID)
+	{
+		table_close(s->heap, NoLock);
+		return false;
+	}
+	index = index_open(indexid, RowExclusiveLock);
+	if (IndexRelationGetNumberOfAttributes(index) != 1 ||
+		index->rd_index->indkey.values[0] != 1)
+		elog(ERROR, "restmon.store's primary key is not (store_id)");
+	ScanKeyInit(&s->key, 1, BTEqualStrategyNumber, F_TEXTEQ, (Datum) 0);
+	s->scan = index_beginscan(s->heap, index, GetActiveSnapshot(), 1, 0);
+	s->slot = table_slot_create(s->heap, NULL);
+	s->newslot = table_slot_create(s->heap, NULL);
+	s->estate = CreateExecutorState();
+	s->resultrel = makeNode(ResultRelInfo);
+	InitResultRelInfo(s->resultrel, s->heap, 1, NULL, 0);
+	ExecOpenIndices(s->resultrel, false);
+	index_close(index, NoLock);
+	return true;
+}
+
+static void
+store_close(RmStoreRel * s)
+{
+	index_endscan(s->scan);
+	ExecDropSingleTupleTableSlot(s->slot);
+	ExecDropSingleTupleTableSlot(s->newslot);
+	ExecCloseIndices(s->resultrel);
+	FreeExecutorState(s->estate);
+	table_close(s->heap, NoLock);
+}
+
+/*
+ * One store: true when its row is there and now covers [first, last]
+ * (widened in place if needed); false when the SQL upsert must do it.
+ */
+static bool
+track_one(RmStoreRel * s, Datum id, TimestampTz first, TimestampTz last)
+{
+	bool		isnull;
+	TimestampTz was_first;
+	TimestampTz was_last;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	result;
+
+	s->key.sk_argument = id;
+	index_rescan(s->scan, &s->key, 1, NULL, 0);
+	if (!index_getnext_slot(s->scan, ForwardScanDirection, s->slot))
+		return false;			/* a new store */
+	was_first = DatumGetTimestampTz(slot_getattr(s->slot, 2, &isnull));
+	was_last = DatumGetTimestampTz(slot_getattr(s->slot, 3, &isnull));
+	if (was_first <= first && was_last >= last)
+		return true;			/* nothing to widen */
+
+	ExecClearTuple(s->newslot);
+	s->newslot->tts_values[0] = slot_getattr(s->slot, 1, &isnull);
+	s->newslot->tts_values[1] = TimestampTzGetDatum(Min(was_first, first));
+	s->newslot->tts_values[2] = TimestampTzGetDatum(Max(was_last, last));
+	memset(s->newslot->tts_isnull, 0, sizeof(bool) * 3);
+	ExecStoreVirtualTuple(s->newslot);
+	result = table_tuple_update(s->heap, &s->slot->tts_tid, s->newslot,
+								GetCurrentCommandId(true), GetActiveSnapshot(),
+								InvalidSnapshot, true, &tmfd, &lockmode,
+								&update_indexes);
+	if (result != TM_Ok)
+		return false;			/* changed meanwhile: the upsert decides */
+	/* not HOT: new index entries (update = false: no range table here) */
+	if (update_indexes)
+		list_free(ExecInsertIndexTuples(s->resultrel, s->newslot, s->estate,
+										false, false, NULL, NIL));
+	ResetPerTupleExprContext(s->estate);
+	return true;
+}
+
+/*
+ * restmon.store after a chunk of new polls: store ids[i] got new polls
+ * from firsts[i] to lasts[i] (timestamptz).  Inside SPI.
+ */
+void
+rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
+{
+	RmTrackRest rest = {0};
+	RmStoreRel	s;
+	bool		direct;
+
+	if (n == 0)
+		return;
+	rest.ids = palloc(sizeof(Datum) * n);
+	rest.firsts = palloc(sizeof(Datum) * n);
+	rest.lasts = palloc(sizeof(Datum) * n);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	direct = store_open(&s);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!direct || !track_one(&s, ids[i],
+								  DatumGetTimestampTz(firsts[i]),
+								  DatumGetTimestampTz(lasts[i])))
+			rest_add(&rest, ids[i], firsts[i], lasts[i]);
+	}
+	if (direct)
+		store_close(&s);
+	PopActiveSnapshot();
+	track_in_sql(&rest);
+}
