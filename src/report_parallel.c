@@ -150,7 +150,7 @@ shared_size(text **firsts, int nranges)
 }
 
 static void
-fill_shared(RmParallelShared *sh, const RmParallelPass * pass, text **firsts,
+fill_shared(RmParallelShared *sh, const RmParallelPass *pass, text **firsts,
 			int nranges)
 {
 	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
@@ -298,7 +298,7 @@ typedef struct RmFiguresEmit
 {
 	RmRangeEmit emit;
 	void	   *arg;
-}			RmFiguresEmit;
+} RmFiguresEmit;
 
 static void
 figures_emit(void *arg, const char *key, int keylen, const RmResult *res)
@@ -383,7 +383,7 @@ create_queues(ParallelContext *pcxt)
 }
 
 static void
-run_parallel(RmLeader *L, const RmParallelPass * pass, text **firsts,
+run_parallel(RmLeader *L, const RmParallelPass *pass, text **firsts,
 			 int nranges, int nworkers)
 {
 	ParallelContext *pcxt;
@@ -427,7 +427,7 @@ run_parallel(RmLeader *L, const RmParallelPass * pass, text **firsts,
  * few stores, or this already is a parallel worker.  Inside SPI.
  */
 bool
-rm_parallel_pass(const RmParallelPass * pass, RmRangeEmit put, void *put_arg)
+rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 {
 	int			nprocs = rm_report_processes();
 	text	  **firsts;

@@ -33,14 +33,14 @@ typedef enum RmParallelKind
 {
 	RM_PASS_REPORT,				/* the figures, one RmResult per store */
 	RM_PASS_INCIDENTS			/* a store's kept RmIncident[], if any */
-}			RmParallelKind;
+} RmParallelKind;
 
 typedef struct RmParallelPass
 {
 	RmParallelKind kind;
 	TimestampTz T;
 	const Interval *min_duration;	/* incidents: the shortest kept */
-}			RmParallelPass;
+} RmParallelPass;
 
 /* store_uptime.c (inside SPI) */
 extern void rm_uptime_range(TimestampTz T, text *lo, text *hi,
@@ -60,7 +60,7 @@ extern void rm_incidents_range(TimestampTz T, text *lo, text *hi,
 
 /* report_parallel.c (inside SPI) */
 extern int	rm_report_processes(void);
-extern bool rm_parallel_pass(const RmParallelPass * pass, RmRangeEmit put,
+extern bool rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put,
 							 void *put_arg);
 extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg);
 

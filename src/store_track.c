@@ -55,7 +55,7 @@ typedef struct RmTrackRest
 	Datum	   *firsts;
 	Datum	   *lasts;
 	int			n;
-}			RmTrackRest;
+} RmTrackRest;
 
 /* restmon.store opened for updates in place */
 typedef struct RmStoreRel
@@ -67,10 +67,10 @@ typedef struct RmStoreRel
 	TupleTableSlot *newslot;	/* its new version */
 	EState	   *estate;
 	ResultRelInfo *resultrel;
-}			RmStoreRel;
+} RmStoreRel;
 
 static void
-rest_add(RmTrackRest * r, Datum id, Datum first, Datum last)
+rest_add(RmTrackRest *r, Datum id, Datum first, Datum last)
 {
 	r->ids[r->n] = id;
 	r->firsts[r->n] = first;
@@ -80,7 +80,7 @@ rest_add(RmTrackRest * r, Datum id, Datum first, Datum last)
 
 /* the SQL upsert, for what is left */
 static void
-track_in_sql(RmTrackRest * r)
+track_in_sql(RmTrackRest *r)
 {
 	Datum		args[3];
 	Oid			types[3] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
@@ -102,7 +102,7 @@ track_in_sql(RmTrackRest * r)
  * with a primary key on store_id, or has a trigger or row-level security.
  */
 static bool
-store_open(RmStoreRel * s)
+store_open(RmStoreRel *s)
 {
 	Oid			relid = get_relname_relid("store",
 										  get_namespace_oid("restmon", false));
@@ -149,7 +149,7 @@ store_open(RmStoreRel * s)
 }
 
 static void
-store_close(RmStoreRel * s)
+store_close(RmStoreRel *s)
 {
 	index_endscan(s->scan);
 	ExecDropSingleTupleTableSlot(s->slot);
@@ -164,7 +164,7 @@ store_close(RmStoreRel * s)
  * (widened in place if needed); false when the SQL upsert must do it.
  */
 static bool
-track_one(RmStoreRel * s, Datum id, TimestampTz first, TimestampTz last)
+track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 {
 	bool		isnull;
 	TimestampTz was_first;
