@@ -622,3 +622,32 @@ REVOKE ALL ON FUNCTION restmon_ingest_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_ingest_hours(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_ingest_timezones(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION restmon_ingest(text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- restmon.store kept at less cost (issue 17 §4): known stores updated in
+-- one join, unknown ones upserted; updates stay on their page (HOT)
+---------------------------------------------------------------------------
+
+ALTER TABLE restmon.store SET (fillfactor = 50);
+
+CREATE OR REPLACE FUNCTION restmon.track_stores(store_ids text[], firsts timestamptz[],
+	lasts timestamptz[]) RETURNS void
+LANGUAGE sql AS
+$$
+	UPDATE restmon.store AS s
+	SET first_observed_at = LEAST(s.first_observed_at, n.lo),
+		last_observed_at = GREATEST(s.last_observed_at, n.hi)
+	FROM ROWS FROM (pg_catalog.unnest(store_ids),
+		pg_catalog.unnest(firsts), pg_catalog.unnest(lasts)) AS n (id, lo, hi)
+	WHERE s.store_id = n.id
+	  AND (n.lo < s.first_observed_at OR n.hi > s.last_observed_at);
+	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
+	SELECT * FROM ROWS FROM (pg_catalog.unnest(store_ids),
+		pg_catalog.unnest(firsts), pg_catalog.unnest(lasts)) AS n (id, lo, hi)
+	WHERE NOT EXISTS (SELECT FROM restmon.store k WHERE k.store_id = n.id)
+	ON CONFLICT (store_id) DO UPDATE
+		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
+			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
+		WHERE excluded.first_observed_at < s.first_observed_at
+		   OR excluded.last_observed_at > s.last_observed_at
+$$;
