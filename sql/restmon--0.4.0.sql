@@ -27,24 +27,46 @@ CREATE TABLE restmon.store (
 	store_id	text COLLATE "C" PRIMARY KEY,
 	first_observed_at timestamptz NOT NULL,
 	last_observed_at timestamptz NOT NULL
-);
+) WITH (fillfactor = 50);
 
 -- restmon.store follows every insert into restmon.observation: ingestion,
 -- which writes the table directly, calls track_stores once per chunk; any
 -- other writer goes through the statement-level trigger below, which reads
--- the transition table and calls the same function.
+-- the transition table and calls the same function.  Known stores are
+-- updated in one join (an hourly load moves every store's latest poll),
+-- only unknown ones go through the upsert; the table's pages keep half
+-- their room (fillfactor 50) so that an update stays on its page (HOT).
 CREATE FUNCTION restmon.track_stores(store_ids text[], firsts timestamptz[],
 	lasts timestamptz[]) RETURNS void
-LANGUAGE sql AS
+LANGUAGE plpgsql AS
 $$
+DECLARE
+	updated bigint;
+BEGIN
+	UPDATE restmon.store AS s
+	SET first_observed_at = LEAST(s.first_observed_at, n.lo),
+		last_observed_at = GREATEST(s.last_observed_at, n.hi)
+	FROM (SELECT pg_catalog.unnest(store_ids) AS id,
+				 pg_catalog.unnest(firsts) AS lo,
+				 pg_catalog.unnest(lasts) AS hi) AS n
+	WHERE s.store_id = n.id
+	  AND (n.lo < s.first_observed_at OR n.hi > s.last_observed_at);
+	GET DIAGNOSTICS updated = ROW_COUNT;
+	IF updated = pg_catalog.cardinality(store_ids) THEN
+		RETURN;					-- every store known and moved
+	END IF;
 	INSERT INTO restmon.store AS s (store_id, first_observed_at, last_observed_at)
-	SELECT * FROM ROWS FROM (pg_catalog.unnest(store_ids),
-		pg_catalog.unnest(firsts), pg_catalog.unnest(lasts))
+	SELECT n.id, n.lo, n.hi
+	FROM (SELECT pg_catalog.unnest(store_ids) AS id,
+				 pg_catalog.unnest(firsts) AS lo,
+				 pg_catalog.unnest(lasts) AS hi) AS n
+	WHERE NOT EXISTS (SELECT FROM restmon.store k WHERE k.store_id = n.id)
 	ON CONFLICT (store_id) DO UPDATE
 		SET first_observed_at = LEAST(s.first_observed_at, excluded.first_observed_at),
 			last_observed_at = GREATEST(s.last_observed_at, excluded.last_observed_at)
 		WHERE excluded.first_observed_at < s.first_observed_at
-		   OR excluded.last_observed_at > s.last_observed_at
+		   OR excluded.last_observed_at > s.last_observed_at;
+END
 $$;
 
 CREATE FUNCTION restmon.observation_track_stores() RETURNS trigger

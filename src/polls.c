@@ -42,6 +42,9 @@
 
 static void apply_chunk(RmIngest *st);
 
+/* a pass of the sort by store has at most 2^RM_FLAG_BITS buckets */
+#define RM_FLAG_BITS	16
+
 typedef struct RmPollRow
 {
 	TimestampTz t;
@@ -83,6 +86,19 @@ typedef struct RmStoreEntry
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Room for the polls of a whole file at once (its lines are longer than
+ * 16 bytes): allocated, not touched, so a chunk is never copied to grow;
+ * text in memory (an API batch) starts small.
+ */
+static int
+initial_cap(const RmLineReader *r)
+{
+	if (r == NULL || r->mem != NULL)
+		return 65536;
+	return (int) Min((int64) r->opened.st_size / 16 + 1024, (int64) INT_MAX);
+}
+
 /* before the first line: an empty chunk */
 void
 rm_polls_init(RmIngest *st)
@@ -98,7 +114,7 @@ rm_polls_init(RmIngest *st)
 							  (int64) sizeof(RmPollRow),
 							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
 	st->max_polls = Max(st->max_polls, 1024);
-	st->poll_cap = Min(st->max_polls, 65536);
+	st->poll_cap = Min(st->max_polls, initial_cap(st->reader));
 	st->polls = MemoryContextAllocHuge(st->pollcxt,
 									   sizeof(RmPollRow) * (Size) st->poll_cap);
 }
@@ -264,37 +280,29 @@ poll_cmp(const void *a, const void *b)
 }
 
 /*
- * Order the rows by (store rank, instant, line): the store field becomes
- * the rank, rows are moved to their store's bucket in place (American flag
- * sort, linear), then each bucket, one store's rows, is sorted by time.
+ * One pass of an American flag sort (in place, linear): rows[0..n) moved to
+ * the buckets of their digit (store >> shift) & mask, in digit order;
+ * start[d] .. start[d + 1] is then bucket d (next: room for as many).
+ * With few buckets, every row is read and written through as many
+ * sequential streams, which the caches keep.
  */
 static void
-sort_polls(RmPollRow *rows, int n, const int32 *rank, int nstores)
+flag_pass(RmPollRow *rows, int n, int shift, uint32 mask, int *start,
+		  int *next)
 {
-	int		   *next = palloc0(sizeof(int) * (nstores + 1));
-	int		   *end = palloc(sizeof(int) * nstores);
-	int			start = 0;
-
+	memset(next, 0, sizeof(int) * (mask + 2));
 	for (int i = 0; i < n; i++)
+		next[((rows[i].store >> shift) & mask) + 1]++;
+	for (uint32 d = 1; d <= mask + 1; d++)
+		next[d] += next[d - 1];
+	memcpy(start, next, sizeof(int) * (mask + 2));
+	for (uint32 d = 0; d <= mask; d++)
 	{
-		rows[i].store = rank[rows[i].store];
-		next[rows[i].store]++;
-	}
-	for (int r = 0; r < nstores; r++)
-	{
-		int			count = next[r];
-
-		next[r] = start;
-		start += count;
-		end[r] = start;
-	}
-	for (int r = 0; r < nstores; r++)
-	{
-		for (int i = next[r]; i < end[r]; i = ++next[r])
+		for (int i = next[d]; i < start[d + 1]; i = ++next[d])
 		{
-			int32		b;
+			uint32		b;
 
-			while ((b = rows[i].store) != r)
+			while ((b = (rows[i].store >> shift) & mask) != d)
 			{
 				RmPollRow	tmp = rows[next[b]];
 
@@ -303,15 +311,46 @@ sort_polls(RmPollRow *rows, int n, const int32 *rank, int nstores)
 			}
 		}
 	}
-	start = 0;
-	for (int r = 0; r < nstores; r++)
+}
+
+/*
+ * Order the rows by (store rank, instant, line): the store field becomes
+ * the rank; rows are moved to their store's place by an American flag sort
+ * on the rank's high bits, then on its low bits within each bucket (two
+ * cache-friendly passes rather than one with a bucket per store); then
+ * each store's rows are sorted by time (usually already in order).
+ */
+static void
+sort_polls(RmPollRow *rows, int n, const int32 *rank, int nstores)
+{
+	int			bits = 1;
+	int			lo_bits;
+	int		   *hi_start = palloc(sizeof(int) * ((1 << RM_FLAG_BITS) + 2));
+	int		   *lo_start = palloc(sizeof(int) * ((1 << RM_FLAG_BITS) + 2));
+	int		   *next = palloc(sizeof(int) * ((1 << RM_FLAG_BITS) + 2));
+
+	for (int i = 0; i < n; i++)
+		rows[i].store = rank[rows[i].store];
+	while (bits < 31 && (1 << bits) < nstores)
+		bits++;
+	lo_bits = Min(bits / 2, RM_FLAG_BITS);
+	Assert(bits - lo_bits <= RM_FLAG_BITS);
+	flag_pass(rows, n, lo_bits, (1u << (bits - lo_bits)) - 1, hi_start,
+			  next);
+	for (int h = 0; h < (1 << (bits - lo_bits)); h++)
 	{
-		if (end[r] - start > 1)
-			qsort(rows + start, end[r] - start, sizeof(RmPollRow), poll_cmp);
-		start = end[r];
+		RmPollRow  *b = rows + hi_start[h];
+		int			nb = hi_start[h + 1] - hi_start[h];
+
+		flag_pass(b, nb, 0, (1u << lo_bits) - 1, lo_start, next);
+		for (int l = 0; l < (1 << lo_bits); l++)
+			if (lo_start[l + 1] - lo_start[l] > 1)
+				qsort(b + lo_start[l], lo_start[l + 1] - lo_start[l],
+					  sizeof(RmPollRow), poll_cmp);
 	}
+	pfree(hi_start);
+	pfree(lo_start);
 	pfree(next);
-	pfree(end);
 }
 
 /*
