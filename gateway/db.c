@@ -16,7 +16,8 @@
  * that waits never waits in front of another kind:
  *
  *	LANE_HEALTH		one connection, for GET /api/health (SELECT 1) only
- *	LANE_FAST		--threads connections (one per pool thread): status polls
+ *	LANE_FAST		--threads connections, one kept by each pool thread (no
+ *					lock on the way to it): status polls
  *					(restmon_report_csv_etag: a report's state and its CSV's
  *					ETag, read by key; once, for a report completed before
  *					0.4.0, it also stores that report's CSV)
@@ -71,7 +72,7 @@ struct DbConn
 	PGconn	   *conn;			/* NULL until opened */
 	unsigned int prepared;		/* bit per DbCall prepared on it */
 	DbLane		lane;
-	struct DbConn *next;		/* in its lane's idle list */
+	struct DbConn *next;		/* in its lane's idle or kept list */
 };
 
 typedef struct Lane
@@ -79,6 +80,7 @@ typedef struct Lane
 	pthread_mutex_t lock;
 	pthread_cond_t returned;	/* a connection came back or was dropped */
 	DbConn	   *idle;
+	DbConn	   *kept;			/* LANE_FAST: kept by their serving threads */
 	int			count;			/* connections of the lane, idle or lent */
 	int			size;			/* at most */
 } Lane;
@@ -87,6 +89,13 @@ static const char *conninfo = "";
 static const char *poll_conninfo = NULL;	/* LANE_POLLS: --poll-dsn */
 static int	statement_timeout_ms = 30000;
 static Lane lanes[DB_NLANES];
+
+/*
+ * A serving thread's own status connection (LANE_FAST has one per serving
+ * thread, and only serving threads use it): taken once, then kept, so a
+ * status poll takes no lock.
+ */
+static __thread DbConn *own_fast = NULL;
 
 static const char *const call_sql[] = {
 	[DB_TRIGGER] = "SELECT restmon_trigger_report($1::timestamptz, $2::text)",
@@ -140,14 +149,19 @@ db_shutdown(void)
 {
 	for (int i = 0; i < DB_NLANES; i++)
 	{
-		while (lanes[i].idle != NULL)
-		{
-			DbConn	   *dc = lanes[i].idle;
+		DbConn	  **lists[2] = {&lanes[i].idle, &lanes[i].kept};
 
-			lanes[i].idle = dc->next;
-			if (dc->conn != NULL)
-				PQfinish(dc->conn);
-			free(dc);
+		for (int k = 0; k < 2; k++)
+		{
+			while (*lists[k] != NULL)
+			{
+				DbConn	   *dc = *lists[k];
+
+				*lists[k] = dc->next;
+				if (dc->conn != NULL)
+					PQfinish(dc->conn);
+				free(dc);
+			}
 		}
 	}
 }
@@ -196,6 +210,8 @@ take_slot(DbLane lane)
 	Lane	   *l = &lanes[lane];
 	DbConn	   *dc = NULL;
 
+	if (lane == LANE_FAST && own_fast != NULL)
+		return own_fast;
 	pthread_mutex_lock(&l->lock);
 	while (l->idle == NULL && l->count >= l->size)
 		pthread_cond_wait(&l->returned, &l->lock);
@@ -209,6 +225,12 @@ take_slot(DbLane lane)
 		dc->lane = lane;
 		l->count++;
 	}
+	if (lane == LANE_FAST && dc != NULL)
+	{
+		dc->next = l->kept;
+		l->kept = dc;
+		own_fast = dc;
+	}
 	pthread_mutex_unlock(&l->lock);
 	return dc;
 }
@@ -220,6 +242,15 @@ drop_slot(DbConn *dc)
 	Lane	   *l = &lanes[dc->lane];
 
 	pthread_mutex_lock(&l->lock);
+	if (dc == own_fast)
+	{
+		DbConn	  **p = &l->kept;
+
+		while (*p != dc)
+			p = &(*p)->next;
+		*p = dc->next;
+		own_fast = NULL;
+	}
 	l->count--;
 	pthread_cond_signal(&l->returned);
 	pthread_mutex_unlock(&l->lock);
@@ -269,8 +300,8 @@ db_release(DbConn *dc)
 {
 	Lane	   *l;
 
-	if (dc == NULL)
-		return;
+	if (dc == NULL || dc == own_fast)
+		return;					/* a serving thread keeps its own */
 	l = &lanes[dc->lane];
 	pthread_mutex_lock(&l->lock);
 	dc->next = l->idle;
