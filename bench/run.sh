@@ -273,6 +273,9 @@ q -d b_history -c "VACUUM ANALYZE restmon.observation" -c "CHECKPOINT" > /dev/nu
 PROWS=$(q -d b_history -c "SELECT count(*) FROM restmon.observation")
 timed b_history "$report_sql" > /dev/null	# warm
 HIST_PRUNED=$(timed b_history "$report_sql")
+# the history's 54M rows are done with: dropped, and their writes flushed,
+# so the next sections do not share the disk and cores with them
+q -d postgres -c "DROP DATABASE b_history" -c "DROP DATABASE IF EXISTS b_scale" -c "CHECKPOINT" > /dev/null
 
 # --- 6. HTTP ---
 log "http"
@@ -290,7 +293,8 @@ q -d b_ref -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$RUN_ID', 
 PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT 2> /dev/null &
 gw=$!
 sleep 0.5
-wrk_line() {	# url [wrk options]: "req/s p99 non-2xx"
+wrk_line() {	# url [wrk options]: "req/s p99 non-2xx", after a 1 s warm-up
+	wrk -t2 -c16 -d1s "${@:2}" "$1" > /dev/null 2>&1
 	wrk -t2 -c16 -d"${WRK_SECS}s" --latency "${@:2}" "$1" 2>/dev/null | awk '
 		/Requests\/sec/ {rps = $2}
 		/^ +99%/ {p99 = $2}
@@ -456,6 +460,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "shared memory in huge pages: $HUGE (scripts/cluster.sh reserves them when run as root)."
 	echo "Dataset: $STORES stores x 8 days of ~hourly polls ($POLLS polls), the demo generator's layout."
 	echo "Times are medians of $RUNS runs; every ratio compares figures of this run."
+	echo "HTTP figures: \`wrk -t2 -c16 -d${WRK_SECS}s\` against restmon-http (defaults) after a 1 s warm-up run of the same URL."
 	echo "Load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores: above that, the run shared its cores and times are noisy)."
 	[ "${SMOKE:-0}" = 1 ] && echo && echo "**Smoke run at tiny scale: the figures mean nothing.**"
 	echo
