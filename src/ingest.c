@@ -22,7 +22,7 @@
  *	  zones replace their snapshot inside the same transaction.
  *
  * Valid rows are never applied row by row through SQL: status polls are
- * sorted in memory and inserted in key order (polls.c, observation.c);
+ * sorted in memory and inserted in key order (polls.c, observation_write.c);
  * hours and zones are staged in batches (arrays + unnest) and applied by
  * one statement per file (snapshot.c).
  *

@@ -55,4 +55,8 @@ extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
 						  bool active);
 extern void rm_obs_close(RmObsTable *o);
 
+/* observation_write.c: the end of the inserts, for rm_obs_close() */
+extern bool rm_obs_write_end(RmObsTable *o);
+extern void rm_obs_rebuild_indexes(Oid relid);
+
 #endif							/* RESTMON_OBSERVATION_H */

@@ -322,7 +322,7 @@ restmon_incidents(PG_FUNCTION_ARGS)
 	usecs_interval(0, &zero) : PG_GETARG_DATUM(1);
 	RmUptimeScan s;
 	RmIncidentList l = {0};
-	RmParallelPass pass = {RM_PASS_INCIDENTS};
+	RmParallelPass pass = {.kind = RM_PASS_INCIDENTS};
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();

@@ -1,0 +1,179 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/observation_write.c
+ *	  Ordered bulk inserts into restmon.observation, through the handle
+ *	  observation.c opens (RmObsTable).
+ *
+ * Ingestion inserts new polls the way COPY does (table_multi_insert, then
+ * one index insertion per row), in key order.
+ * Into a table created or truncated in the same transaction and still
+ * without a page, it inserts the heap rows only, then rebuilds every index
+ * by sort, as CREATE INDEX does (rm_obs_bulk_if_empty).  No other session
+ * can read the table's new files before commit (TRUNCATE holds
+ * AccessExclusiveLock until then), so the rebuild's AccessExclusiveLock on
+ * the indexes blocks no report that was not blocked already; the rebuild
+ * is transactional (new files, swapped at commit: crash-safe) and checks
+ * the primary key's uniqueness again.  Anywhere else a report never waits
+ * for an ingestion, and rows go through the indexes one by one.
+ *
+ * Rows inserted here fire no trigger (a table with a trigger other than
+ * restmon's own is refused): the caller keeps restmon.store up to date
+ * itself (store_track.c, restmon.track_stores), as the statement trigger
+ * does for other writers.  Every index of the table is maintained.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "observation.h"
+
+/* rows handed to table_multi_insert at once, as COPY does */
+#define RM_INSERT_BATCH 1000
+
+/*
+ * Write the buffered rows: heap first, then every index of the table, as
+ * COPY does (an index a user added is kept up to date too).  A duplicate
+ * key raises unique_violation; the caller's lock and its comparison with
+ * what is stored rule that out.
+ */
+static void
+obs_flush(RmObsTable *o)
+{
+	MemoryContext oldcxt;
+
+	if (o->nbuffered == 0)
+		return;
+	oldcxt = MemoryContextSwitchTo(o->cxt);
+	table_multi_insert(o->heap, o->slots, o->nbuffered,
+					   GetCurrentCommandId(true), 0, o->bistate);
+	for (int i = 0; i < o->nbuffered; i++)
+	{
+		TupleTableSlot *slot = o->slots[i];
+
+		if (!o->bulk)
+		{
+			list_free(ExecInsertIndexTuples(o->resultrel, slot, o->estate,
+											false, false, NULL, NIL));
+			ResetPerTupleExprContext(o->estate);
+		}
+		ExecClearTuple(slot);
+	}
+	o->nbuffered = 0;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Rows written here fire no trigger: refuse a table with a trigger other
+ * than restmon's own, rather than skip it silently.
+ */
+static void
+check_triggers(Relation heap)
+{
+	TriggerDesc *td = heap->trigdesc;
+
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		if (!td->triggers[i].tgisinternal &&
+			strcmp(td->triggers[i].tgname, "observation_track_stores") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("restmon.observation has a trigger restmon does not know: \"%s\"",
+							td->triggers[i].tgname),
+					 errdetail("Status ingestion writes the table directly, as COPY does, and fires no trigger."),
+					 errhint("Drop the trigger, or read new polls from restmon.ingest_run and restmon.store.")));
+}
+
+/* queue one new row; rows should come in key order */
+void
+rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
+{
+	TupleTableSlot *slot;
+
+	if (o->slots == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
+
+		check_triggers(o->heap);
+		o->slots = palloc0(sizeof(TupleTableSlot *) * RM_INSERT_BATCH);
+		for (int i = 0; i < RM_INSERT_BATCH; i++)
+			o->slots[i] = table_slot_create(o->heap, NULL);
+		o->bistate = GetBulkInsertState();
+		o->estate = CreateExecutorState();
+		o->resultrel = makeNode(ResultRelInfo);
+		InitResultRelInfo(o->resultrel, o->heap, 1, NULL, 0);
+		ExecOpenIndices(o->resultrel, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	slot = o->slots[o->nbuffered];
+	ExecClearTuple(slot);
+	slot->tts_values[0] = store_id;
+	slot->tts_values[1] = TimestampTzGetDatum(t);
+	slot->tts_values[2] = BoolGetDatum(active);
+	memset(slot->tts_isnull, 0, sizeof(bool) * 3);
+	ExecStoreVirtualTuple(slot);
+	/* the slot keeps its own copy: store_id may be freed after the call */
+	ExecMaterializeSlot(slot);
+	if (++o->nbuffered == RM_INSERT_BATCH)
+		obs_flush(o);
+}
+
+/*
+ * Before the first insert: when the table was created or truncated in this
+ * transaction (as COPY FREEZE asks) and has no page at all, insert heap
+ * rows only and rebuild the indexes at rm_obs_close.  The caller must hold
+ * a lock that keeps every other writer out (ShareRowExclusiveLock), and
+ * must not read rows it inserted through this handle (reads go through the
+ * primary key).  Returns whether it does so.
+ */
+bool
+rm_obs_bulk_if_empty(RmObsTable *o)
+{
+	Assert(o->slots == NULL);
+	o->bulk = (o->heap->rd_createSubid != InvalidSubTransactionId ||
+			   o->heap->rd_firstRelfilenodeSubid != InvalidSubTransactionId) &&
+		RelationGetNumberOfBlocks(o->heap) == 0;
+	return o->bulk;
+}
+
+/*
+ * The inserts' end: what is buffered is written and the insert state
+ * freed.  Returns whether the indexes must be rebuilt (bulk mode, rows
+ * inserted): rm_obs_rebuild_indexes() once the table is closed.
+ */
+bool
+rm_obs_write_end(RmObsTable *o)
+{
+	bool		rebuild = o->bulk && o->slots != NULL;
+
+	obs_flush(o);
+	if (o->slots != NULL)
+	{
+		for (int i = 0; i < RM_INSERT_BATCH; i++)
+			ExecDropSingleTupleTableSlot(o->slots[i]);
+		FreeBulkInsertState(o->bistate);
+		ExecCloseIndices(o->resultrel);
+		FreeExecutorState(o->estate);
+		o->slots = NULL;
+	}
+	return rebuild;
+}
+
+/* every index of the table, by sort; the primary key's uniqueness checked */
+void
+rm_obs_rebuild_indexes(Oid relid)
+{
+	ReindexParams params = {0};
+
+	CommandCounterIncrement();
+	reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+}
