@@ -25,7 +25,17 @@
  *	- the rest stay queued (worker_pid NULL): a worker takes queued
  *	  reports until none is left, then gives its slot back and looks once
  *	  more (a commit that found every slot busy relies on that look);
- *	  restmon_upkeep() starts workers for what is still queued.
+ *	  restmon_upkeep() starts workers for what is still queued;
+ *	- a worker with no report left waits idle, still holding its slot, up
+ *	  to restmon.report_worker_idle for the next request of its database,
+ *	  so that request needs no process start.  While it waits it holds an
+ *	  idle mark (an advisory tag of its database, RM_IDLE_FIELD4), taken
+ *	  before it last looks at the queue; a commit that asks for workers
+ *	  wakes (SetLatch) the idle workers of its database it finds marked,
+ *	  and starts new ones only for the rest.  A worker drops the mark
+ *	  before it claims, and before its final look when it leaves, so a
+ *	  request whose commit counted a mark is taken either way.  Idle, it
+ *	  holds no claim, no transaction and no lock but its slot and mark.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,14 +44,21 @@
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "commands/extension.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "report_file.h"
 #include "report_queue.h"
@@ -49,6 +66,9 @@
 #include "restmon.h"
 
 #define RM_SLOT_CLASS	0x726D6F6E	/* "rmon": the slots' advisory class */
+#define RM_SLOT_FIELD4	2		/* a slot: database 0, this field 2 */
+#define RM_IDLE_FIELD4	3		/* an idle mark: its database, this field 3,
+								 * which no SQL advisory lock uses */
 
 PGDLLEXPORT void restmon_report_worker_main(Datum main_arg);
 
@@ -87,7 +107,16 @@ rm_max_report_workers(void)
 static void
 slot_tag(LOCKTAG *tag, int slot)
 {
-	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, RM_SLOT_CLASS, (uint32) slot, 2);
+	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, RM_SLOT_CLASS, (uint32) slot,
+						 RM_SLOT_FIELD4);
+}
+
+/* the idle mark of a slot's worker, in its database */
+static void
+idle_tag(LOCKTAG *tag, int slot)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RM_SLOT_CLASS, (uint32) slot,
+						 RM_IDLE_FIELD4);
 }
 
 /* take a slot without waiting; false if none is free (never an error) */
@@ -183,9 +212,49 @@ register_worker(Oid dboid, Oid roleoid)
 }
 
 /*
- * After commit: as many workers as were asked for and slots are free.
- * Nothing here may raise an error (the transaction is over); a worker
- * that cannot be registered leaves its reports queued.
+ * The idle workers of this database (those holding an idle mark of a slot
+ * within restmon.max_report_workers), up to n of them; with wake, their
+ * latches are set.  Returns how many.  The lock table is read as pg_locks
+ * reads it.
+ */
+static int
+idle_workers(int n, bool wake)
+{
+	LockData   *locks;
+	int			found = 0;
+
+	if (n <= 0)
+		return 0;
+	locks = GetLockStatusData();
+	for (int i = 0; i < locks->nelements && found < n; i++)
+	{
+		LockInstanceData *l = &locks->locks[i];
+		PGPROC	   *proc;
+
+		if (l->locktag.locktag_type != LOCKTAG_ADVISORY ||
+			l->locktag.locktag_field1 != MyDatabaseId ||
+			l->locktag.locktag_field2 != RM_SLOT_CLASS ||
+			l->locktag.locktag_field4 != RM_IDLE_FIELD4 ||
+			l->holdMask == 0 ||
+			l->locktag.locktag_field3 >= (uint32) rm_max_report_workers())
+			continue;
+		proc = BackendPidGetProc(l->pid);
+		if (proc == NULL)
+			continue;
+		if (wake)
+			SetLatch(&proc->procLatch);
+		found++;
+	}
+	pfree(locks->locks);
+	pfree(locks);
+	return found;
+}
+
+/*
+ * After commit: as many workers as were asked for, idle ones of this
+ * database first, then new ones while slots are free.  Nothing here may
+ * raise an error (the transaction is over); a worker that cannot be
+ * registered leaves its reports queued.
  */
 static void
 launch_xact_callback(XactEvent event, void *arg)
@@ -195,8 +264,9 @@ launch_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
-			n = Min(launch_at_commit, free_slots());
+			n = launch_at_commit;
 			launch_at_commit = 0;
+			n = Min(n - idle_workers(n, true), free_slots());
 			for (int i = 0; i < n; i++)
 				if (!register_worker(MyDatabaseId, launch_role))
 					break;
@@ -216,7 +286,8 @@ launch_xact_callback(XactEvent event, void *arg)
  * user: inside the SECURITY DEFINER report API that is the extension's
  * owner, not the caller, who may have no access to the queue's tables (at
  * commit the caller is the current user again).  Returns how many would
- * start if it committed now: n, or fewer if fewer slots are free.
+ * take them if it committed now: n, or fewer if fewer workers of this
+ * database are idle than slots are free.
  */
 int
 rm_report_launch_at_commit(int n)
@@ -228,7 +299,7 @@ rm_report_launch_at_commit(int n)
 	}
 	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
 	launch_role = GetUserId();
-	return Min(n, free_slots());
+	return Min(n, idle_workers(n, false) + free_slots());
 }
 
 /*
@@ -356,16 +427,71 @@ run_claimed_report(const char *id)
 	}
 }
 
-/* are reports queued? (its own transaction: it sees the latest commits) */
+/*
+ * Are reports queued? (its own transaction: it sees the latest commits;
+ * none if restmon was dropped meanwhile)
+ */
 static bool
 reports_queued(void)
 {
 	bool		queued;
 
 	begin_step(NULL);
-	queued = rm_report_count_queued() > 0;
+	queued = OidIsValid(get_extension_oid("restmon", true)) &&
+		rm_report_count_queued() > 0;
 	end_step();
 	return queued;
+}
+
+/* restmon.report_worker_idle's time since start has gone, in ms (>= 0) */
+static long
+idle_left(TimestampTz start)
+{
+	long		ms = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+
+	return Max((long) restmon_report_worker_idle - ms, 0);
+}
+
+/*
+ * Wait idle, holding the slot, for the next request of this database (see
+ * the banner): true when woken (a commit asked for a worker, or a report
+ * is queued), false once restmon.report_worker_idle has passed, or the
+ * slot is no longer within restmon.max_report_workers.  The idle mark is
+ * taken before the queue is looked at, and dropped before returning.
+ */
+static bool
+wait_idle(void)
+{
+	TimestampTz start = GetCurrentTimestamp();
+	LOCKTAG		tag;
+	bool		woken;
+
+	if (restmon_report_worker_idle <= 0 ||
+		held_slot >= rm_max_report_workers())
+		return false;
+	idle_tag(&tag, held_slot);
+	(void) LockAcquire(&tag, ExclusiveLock, true, true);
+	woken = reports_queued();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	while (!woken && idle_left(start) > 0)
+	{
+		int			rc = WaitLatch(MyLatch,
+								   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								   idle_left(start), PG_WAIT_EXTENSION);
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (held_slot >= rm_max_report_workers())
+				break;
+		}
+		woken = (rc & WL_LATCH_SET) != 0;
+	}
+	LockRelease(&tag, ExclusiveLock, true);
+	return woken;
 }
 
 /* claim and fill queued reports until none is left */
@@ -392,6 +518,7 @@ restmon_report_worker_main(Datum main_arg)
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 
 	/*
@@ -405,13 +532,16 @@ restmon_report_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
 	/*
-	 * Every queued report; then the slot goes back and the queue is read once
-	 * more: a request that committed while every slot was busy started no
-	 * worker, and this look is what takes it.
+	 * Every queued report, and those that come while it waits idle; then the
+	 * slot goes back and the queue is read once more: a request that
+	 * committed while every slot was busy started no worker, and this look is
+	 * what takes it.
 	 */
 	do
 	{
-		run_queued_reports();
+		do
+			run_queued_reports();
+		while (wait_idle());
 		release_slot();
 	} while (reports_queued() && take_slot());
 

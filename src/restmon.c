@@ -28,6 +28,7 @@ int			restmon_reject_retention = 7 * 24 * 60;
 int			restmon_max_report_workers = -1;
 bool		restmon_state_alerts = true;
 int			restmon_report_workers = -1;
+int			restmon_report_worker_idle = RM_REPORT_WORKER_IDLE_DEFAULT;
 int			restmon_observation_retention = RM_OBSERVATION_RETENTION_DEFAULT;
 
 void		_PG_init(void);
@@ -114,6 +115,22 @@ define_report_gucs(void)
 							MAX_BACKENDS,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	/*
+	 * report_worker.c: how long a report worker with nothing left waits for
+	 * the next request of its database.  Below the 5 s that DROP DATABASE and
+	 * CREATE DATABASE ... TEMPLATE wait for other sessions to leave.
+	 */
+	DefineCustomIntVariable("restmon.report_worker_idle",
+							"How long a report worker with no report left waits for the next request of its database before it exits; 0 exits at once.",
+							"The next report then needs no process start.  An idle worker keeps its restmon.max_report_workers slot.",
+							&restmon_report_worker_idle,
+							RM_REPORT_WORKER_IDLE_DEFAULT,
+							0,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	/* report_parallel.c: the processes computing one full report */

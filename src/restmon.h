@@ -21,7 +21,10 @@ extern int	restmon_max_future; /* minutes; -1: no limit */
 extern int	restmon_max_report_workers; /* -1: max_worker_processes / 4 */
 extern bool restmon_state_alerts;
 extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
+extern int	restmon_report_worker_idle; /* ms a report worker waits idle */
 extern int	restmon_observation_retention;	/* minutes; -1: keep all */
+
+#define RM_REPORT_WORKER_IDLE_DEFAULT	2000	/* ms */
 
 /* prune.c: observation retention (35 days by default) */
 #define RM_OBSERVATION_RETENTION_DEFAULT	(35 * 24 * 60)
