@@ -100,29 +100,37 @@ file_etag(const char *id, const char *data, size_t len)
 	return psprintf("\"%s-%s\"", id, hex);
 }
 
+/* the ETag of a report's CSV (palloc'd) */
+char *
+rm_report_file_etag_of(const char *id, const text *csv)
+{
+	return file_etag(id, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv));
+}
+
 /*
  * Store the CSV of a complete report with its ETag (nothing if a file is
  * there already): csv, the rows' CSV rendered as they were written
- * (report_rows.c), or if NULL rendered now from the rows.  Returns the
- * ETag and sets *bytes.  The rows are read as this transaction wrote them
+ * (report_rows.c), with etag its ETag if known (else NULL), or if csv is
+ * NULL rendered now from the rows.  Returns the ETag and sets *bytes.  The rows are read as this transaction wrote them
  * so far: the worker stores the file right after writing them.
  */
 char *
-rm_report_file_store(const char *id, text *csv, int64 *bytes)
+rm_report_file_store(const char *id, text *csv, char *etag, int64 *bytes)
 {
-	char	   *etag;
 	Datum		args[4];
 	Oid			types[4] = {TEXTOID, TEXTOID, INT8OID, TEXTOID};
 
 	if (csv == NULL)
 	{
+		etag = NULL;
 		CommandCounterIncrement();
 		PushCopiedSnapshot(GetActiveSnapshot());
 		UpdateActiveSnapshotCommandId();
 		csv = rm_report_csv(id, CurrentMemoryContext);
 		PopActiveSnapshot();
 	}
-	etag = file_etag(id, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv));
+	if (etag == NULL)
+		etag = rm_report_file_etag_of(id, csv);
 	*bytes = VARSIZE_ANY_EXHDR(csv);
 	args[0] = CStringGetTextDatum(id);
 	args[1] = CStringGetTextDatum(etag);
@@ -188,7 +196,7 @@ rm_report_file_etag(const char *id, int64 *bytes)
 		return f.etag;
 	}
 	if (can_store())
-		return rm_report_file_store(id, NULL, bytes);
+		return rm_report_file_store(id, NULL, NULL, bytes);
 	csv = rm_report_csv(id, CurrentMemoryContext);
 	*bytes = VARSIZE_ANY_EXHDR(csv);
 	etag = file_etag(id, VARDATA_ANY(csv), VARSIZE_ANY_EXHDR(csv));

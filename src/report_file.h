@@ -13,7 +13,9 @@
 
 /* inside SPI */
 extern bool rm_report_file_available(void);
-extern char *rm_report_file_store(const char *id, text *csv, int64 *bytes);
+extern char *rm_report_file_etag_of(const char *id, const text *csv);
+extern char *rm_report_file_store(const char *id, text *csv, char *etag,
+								  int64 *bytes);
 extern char *rm_report_file_etag(const char *id, int64 *bytes);
 extern text *rm_report_file_csv(const char *id, MemoryContext resultcxt);
 extern text *rm_report_file_page(const char *id, const char *after,

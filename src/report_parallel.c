@@ -20,10 +20,19 @@
  * half of an ingestion); their errors are raised again in the leader; one
  * shm_mq per worker carries its rows.
  *
+ * The workers are launched first, when restmon.store's estimate says the
+ * pass is big enough to share, and the leader cuts the ranges while they
+ * start (a process start costs more than the cutting); a worker waits for
+ * the ranges on a condition variable.  Near the end a worker leaves the
+ * last RM_LEADER_TAIL ranges to the leader, which computes them while the
+ * worker exits (the leader waits for that exit before it returns).
+ *
  * Invariants:
  *	- the ranges partition the stores of the report: bound i is the first
  *	  store of range i (rm_uptime_bounds(), in the leader's snapshot),
  *	  range i is [bound i, bound i+1), the first and last are unbounded;
+ *	  no process computes a range before the leader has published them all
+ *	  (ready);
  *	- a range is computed by one process, which sends its stores' results
  *	  (a kind's bytes: RmResult, or the store's RmIncident array) in order
  *	  and then an end mark; the leader hands on range i's results only once
@@ -43,13 +52,19 @@
 #include "miscadmin.h"
 #include "optimizer/cost.h"
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/wait_event.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "report_parallel.h"
 #include "restmon.h"
@@ -64,6 +79,12 @@
 #define RM_MIN_RANGE_STORES 8	/* stores per range at least */
 #define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
 #define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
+#define RM_LEADER_TAIL		2	/* last ranges a worker leaves to the leader */
+#define RM_EARLY_STORES		4	/* workers launched before the ranges are cut
+								 * when the estimate is RM_MIN_PROC_STORES
+								 * times this per process */
+/* the space of a bound: a store id with a plain 4-byte header */
+#define RM_BOUND_SPACE		MAXALIGN(VARHDRSZ + RM_STORE_ID_MAX_BYTES)
 
 PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
 
@@ -73,9 +94,12 @@ typedef struct RmParallelShared
 	RmParallelKind kind;
 	TimestampTz T;
 	Interval	min_duration;	/* incidents: the shortest kept */
-	int			nranges;
+	int			maxranges;		/* room for this many */
+	int			nranges;		/* set when ready */
+	pg_atomic_uint32 ready;		/* the ranges are published */
+	ConditionVariable ready_cv; /* workers wait on it for ready */
 	pg_atomic_uint32 next_range;	/* the next range no process took */
-	/* bound i's offset from this struct, 0 for none; nranges + 1 of them */
+	/* bound i's offset from this struct, 0 for none; maxranges + 1 */
 	Size		bound_off[FLEXIBLE_ARRAY_MEMBER];
 } RmParallelShared;
 
@@ -137,43 +161,86 @@ claim_range(RmParallelShared *sh)
 	return r < (uint32) sh->nranges ? (int) r : sh->nranges;
 }
 
-/* the size of the shared struct with its bounds */
-static Size
-shared_size(text **firsts, int nranges)
+/*
+ * A worker's next range: the next one no process took, or nranges when
+ * only the last RM_LEADER_TAIL are left (the leader takes them)
+ */
+static int
+claim_worker_range(RmParallelShared *sh)
 {
-	Size		sz = MAXALIGN(add_size(offsetof(RmParallelShared, bound_off),
-									   mul_size(sizeof(Size), nranges + 1)));
+	uint32		r = pg_atomic_read_u32(&sh->next_range);
 
-	for (int i = 1; i < nranges; i++)
-		sz = add_size(sz, MAXALIGN(VARSIZE_ANY(firsts[i])));
-	return sz;
+	while (r + RM_LEADER_TAIL < (uint32) sh->nranges)
+	{
+		if (pg_atomic_compare_exchange_u32(&sh->next_range, &r, r + 1))
+			return (int) r;
+	}
+	return sh->nranges;
 }
 
-static void
-fill_shared(RmParallelShared *sh, const RmParallelPass *pass, text **firsts,
-			int nranges)
+/* the size of the shared struct with room for maxranges bounds */
+static Size
+shared_size(int maxranges)
 {
-	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
-							   sizeof(Size) * (nranges + 1));
+	Size		sz = MAXALIGN(add_size(offsetof(RmParallelShared, bound_off),
+									   mul_size(sizeof(Size), maxranges + 1)));
 
+	return add_size(sz, mul_size(RM_BOUND_SPACE, Max(maxranges - 1, 0)));
+}
+
+/* the pass, its ranges not published yet */
+static void
+init_shared(RmParallelShared *sh, const RmParallelPass *pass, int maxranges)
+{
 	sh->kind = pass->kind;
 	sh->T = pass->T;
 	if (pass->min_duration != NULL)
 		sh->min_duration = *pass->min_duration;
-	sh->nranges = nranges;
+	sh->maxranges = maxranges;
+	sh->nranges = 0;
+	pg_atomic_init_u32(&sh->ready, 0);
+	ConditionVariableInit(&sh->ready_cv);
 	pg_atomic_init_u32(&sh->next_range, 0);
+}
+
+/* publish the ranges (at most maxranges) and wake the waiting workers */
+static void
+publish_ranges(RmParallelShared *sh, text **firsts, int nranges)
+{
+	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
+							   sizeof(Size) * (sh->maxranges + 1));
+
+	Assert(nranges >= 1 && nranges <= sh->maxranges);
+	sh->nranges = nranges;
 	sh->bound_off[0] = 0;
 	sh->bound_off[nranges] = 0;
 	for (int i = 1; i < nranges; i++)
 	{
 		text	   *t = (text *) ((char *) sh + off);
+		int			len = VARSIZE_ANY_EXHDR(firsts[i]);
 
+		if (len > RM_STORE_ID_MAX_BYTES)
+			elog(ERROR, "store id of %d bytes in a report", len);
 		/* a plain 4-byte header, whatever the source's */
-		SET_VARSIZE(t, VARSIZE_ANY_EXHDR(firsts[i]) + VARHDRSZ);
-		memcpy(VARDATA(t), VARDATA_ANY(firsts[i]), VARSIZE_ANY_EXHDR(firsts[i]));
+		SET_VARSIZE(t, len + VARHDRSZ);
+		memcpy(VARDATA(t), VARDATA_ANY(firsts[i]), len);
 		sh->bound_off[i] = off;
-		off += MAXALIGN(VARSIZE(t));
+		off += RM_BOUND_SPACE;
 	}
+	pg_write_barrier();
+	pg_atomic_write_u32(&sh->ready, 1);
+	ConditionVariableBroadcast(&sh->ready_cv);
+}
+
+/* a worker: wait until the leader has published the ranges */
+static void
+wait_ranges(RmParallelShared *sh)
+{
+	ConditionVariablePrepareToSleep(&sh->ready_cv);
+	while (pg_atomic_read_u32(&sh->ready) == 0)
+		ConditionVariableSleep(&sh->ready_cv, PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
+	pg_read_barrier();
 }
 
 /* ---------------------------------------------------------------------
@@ -382,12 +449,15 @@ create_queues(ParallelContext *pcxt)
 	return queues;
 }
 
-static void
-run_parallel(RmLeader *L, const RmParallelPass *pass, text **firsts,
-			 int nranges, int nworkers)
+/*
+ * Enter parallel mode and launch up to nworkers workers for the pass, with
+ * room for maxranges ranges, not published yet
+ */
+static ParallelContext *
+launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 {
 	ParallelContext *pcxt;
-	Size		shsize = shared_size(firsts, nranges);
+	Size		shsize = shared_size(maxranges);
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("restmon", "restmon_report_parallel_main",
@@ -399,7 +469,7 @@ run_parallel(RmLeader *L, const RmParallelPass *pass, text **firsts,
 	InitializeParallelDSM(pcxt);	/* may set nworkers to 0 */
 
 	L->sh = shm_toc_allocate(pcxt->toc, shsize);
-	fill_shared(L->sh, pass, firsts, nranges);
+	init_shared(L->sh, pass, maxranges);
 	shm_toc_insert(pcxt->toc, RM_PKEY_SHARED, L->sh);
 	L->queues = create_queues(pcxt);
 
@@ -408,28 +478,69 @@ run_parallel(RmLeader *L, const RmParallelPass *pass, text **firsts,
 	L->nlive = L->nqueues;
 	for (int i = 0; i < L->nqueues; i++)
 		shm_mq_set_handle(L->queues[i], pcxt->worker[i].bgwhandle);
+	return pcxt;
+}
+
+/*
+ * The ranges published: compute, hand on every result, then pass->done,
+ * while the workers exit; end parallel mode
+ */
+static void
+run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
+		   const RmParallelPass *pass)
+{
+	publish_ranges(L->sh, firsts, nranges);
 	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched",
 		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
-		 nranges, pcxt->nworkers_launched, nworkers);
+		 nranges, pcxt->nworkers_launched, pcxt->nworkers);
 
 	lead(L, pcxt);
+	if (pass->done != NULL)
+		pass->done(L->put_arg);
 
 	WaitForParallelWorkersToFinish(pcxt);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 }
 
+/* restmon.store's row estimate (pg_class.reltuples; -1: never counted) */
+static double
+store_estimate(void)
+{
+	Oid			nsp = get_namespace_oid("restmon", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("store", nsp) :
+	InvalidOid;
+	HeapTuple	tup;
+	double		n;
+
+	if (!OidIsValid(relid))
+		return -1;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return -1;
+	n = ((Form_pg_class) GETSTRUCT(tup))->reltuples;
+	ReleaseSysCache(tup);
+	return n;
+}
+
 /*
  * The pass over every store as of pass->T, computed by up to
  * rm_report_processes() processes, each store's result handed to put in
- * store-id byte order.  False, having done nothing, when one process
+ * store-id byte order, then pass->done (if any) called with put_arg
+ * before the workers' exit is waited for.  False, having done nothing
+ * (done not called), when one process
  * computes it (the caller's serial scan): one is asked for, there are too
- * few stores, or this already is a parallel worker.  Inside SPI.
+ * few stores, or this already is a parallel worker.  When restmon.store's
+ * estimate is large the workers are launched first, and the leader cuts
+ * the ranges while they start; if there turn out to be too few stores
+ * after all, the leader computes them as one range.  Inside SPI.
  */
 bool
 rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 {
 	int			nprocs = rm_report_processes();
+	int			maxranges = nprocs * RM_RANGES_PER_PROC;
+	ParallelContext *pcxt = NULL;
 	text	  **firsts;
 	int			nstores;
 	int			nranges;
@@ -437,14 +548,22 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
-	nranges = rm_uptime_bounds(pass->T, nprocs * RM_RANGES_PER_PROC,
-							   RM_MIN_RANGE_STORES, &firsts, &nstores);
-	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
-		return false;
 
 	memset(&L, 0, sizeof(L));
 	L.put = put;
 	L.put_arg = put_arg;
+	if (store_estimate() >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
+		pcxt = launch(&L, pass, nprocs - 1, maxranges);
+
+	nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
+							   &firsts, &nstores);
+	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
+	{
+		if (pcxt == NULL)
+			return false;
+		nranges = 1;			/* the leader alone: one unbounded range */
+	}
+
 	L.ended = palloc0(sizeof(bool) * nranges);
 	L.held = palloc0(sizeof(StringInfoData) * nranges);
 	for (int i = 0; i < nranges; i++)
@@ -456,7 +575,9 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 									 "restmon parallel report rows",
 									 ALLOCSET_SMALL_SIZES);
 
-	run_parallel(&L, pass, firsts, nranges, Min(nprocs - 1, nranges - 1));
+	if (pcxt == NULL)
+		pcxt = launch(&L, pass, Min(nprocs - 1, nranges - 1), maxranges);
+	run_ranges(&L, pcxt, firsts, nranges, pass);
 
 	MemoryContextDelete(L.msgcxt);
 	MemoryContextDelete(L.rowcxt);
@@ -467,8 +588,17 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 typedef struct RmReportPut
 {
 	RmStoreEmit emit;
+	RmPassDone	done;
 	void	   *arg;
 } RmReportPut;
+
+static void
+report_done(void *arg)
+{
+	RmReportPut *rp = (RmReportPut *) arg;
+
+	rp->done(rp->arg);
+}
 
 static void
 report_put(void *arg, const char *key, int keylen, const void *data, int len)
@@ -483,13 +613,16 @@ report_put(void *arg, const char *key, int keylen, const void *data, int len)
 
 /*
  * The full report as of T, each store's figures handed to emit in byte
- * order: rm_parallel_pass() of the figures.
+ * order, then done (if not NULL) called: rm_parallel_pass() of the
+ * figures.
  */
 bool
-rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg)
+rm_report_parallel(TimestampTz T, RmStoreEmit emit, RmPassDone done,
+				   void *arg)
 {
-	RmParallelPass pass = {RM_PASS_REPORT, T, NULL};
-	RmReportPut rp = {emit, arg};
+	RmParallelPass pass = {.kind = RM_PASS_REPORT,.T = T,
+	.done = done != NULL ? report_done : NULL};
+	RmReportPut rp = {emit, done, arg};
 
 	return rm_parallel_pass(&pass, report_put, &rp);
 }
@@ -562,8 +695,10 @@ restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc)
 							sizeof(RmResult));
 	out->msg = palloc(out->msg_cap);
 
+	wait_ranges(sh);
 	SPI_connect();
-	while (!out->detached && (out->range = claim_range(sh)) < sh->nranges)
+	while (!out->detached &&
+		   (out->range = claim_worker_range(sh)) < sh->nranges)
 	{
 		compute_range(sh, out->range, worker_emit, out);
 		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */

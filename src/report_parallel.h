@@ -35,11 +35,15 @@ typedef enum RmParallelKind
 	RM_PASS_INCIDENTS			/* a store's kept RmIncident[], if any */
 } RmParallelKind;
 
+/* called once every result is handed on (see rm_uptime_report()) */
+typedef void (*RmPassDone) (void *arg);
+
 typedef struct RmParallelPass
 {
 	RmParallelKind kind;
 	TimestampTz T;
 	const Interval *min_duration;	/* incidents: the shortest kept */
+	RmPassDone	done;			/* NULL, or called with put's argument */
 } RmParallelPass;
 
 /* store_uptime.c (inside SPI) */
@@ -51,7 +55,8 @@ extern void rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key,
 							  int keylen, const RmResult *res);
 extern void rm_uptime_values(const char *key, int keylen,
 							 const RmResult *res, Datum *values);
-extern void rm_uptime_report(TimestampTz T, RmStoreEmit emit, void *arg);
+extern void rm_uptime_report(TimestampTz T, RmStoreEmit emit, RmPassDone done,
+							 void *arg);
 
 /* timeline.c (inside SPI) */
 extern void rm_incidents_range(TimestampTz T, text *lo, text *hi,
@@ -62,6 +67,7 @@ extern void rm_incidents_range(TimestampTz T, text *lo, text *hi,
 extern int	rm_report_processes(void);
 extern bool rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put,
 							 void *put_arg);
-extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit, void *arg);
+extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit,
+							   RmPassDone done, void *arg);
 
 #endif							/* RESTMON_REPORT_PARALLEL_H */

@@ -234,11 +234,12 @@ rm_report_complete(const char *id, int64 rows)
  * Fill a claimed report with its rows (restmon.report_rows(), the figures
  * of restmon_store_uptime() for the request's as_of and store), in the
  * current transaction; returns how many.  With csv not NULL, *csv is set
- * to their CSV if it was rendered as they were written, else to NULL
- * (report_rows.c).  rm_report_complete() then marks it Complete.
+ * to their CSV if it was rendered as they were written, and *etag to its
+ * ETag, else both to NULL (report_rows.c).  rm_report_complete() then
+ * marks it Complete.
  */
 int64
-rm_report_fill(const char *id, text **csv)
+rm_report_fill(const char *id, text **csv, char **etag)
 {
 	Datum		arg = CStringGetTextDatum(id);
 	Oid			type = TEXTOID;
@@ -249,8 +250,11 @@ rm_report_fill(const char *id, text **csv)
 			   psprintf("clear the rows of report %s", id));
 	/* as COPY writes a table (report_rows.c), else by INSERT */
 	if (csv != NULL)
+	{
 		*csv = NULL;
-	nrows = rm_report_write_rows(id, csv);
+		*etag = NULL;
+	}
+	nrows = rm_report_write_rows(id, csv, etag);
 	if (nrows < 0)
 	{
 		queue_exec("INSERT INTO restmon.report_row"

@@ -31,9 +31,10 @@ extern RmReportStatus rm_report_status_from_name(const char *name);
 extern void rm_report_insert(char *id, const TimestampTz *as_of,
 							 text *store);
 extern bool rm_report_claim(char *id);
-extern int64 rm_report_fill(const char *id, text **csv);
+extern int64 rm_report_fill(const char *id, text **csv, char **etag);
 extern void rm_report_complete(const char *id, int64 rows);
-extern int64 rm_report_write_rows(const char *id, text **csv);	/* report_rows.c */
+extern int64 rm_report_write_rows(const char *id, text **csv,
+								  char **etag); /* report_rows.c */
 extern void rm_report_fail(const char *id, const char *sqlstate,
 						   const char *message);
 extern void rm_report_release_stopped(void);

@@ -48,6 +48,7 @@
 
 #include "coordinator.h"
 #include "report_csv.h"
+#include "report_file.h"
 #include "report_parallel.h"
 #include "report_queue.h"
 #include "restmon.h"
@@ -66,6 +67,10 @@ typedef struct RmRowWriter
 	int			nbuffered;
 	int64		total;
 	RmCsvWriter *csv;			/* NULL: no CSV wanted */
+	bool		done;			/* every row flushed, the CSV ended */
+	text	   *csv_text;		/* the CSV, once done (NULL: not in order) */
+	char	   *etag;			/* and its ETag */
+	const char *id;
 	Datum		report_id;
 	MemoryContext batchcxt;		/* computed rows' values, until flushed */
 } RmRowWriter;
@@ -235,6 +240,7 @@ writer_open(RmRowWriter *w, const char *id, bool csv)
 		w->slots[i] = table_slot_create(w->rel, NULL);
 	if (csv)
 		w->csv = rm_csv_begin(RelationGetDescr(w->rel), CurrentMemoryContext);
+	w->id = id;
 	w->report_id = CStringGetTextDatum(id);
 	w->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
 										"restmon report rows",
@@ -242,13 +248,41 @@ writer_open(RmRowWriter *w, const char *id, bool csv)
 	return true;
 }
 
-/* the rows written; *csv set if asked for (NULL: not in the CSV's order) */
-static int64
-writer_close(RmRowWriter *w, text **csv)
+/*
+ * Every row flushed, and the CSV ended and hashed for its ETag
+ * (report_file.c): an RmPassDone, which a parallel report calls while its
+ * workers exit
+ */
+static void
+writer_done(void *arg)
 {
+	RmRowWriter *w = (RmRowWriter *) arg;
+
+	if (w->done)
+		return;
 	flush_rows(w);
+	if (w->csv != NULL)
+	{
+		w->csv_text = rm_csv_end(w->csv);
+		if (w->csv_text != NULL)
+			w->etag = rm_report_file_etag_of(w->id, w->csv_text);
+	}
+	w->done = true;
+}
+
+/*
+ * the rows written; *csv and *etag set if asked for (NULL: not in the
+ * CSV's order)
+ */
+static int64
+writer_close(RmRowWriter *w, text **csv, char **etag)
+{
+	writer_done(w);
 	if (csv != NULL)
-		*csv = rm_csv_end(w->csv);
+	{
+		*csv = w->csv_text;
+		*etag = w->etag;
+	}
 	for (int i = 0; i < RM_ROW_BATCH; i++)
 		ExecDropSingleTupleTableSlot(w->slots[i]);
 	FreeBulkInsertState(w->bistate);
@@ -294,10 +328,11 @@ write_fetched(RmRowWriter *w, Datum arg)
  * restmon.report_row; returns how many, or -1, having written none, when
  * the table is not one this writes directly.  With csv not NULL, *csv is
  * set to their CSV (report_csv.c, in the current memory context) as they
- * are written, or to NULL if they did not come in its order.  Inside SPI.
+ * are written, and *etag to its ETag (report_file.c), or both to NULL if
+ * they did not come in its order.  Inside SPI.
  */
 int64
-rm_report_write_rows(const char *id, text **csv)
+rm_report_write_rows(const char *id, text **csv, char **etag)
 {
 	RmRowWriter w;
 	Datum		arg = CStringGetTextDatum(id);
@@ -331,9 +366,9 @@ rm_report_write_rows(const char *id, text **csv)
 		rm_check_instant(T, "as_of");
 		/* its xid before the parallel workers share the transaction */
 		(void) GetCurrentTransactionId();
-		rm_uptime_report(T, add_computed, &w);
+		rm_uptime_report(T, add_computed, writer_done, &w);
 	}
 	else
 		write_fetched(&w, arg);
-	return writer_close(&w, csv);
+	return writer_close(&w, csv, etag);
 }

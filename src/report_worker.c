@@ -314,12 +314,13 @@ fill_report(const char *id)
 {
 	bool		file = rm_report_file_available();
 	text	   *csv = NULL;
+	char	   *etag = NULL;
 	int64		nrows;
 	int64		bytes;
 
-	nrows = rm_report_fill(id, file ? &csv : NULL);
+	nrows = rm_report_fill(id, file ? &csv : NULL, &etag);
 	if (file)
-		(void) rm_report_file_store(id, csv, &bytes);
+		(void) rm_report_file_store(id, csv, etag, &bytes);
 	rm_report_complete(id, nrows);
 }
 

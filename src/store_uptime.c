@@ -431,18 +431,21 @@ rm_uptime_bounds(TimestampTz T, int nranges, int min_stores, text ***firsts,
  * The full report as of T (a valid instant, rm_check_instant()), each
  * store's figures handed to emit in byte order: computed by several
  * processes (restmon.report_workers, report_parallel.c) or by this one.
- * Inside SPI.
+ * Then done (if not NULL) is called with arg: by a parallel report while
+ * its workers exit, so what it does costs no time then.  Inside SPI.
  */
 void
-rm_uptime_report(TimestampTz T, RmStoreEmit emit, void *arg)
+rm_uptime_report(TimestampTz T, RmStoreEmit emit, RmPassDone done, void *arg)
 {
 	RmUptimeScan s;
 
-	if (rm_report_parallel(T, emit, arg))
+	if (rm_report_parallel(T, emit, done, arg))
 		return;
 	s.T = T;
 	open_scan(&s, NULL, NULL, NULL);
 	scan_stores(&s, emit, arg);
+	if (done != NULL)
+		done(arg);
 }
 
 static void
@@ -491,7 +494,7 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	if (only == NULL)
-		rm_uptime_report(s.T, emit_row, rsinfo);
+		rm_uptime_report(s.T, emit_row, NULL, rsinfo);
 	else
 	{
 		open_scan(&s, only, NULL, NULL);
