@@ -482,8 +482,25 @@ launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 }
 
 /*
+ * Has a worker not even begun (not attached to its queue) although every
+ * range has ended?  Its start was slow (a busy machine): it has nothing
+ * left to do.
+ */
+static bool
+late_worker(RmLeader *L)
+{
+	for (int i = 0; i < L->nqueues; i++)
+		if (L->queues[i] != NULL &&
+			shm_mq_get_sender(shm_mq_get_queue(L->queues[i])) == NULL)
+			return true;
+	return false;
+}
+
+/*
  * The ranges published: compute, hand on every result, then pass->done,
- * while the workers exit; end parallel mode
+ * while the workers exit; end parallel mode.  A worker that has not begun
+ * by then is stopped (DestroyParallelContext terminates it) rather than
+ * waited for: the pass would otherwise last as long as its start.
  */
 static void
 run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
@@ -498,7 +515,8 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	if (pass->done != NULL)
 		pass->done(L->put_arg);
 
-	WaitForParallelWorkersToFinish(pcxt);
+	if (!late_worker(L))
+		WaitForParallelWorkersToFinish(pcxt);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 }
