@@ -13,7 +13,7 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation
 	src/report_parallel.o src/coordinator.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report.o \
 	src/store_zone.o src/prune.o src/report_rows.o src/report_file.o \
-	src/store_track.o
+	src/store_track.o src/gather.o
 
 # restmon_coordinator (SQL only, restmon_coordinator.control): the
 # coordinator role of a sharded cluster (doc/scale-out.md)

@@ -662,3 +662,19 @@ BEGIN
 		   OR excluded.last_observed_at > s.last_observed_at;
 END
 $$;
+
+---------------------------------------------------------------------------
+-- A sharded cluster's gather (doc/scale-out.md): a partition computes the
+-- pass of all its stores as of as_of ('report': every store's figures;
+-- 'incidents': those of at least min_duration) as this node alone would,
+-- and returns them as a few text values in restmon's compact layout
+-- (src/gather.c), which the coordinator merges in store-id byte order.
+-- Figures that restmon_store_uptime() and restmon_incidents() give anyone.
+---------------------------------------------------------------------------
+
+CREATE FUNCTION restmon.partition_gather(kind text, as_of timestamptz,
+	min_duration interval DEFAULT '0')
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'restmon_partition_gather'
+LANGUAGE C STABLE STRICT
+SET jit = off;

@@ -163,35 +163,18 @@ LANGUAGE plproxy AS $$
 	SELECT * FROM public.restmon_store_uptime(as_of, sid);
 $$;
 
-CREATE FUNCTION restmon_coordinator.all_store_uptime(as_of timestamptz)
-RETURNS TABLE (store_id text,
-	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
-	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
-	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
+-- every store of every partition, all partitions at once: each partition's
+-- pass as a few text values (restmon.partition_gather(), src/gather.c),
+-- which restmon on the coordinator merges in store-id byte order and hands
+-- on as one node's pass (restmon_store_uptime() of every store, the report
+-- worker's rows, restmon_incidents() of every store)
+CREATE FUNCTION restmon_coordinator.all_gather(kind text, as_of timestamptz,
+	min_duration interval)
+RETURNS SETOF text
 LANGUAGE plproxy AS $$
 	CLUSTER 'restmon_cluster';
 	RUN ON ALL;
-	SELECT * FROM public.restmon_store_uptime(as_of, NULL::text);
-$$;
-
--- restmon_store_uptime() on the coordinator (as_of already resolved by
--- src/store_uptime.c): the owning partition, or all of them concurrently
--- merged in store-id byte order (semantics §6).  STABLE so that it is
--- inlined into the caller's query (src/coordinator.c), whose rows go
--- straight to restmon_store_uptime()'s result: no copy in between
-CREATE FUNCTION restmon_coordinator.store_uptime(as_of timestamptz, sid text)
-RETURNS TABLE (store_id text,
-	uptime_last_hour numeric, uptime_last_day numeric, uptime_last_week numeric,
-	downtime_last_hour numeric, downtime_last_day numeric, downtime_last_week numeric,
-	evidence_last_hour int, evidence_last_day int, evidence_last_week int)
-LANGUAGE sql STABLE
-AS $$
-	SELECT * FROM restmon_coordinator.part_store_uptime(as_of, sid)
-	WHERE sid IS NOT NULL
-	UNION ALL
-	(SELECT * FROM restmon_coordinator.all_store_uptime(as_of) u
-	 WHERE sid IS NULL
-	 ORDER BY u.store_id COLLATE "C")
+	SELECT restmon.partition_gather(kind, as_of, min_duration);
 $$;
 
 CREATE FUNCTION restmon_coordinator.store_timeline(sid text, as_of timestamptz)
@@ -220,33 +203,6 @@ LANGUAGE plproxy AS $$
 	CLUSTER 'restmon_cluster';
 	RUN ON hashtext(sid);
 	SELECT * FROM public.restmon_incidents(as_of, min_duration, sid);
-$$;
-
-CREATE FUNCTION restmon_coordinator.all_incidents(as_of timestamptz,
-	min_duration interval)
-RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
-	duration interval, business_duration interval, open_at_end boolean)
-LANGUAGE plproxy AS $$
-	CLUSTER 'restmon_cluster';
-	RUN ON ALL;
-	SELECT * FROM public.restmon_incidents(as_of, min_duration, NULL::text);
-$$;
-
--- restmon_incidents() on the coordinator, in its order: business time lost,
--- most first, then store-id byte order and start (STABLE: inlined, as
--- store_uptime() above)
-CREATE FUNCTION restmon_coordinator.incidents(as_of timestamptz,
-	min_duration interval, sid text)
-RETURNS TABLE (store_id text, starts timestamptz, ends timestamptz,
-	duration interval, business_duration interval, open_at_end boolean)
-LANGUAGE sql STABLE
-AS $$
-	SELECT * FROM restmon_coordinator.part_incidents(as_of, min_duration, sid)
-	WHERE sid IS NOT NULL
-	UNION ALL
-	(SELECT * FROM restmon_coordinator.all_incidents(as_of, min_duration) i
-	 WHERE sid IS NULL
-	 ORDER BY i.business_duration DESC, i.store_id COLLATE "C", i.starts)
 $$;
 
 ---------------------------------------------------------------------------

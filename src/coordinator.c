@@ -86,12 +86,13 @@ partition_unreachable(const ErrorData *e)
 /*
  * SPI_execute_plan_extended() of a statement that calls the partitions
  * (fixed text): a partition that did not answer is 08006 (the message,
- * naming it, kept).  With dest, the rows go there as they come.
+ * naming it, kept).  With dest, the rows go there as they come.  Also
+ * used by the gathers of gather.c.
  */
-static int
-coord_execute_dest(const char *sql, int nargs, Oid *types, Datum *args,
-				   const char *nulls, bool read_only, long count,
-				   DestReceiver *dest)
+int
+rm_coordinator_execute(const char *sql, int nargs, Oid *types, Datum *args,
+					   const char *nulls, bool read_only, long count,
+					   DestReceiver *dest)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIExecuteOptions opts;
@@ -146,8 +147,8 @@ static int
 coord_execute(const char *sql, int nargs, Oid *types, Datum *args,
 			  const char *nulls, bool read_only, long count)
 {
-	return coord_execute_dest(sql, nargs, types, args, nulls, read_only,
-							  count, NULL);
+	return rm_coordinator_execute(sql, nargs, types, args, nulls, read_only,
+								  count, NULL);
 }
 
 /* is this database a coordinator (restmon_coordinator installed)? */
@@ -174,7 +175,7 @@ rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql, int nargs,
 									rsinfo->econtext->ecxt_per_query_memory,
 									false, rsinfo->setDesc,
 									"the partitions' rows do not match the function's result type");
-	if (coord_execute_dest(sql, nargs, types, args, nulls, true, 0, dest)
+	if (rm_coordinator_execute(sql, nargs, types, args, nulls, true, 0, dest)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "could not read from the partitions: %s", sql);
 	dest->rDestroy(dest);

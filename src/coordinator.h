@@ -10,11 +10,16 @@
 #define RESTMON_COORDINATOR_H
 
 #include "fmgr.h"
+#include "tcop/dest.h"
 #include "utils/timestamp.h"
 
 struct RmIngest;
 
 extern bool rm_coordinator_active(void);
+extern int	rm_coordinator_execute(const char *sql, int nargs, Oid *types,
+								   Datum *args, const char *nulls,
+								   bool read_only, long count,
+								   DestReceiver *dest);
 extern void rm_coordinator_srf(FunctionCallInfo fcinfo, const char *sql,
 							   int nargs, Oid *types, Datum *args,
 							   const char *nulls);

@@ -63,6 +63,16 @@ extern void rm_incidents_range(TimestampTz T, text *lo, text *hi,
 							   const Interval *min_duration, RmRangeEmit emit,
 							   void *arg);
 
+extern void rm_incidents_all(TimestampTz T, const Interval *min_duration,
+							 RmRangeEmit emit, void *arg);
+
+/* gather.c: a pass over every partition of a sharded cluster (inside SPI) */
+extern void rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
+								  const Interval *min_duration,
+								  RmRangeEmit put, void *arg);
+extern void rm_coordinator_uptime(TimestampTz T, RmStoreEmit emit,
+								  void *arg);
+
 /* report_parallel.c (inside SPI) */
 extern int	rm_report_processes(void);
 extern bool rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put,

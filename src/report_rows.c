@@ -360,8 +360,7 @@ rm_report_write_rows(const char *id, text **csv, char **etag)
 	one_store = !one_store;
 
 	/* a full report computed here: written as it is computed */
-	if (!no_as_of && !one_store && !rm_coordinator_active() &&
-		computed_columns_ok(RelationGetDescr(w.rel)))
+	if (!no_as_of && !one_store && computed_columns_ok(RelationGetDescr(w.rel)))
 	{
 		rm_check_instant(T, "as_of");
 		/* its xid before the parallel workers share the transaction */

@@ -439,6 +439,14 @@ rm_uptime_report(TimestampTz T, RmStoreEmit emit, RmPassDone done, void *arg)
 {
 	RmUptimeScan s;
 
+	if (rm_coordinator_active())
+	{
+		/* every partition's, for this one instant (semantics §4) */
+		rm_coordinator_uptime(T, emit, arg);
+		if (done != NULL)
+			done(arg);
+		return;
+	}
 	if (rm_report_parallel(T, emit, done, arg))
 		return;
 	s.T = T;
@@ -481,15 +489,15 @@ restmon_store_uptime(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	if (rm_coordinator_active())
+	if (only != NULL && rm_coordinator_active())
 	{
-		/* the partitions compute it, for this one instant (semantics §4) */
+		/* the partition that owns the store computes it */
 		Datum		args[2] = {TimestampTzGetDatum(s.T), PointerGetDatum(only)};
 		Oid			types[2] = {TIMESTAMPTZOID, TEXTOID};
 
 		rm_coordinator_srf(fcinfo,
-						   "SELECT * FROM restmon_coordinator.store_uptime($1, $2)",
-						   2, types, args, only != NULL ? "  " : " n");
+						   "SELECT * FROM restmon_coordinator.part_store_uptime($1, $2)",
+						   2, types, args, NULL);
 		SPI_finish();
 		return (Datum) 0;
 	}

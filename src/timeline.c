@@ -260,6 +260,21 @@ rm_incidents_range(TimestampTz T, text *lo, text *hi,
 }
 
 /*
+ * The incidents of every store as of T, in byte order, handed to emit: by
+ * several processes (restmon.report_workers) or by this one.  Inside SPI.
+ */
+void
+rm_incidents_all(TimestampTz T, const Interval *min_duration,
+				 RmRangeEmit emit, void *arg)
+{
+	RmParallelPass pass = {.kind = RM_PASS_INCIDENTS,.T = T,
+	.min_duration = min_duration};
+
+	if (!rm_parallel_pass(&pass, emit, arg))
+		rm_incidents_range(T, NULL, NULL, min_duration, emit, arg);
+}
+
+/*
  * business time lost, most first; then store_id in byte order (the order
  * of the scan) and start
  */
@@ -322,7 +337,7 @@ restmon_incidents(PG_FUNCTION_ARGS)
 	usecs_interval(0, &zero) : PG_GETARG_DATUM(1);
 	RmUptimeScan s;
 	RmIncidentList l = {0};
-	RmParallelPass pass = {.kind = RM_PASS_INCIDENTS};
+	const Interval *mind = DatumGetIntervalP(min_duration);
 
 	InitMaterializedSRF(fcinfo, 0);
 	SPI_connect();
@@ -333,16 +348,16 @@ restmon_incidents(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	if (rm_coordinator_active())
+	if (only != NULL && rm_coordinator_active())
 	{
-		/* gathered from the partitions, in the single-node order */
+		/* the partition that owns the store computes them */
 		Datum		args[3] = {TimestampTzGetDatum(s.T), min_duration,
 		PointerGetDatum(only)};
 		Oid			types[3] = {TIMESTAMPTZOID, INTERVALOID, TEXTOID};
 
 		rm_coordinator_srf(fcinfo,
-						   "SELECT * FROM restmon_coordinator.incidents($1, $2, $3)",
-						   3, types, args, only != NULL ? "   " : "  n");
+						   "SELECT * FROM restmon_coordinator.part_incidents($1, $2, $3)",
+						   3, types, args, NULL);
 		SPI_finish();
 		return (Datum) 0;
 	}
@@ -351,14 +366,16 @@ restmon_incidents(PG_FUNCTION_ARGS)
 	l.cap = l.capstores = 1024;
 	l.items = MemoryContextAlloc(l.cxt, sizeof(RmStoreIncident) * l.cap);
 	l.stores = MemoryContextAlloc(l.cxt, sizeof(text *) * l.capstores);
-	pass.T = s.T;
-	pass.min_duration = DatumGetIntervalP(min_duration);
-	/* every store: by several processes (restmon.report_workers) */
-	if (only != NULL || !rm_parallel_pass(&pass, incidents_put, &l))
+	if (only != NULL)
 	{
 		rm_scan_open(&s, only);
-		scan_incidents(&s, pass.min_duration, incidents_put, &l);
+		scan_incidents(&s, mind, incidents_put, &l);
 	}
+	else if (rm_coordinator_active())	/* every partition's (gather.c) */
+		rm_coordinator_gather(RM_PASS_INCIDENTS, s.T, mind,
+							  incidents_put, &l);
+	else
+		rm_incidents_all(s.T, mind, incidents_put, &l);
 	put_incidents(rsinfo, &l);
 
 	MemoryContextDelete(l.cxt);

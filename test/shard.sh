@@ -106,6 +106,8 @@ figures() {
 		"$(q -d $C -c "SELECT s, t.* FROM unnest(ARRAY[$ids]::text[]) s, restmon_store_timeline(s) t ORDER BY 1, 2" | md5sum)"
 	same "$1: every incident, in restmon_incidents() order" \
 		"SELECT * FROM restmon_incidents()"
+	same "$1: every incident of at least 1 hour of business time, two days earlier" \
+		"SELECT * FROM restmon_incidents('$t2', '1 hour')"
 	one=$(q -d $S -c "SELECT store_id FROM restmon.business_hours ORDER BY 1 LIMIT 1")
 	same "$1: a store's business intervals" \
 		"SELECT * FROM restmon_business_intervals('$one', '$t2'::timestamptz - interval '8 days', '$t2')"
@@ -270,12 +272,13 @@ is "retry: ... and Complete when it was not" "Complete" \
 	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')")"
 
 # a report that failed for another reason is never retried: a partition
-# without restmon_store_uptime() (an error of the partition, 42883)
-q -d shard_p3 -c "ALTER FUNCTION restmon_store_uptime(timestamptz, text) RENAME TO restmon_store_uptime_away"
+# without restmon.partition_gather(), which computes its part of a full
+# report (an error of the partition, 42883)
+q -d shard_p3 -c "ALTER FUNCTION restmon.partition_gather(text, timestamptz, interval) RENAME TO partition_gather_away"
 rid=$(q -d $C -c "SELECT restmon_trigger_report('$T')")
 is "another failure: Failed with the partition's own error" "Failed 42883 yes" \
 	"$(q -d $C -c "SELECT restmon_wait_report('$rid', '60 s')") $(q -d $C -c "SELECT error_sqlstate FROM restmon.report WHERE report_id = '$rid'") $(q -d $C -c "SELECT error_message FROM restmon.report WHERE report_id = '$rid'" | grep '\[shard_p3\]' > /dev/null && echo yes)"
-q -d shard_p3 -c "ALTER FUNCTION restmon_store_uptime_away(timestamptz, text) RENAME TO restmon_store_uptime"
+q -d shard_p3 -c "ALTER FUNCTION restmon.partition_gather_away(text, timestamptz, interval) RENAME TO partition_gather"
 q -d $C -c "SELECT restmon_upkeep()" > /dev/null
 is "another failure: upkeep does not retry it" "Failed 0" \
 	"$(q -d $C -c "SELECT r.status || ' ' || count(t.*) FROM restmon.report r LEFT JOIN restmon_coordinator.report_retry t USING (report_id) WHERE r.report_id = '$rid' GROUP BY r.status")"
