@@ -218,7 +218,7 @@ restmon_partition_gather(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	if (out.kind == RM_PASS_REPORT)
-		rm_uptime_report(T, gather_put_result, &out);
+		rm_uptime_report(T, gather_put_result, NULL, &out);
 	else
 		rm_incidents_all(T, PG_GETARG_INTERVAL_P(2), gather_put, &out);
 	SPI_finish();
