@@ -37,6 +37,11 @@ max_worker_processes = 32
 shared_buffers = '1GB'
 restmon.data_dir = '$DIR/demo'
 CONF
+		# full-page images compressed: an hourly status load writes one per
+		# primary-key leaf (doc/operations.md, "What a load costs")
+		case "$("$PG_CONFIG" --configure 2>/dev/null)" in
+			*--with-lz4*) echo "wal_compression = lz4" >> "$DATA/postgresql.conf" ;;
+		esac
 	fi
 	if ! running; then
 		reserve_huge_pages
