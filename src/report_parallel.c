@@ -25,7 +25,9 @@
  * start (a process start costs more than the cutting); a worker waits for
  * the ranges on a condition variable.  Near the end a worker leaves the
  * last RM_LEADER_TAIL ranges to the leader, which computes them while the
- * worker exits (the leader waits for that exit before it returns).
+ * worker exits (the leader waits for that exit before it returns); a
+ * worker the postmaster has not even started by the time every range has
+ * ended is stopped rather than waited for.
  *
  * Invariants:
  *	- the ranges partition the stores of the report: bound i is the first
@@ -51,6 +53,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
+#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
@@ -482,25 +485,30 @@ launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 }
 
 /*
- * Has a worker not even begun (not attached to its queue) although every
- * range has ended?  Its start was slow (a busy machine): it has nothing
- * left to do.
+ * Is a worker not even started yet (the postmaster has not forked it)
+ * although every range has ended?  On a busy machine its start would
+ * otherwise cost the whole pass; stopped before it starts, it logs nothing.
  */
 static bool
-late_worker(RmLeader *L)
+unstarted_worker(ParallelContext *pcxt)
 {
-	for (int i = 0; i < L->nqueues; i++)
-		if (L->queues[i] != NULL &&
-			shm_mq_get_sender(shm_mq_get_queue(L->queues[i])) == NULL)
+	for (int i = 0; i < pcxt->nworkers_launched; i++)
+	{
+		pid_t		pid;
+
+		if (pcxt->worker[i].bgwhandle != NULL &&
+			GetBackgroundWorkerPid(pcxt->worker[i].bgwhandle, &pid) ==
+			BGWH_NOT_YET_STARTED)
 			return true;
+	}
 	return false;
 }
 
 /*
  * The ranges published: compute, hand on every result, then pass->done,
- * while the workers exit; end parallel mode.  A worker that has not begun
- * by then is stopped (DestroyParallelContext terminates it) rather than
- * waited for: the pass would otherwise last as long as its start.
+ * while the workers exit; end parallel mode.  A worker not started by
+ * then is stopped (DestroyParallelContext terminates every unfinished
+ * worker) rather than waited for.
  */
 static void
 run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
@@ -515,7 +523,7 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	if (pass->done != NULL)
 		pass->done(L->put_arg);
 
-	if (!late_worker(L))
+	if (!unstarted_worker(pcxt))
 		WaitForParallelWorkersToFinish(pcxt);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();

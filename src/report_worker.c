@@ -35,7 +35,10 @@
  *	  and starts new ones only for the rest.  A worker drops the mark
  *	  before it claims, and before its final look when it leaves, so a
  *	  request whose commit counted a mark is taken either way.  Idle, it
- *	  holds no claim, no transaction and no lock but its slot and mark.
+ *	  holds no claim, no transaction and no lock but its slot and mark;
+ *	- woken with nothing to claim, an idle worker leaves: a commit that
+ *	  finds too few free slots wakes idle workers of other databases, and
+ *	  the workers it starts wait up to RM_SLOT_WAIT_MS for their slots.
  *
  *-------------------------------------------------------------------------
  */
@@ -67,6 +70,8 @@
 
 #define RM_SLOT_CLASS	0x726D6F6E	/* "rmon": the slots' advisory class */
 #define RM_SLOT_FIELD4	2		/* a slot: database 0, this field 2 */
+#define RM_SLOT_WAIT_MS	1000	/* a new worker waits this long for a slot an
+								 * idle worker was asked to leave */
 #define RM_IDLE_FIELD4	3		/* an idle mark: its database, this field 3,
 								 * which no SQL advisory lock uses */
 
@@ -77,6 +82,8 @@ typedef struct RmWorkerArgs
 {
 	Oid			dboid;
 	Oid			roleoid;
+	bool		wait_slot;		/* idle workers elsewhere were asked to leave:
+								 * wait a moment for their slot */
 } RmWorkerArgs;
 
 StaticAssertDecl(sizeof(RmWorkerArgs) <= BGW_EXTRALEN,
@@ -187,7 +194,7 @@ free_slots(void)
 
 /* register one worker; false when no background worker slot is free */
 static bool
-register_worker(Oid dboid, Oid roleoid)
+register_worker(Oid dboid, Oid roleoid, bool wait_slot)
 {
 	BackgroundWorker worker;
 	RmWorkerArgs args;
@@ -206,19 +213,20 @@ register_worker(Oid dboid, Oid roleoid)
 
 	args.dboid = dboid;
 	args.roleoid = roleoid;
+	args.wait_slot = wait_slot;
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
 	return RegisterDynamicBackgroundWorker(&worker, NULL);
 }
 
 /*
- * The idle workers of this database (those holding an idle mark of a slot
- * within restmon.max_report_workers), up to n of them; with wake, their
- * latches are set.  Returns how many.  The lock table is read as pg_locks
- * reads it.
+ * The idle workers of this database (others: of the other databases),
+ * those holding an idle mark of a slot within restmon.max_report_workers,
+ * up to n of them; with wake, their latches are set.  Returns how many.
+ * The lock table is read as pg_locks reads it.
  */
 static int
-idle_workers(int n, bool wake)
+idle_workers(int n, bool others, bool wake)
 {
 	LockData   *locks;
 	int			found = 0;
@@ -232,7 +240,7 @@ idle_workers(int n, bool wake)
 		PGPROC	   *proc;
 
 		if (l->locktag.locktag_type != LOCKTAG_ADVISORY ||
-			l->locktag.locktag_field1 != MyDatabaseId ||
+			(l->locktag.locktag_field1 == MyDatabaseId) == others ||
 			l->locktag.locktag_field2 != RM_SLOT_CLASS ||
 			l->locktag.locktag_field4 != RM_IDLE_FIELD4 ||
 			l->holdMask == 0 ||
@@ -252,23 +260,31 @@ idle_workers(int n, bool wake)
 
 /*
  * After commit: as many workers as were asked for, idle ones of this
- * database first, then new ones while slots are free.  Nothing here may
- * raise an error (the transaction is over); a worker that cannot be
- * registered leaves its reports queued.
+ * database first, then new ones while slots are free; when too few are,
+ * idle workers of other databases are woken, and a woken worker with
+ * nothing to claim leaves, so new ones wait a moment for those slots.
+ * Nothing here may raise an error (the transaction is over); a worker that
+ * cannot be registered leaves its reports queued.
  */
 static void
 launch_xact_callback(XactEvent event, void *arg)
 {
 	int			n;
+	int			free;
+	int			freed = 0;
 
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
 			n = launch_at_commit;
 			launch_at_commit = 0;
-			n = Min(n - idle_workers(n, true), free_slots());
+			n -= idle_workers(n, false, true);
+			free = free_slots();
+			if (n > free)
+				freed = idle_workers(n - free, true, true);
+			n = Min(n, free + freed);
 			for (int i = 0; i < n; i++)
-				if (!register_worker(MyDatabaseId, launch_role))
+				if (!register_worker(MyDatabaseId, launch_role, freed > 0))
 					break;
 			break;
 		case XACT_EVENT_ABORT:
@@ -299,7 +315,8 @@ rm_report_launch_at_commit(int n)
 	}
 	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
 	launch_role = GetUserId();
-	return Min(n, idle_workers(n, false) + free_slots());
+	return Min(n, idle_workers(n, false, false) + free_slots() +
+			   idle_workers(n, true, false));
 }
 
 /*
@@ -495,11 +512,12 @@ wait_idle(void)
 	return woken;
 }
 
-/* claim and fill queued reports until none is left */
-static void
+/* claim and fill queued reports until none is left; returns how many */
+static int
 run_queued_reports(void)
 {
 	char		id[RM_ID_LEN + 1];
+	int			n = 0;
 
 	for (;;)
 	{
@@ -508,7 +526,32 @@ run_queued_reports(void)
 		if (!claim_report(id))
 			break;
 		run_claimed_report(id);
+		n++;
 	}
+	return n;
+}
+
+/*
+ * A slot, waiting up to RM_SLOT_WAIT_MS for one when idle workers of other
+ * databases were asked to leave theirs
+ */
+static bool
+take_slot_waiting(bool wait)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	while (!take_slot())
+	{
+		if (!wait ||
+			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+									   RM_SLOT_WAIT_MS))
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
 }
 
 void
@@ -528,7 +571,7 @@ restmon_report_worker_main(Datum main_arg)
 	 * take its reports.
 	 */
 	before_shmem_exit(release_slot_at_exit, 0);
-	if (!take_slot())
+	if (!take_slot_waiting(args.wait_slot))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
@@ -540,9 +583,15 @@ restmon_report_worker_main(Datum main_arg)
 	 */
 	do
 	{
-		do
-			run_queued_reports();
-		while (wait_idle());
+		(void) run_queued_reports();
+
+		/*
+		 * Then idle, for the next request of this database; woken with
+		 * nothing to claim (another worker took it, or a request of another
+		 * database wants the slot), it leaves.
+		 */
+		while (wait_idle() && run_queued_reports() > 0)
+			;
 		release_slot();
 	} while (reports_queued() && take_slot());
 
