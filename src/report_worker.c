@@ -36,9 +36,11 @@
  *	  before it claims, and before its final look when it leaves, so a
  *	  request whose commit counted a mark is taken either way.  Idle, it
  *	  holds no claim, no transaction and no lock but its slot and mark;
- *	- woken with nothing to claim, an idle worker leaves: a commit that
- *	  finds too few free slots wakes idle workers of other databases, and
- *	  the workers it starts wait up to RM_SLOT_WAIT_MS for their slots.
+ *	- a commit that finds too few free slots, but idle workers of other
+ *	  databases, starts workers that wait up to RM_SLOT_WAIT_MS for a
+ *	  slot: such a worker holds a want mark (RM_WANT_FIELD4) and wakes the
+ *	  idle workers, and an idle worker woken with nothing queued that sees
+ *	  a want mark leaves.
  *
  *-------------------------------------------------------------------------
  */
@@ -72,6 +74,8 @@
 #define RM_SLOT_FIELD4	2		/* a slot: database 0, this field 2 */
 #define RM_SLOT_WAIT_MS	1000	/* a new worker waits this long for a slot an
 								 * idle worker was asked to leave */
+#define RM_WANT_FIELD4	4		/* a new worker waiting for a slot: database
+								 * 0, its pid, this field 4 */
 #define RM_IDLE_FIELD4	3		/* an idle mark: its database, this field 3,
 								 * which no SQL advisory lock uses */
 
@@ -258,11 +262,32 @@ idle_workers(int n, bool others, bool wake)
 	return found;
 }
 
+/* does a new worker wait for a slot (its want mark)? */
+static bool
+want_marks(void)
+{
+	LockData   *locks = GetLockStatusData();
+	bool		found = false;
+
+	for (int i = 0; i < locks->nelements && !found; i++)
+	{
+		LockInstanceData *l = &locks->locks[i];
+
+		found = l->locktag.locktag_type == LOCKTAG_ADVISORY &&
+			l->locktag.locktag_field1 == InvalidOid &&
+			l->locktag.locktag_field2 == RM_SLOT_CLASS &&
+			l->locktag.locktag_field4 == RM_WANT_FIELD4 &&
+			l->holdMask != 0;
+	}
+	pfree(locks->locks);
+	pfree(locks);
+	return found;
+}
+
 /*
  * After commit: as many workers as were asked for, idle ones of this
- * database first, then new ones while slots are free; when too few are,
- * idle workers of other databases are woken, and a woken worker with
- * nothing to claim leaves, so new ones wait a moment for those slots.
+ * database first, then new ones while slots are free, or held by idle
+ * workers of other databases (the new ones wait a moment for those).
  * Nothing here may raise an error (the transaction is over); a worker that
  * cannot be registered leaves its reports queued.
  */
@@ -281,7 +306,7 @@ launch_xact_callback(XactEvent event, void *arg)
 			n -= idle_workers(n, false, true);
 			free = free_slots();
 			if (n > free)
-				freed = idle_workers(n - free, true, true);
+				freed = idle_workers(n - free, true, false);
 			n = Min(n, free + freed);
 			for (int i = 0; i < n; i++)
 				if (!register_worker(MyDatabaseId, launch_role, freed > 0))
@@ -472,10 +497,11 @@ idle_left(TimestampTz start)
 
 /*
  * Wait idle, holding the slot, for the next request of this database (see
- * the banner): true when woken (a commit asked for a worker, or a report
- * is queued), false once restmon.report_worker_idle has passed, or the
- * slot is no longer within restmon.max_report_workers.  The idle mark is
- * taken before the queue is looked at, and dropped before returning.
+ * the banner): true when a report is queued, false once
+ * restmon.report_worker_idle has passed, the slot is no longer within
+ * restmon.max_report_workers, or a new worker wants a slot (a want mark
+ * seen when woken).  The idle mark is taken before the queue is looked at,
+ * and dropped before returning.
  */
 static bool
 wait_idle(void)
@@ -506,7 +532,12 @@ wait_idle(void)
 			if (held_slot >= rm_max_report_workers())
 				break;
 		}
-		woken = (rc & WL_LATCH_SET) != 0;
+		if ((rc & WL_LATCH_SET) != 0)
+		{
+			woken = reports_queued();
+			if (!woken && want_marks())
+				break;
+		}
 	}
 	LockRelease(&tag, ExclusiveLock, true);
 	return woken;
@@ -532,26 +563,34 @@ run_queued_reports(void)
 }
 
 /*
- * A slot, waiting up to RM_SLOT_WAIT_MS for one when idle workers of other
- * databases were asked to leave theirs
+ * A slot; with wait (idle workers of other databases hold some), up to
+ * RM_SLOT_WAIT_MS under a want mark, having woken the idle workers so that
+ * those with nothing queued leave.  Before connecting.
  */
 static bool
 take_slot_waiting(bool wait)
 {
 	TimestampTz start = GetCurrentTimestamp();
+	LOCKTAG		want;
+	bool		got;
 
-	while (!take_slot())
-	{
-		if (!wait ||
-			TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+	if (take_slot() || !wait)
+		return held_slot >= 0;
+	SET_LOCKTAG_ADVISORY(want, InvalidOid, RM_SLOT_CLASS, (uint32) MyProcPid,
+						 RM_WANT_FIELD4);
+	(void) LockAcquire(&want, ExclusiveLock, true, true);
+	(void) idle_workers(INT_MAX, true, true);
+	while (!(got = take_slot()) &&
+		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
 									   RM_SLOT_WAIT_MS))
-			return false;
+	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	return true;
+	LockRelease(&want, ExclusiveLock, true);
+	return got;
 }
 
 void
@@ -585,13 +624,9 @@ restmon_report_worker_main(Datum main_arg)
 	{
 		(void) run_queued_reports();
 
-		/*
-		 * Then idle, for the next request of this database; woken with
-		 * nothing to claim (another worker took it, or a request of another
-		 * database wants the slot), it leaves.
-		 */
-		while (wait_idle() && run_queued_reports() > 0)
-			;
+		/* then idle, for the next requests of this database */
+		while (wait_idle())
+			(void) run_queued_reports();
 		release_slot();
 	} while (reports_queued() && take_slot());
 
