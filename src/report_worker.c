@@ -67,17 +67,9 @@
 
 #include "report_file.h"
 #include "report_queue.h"
+#include "report_slots.h"
 #include "report_worker.h"
 #include "restmon.h"
-
-#define RM_SLOT_CLASS	0x726D6F6E	/* "rmon": the slots' advisory class */
-#define RM_SLOT_FIELD4	2		/* a slot: database 0, this field 2 */
-#define RM_SLOT_WAIT_MS	1000	/* a new worker waits this long for a slot an
-								 * idle worker was asked to leave */
-#define RM_WANT_FIELD4	4		/* a new worker waiting for a slot: database
-								 * 0, its pid, this field 4 */
-#define RM_IDLE_FIELD4	3		/* an idle mark: its database, this field 3,
-								 * which no SQL advisory lock uses */
 
 PGDLLEXPORT void restmon_report_worker_main(Datum main_arg);
 
@@ -97,99 +89,6 @@ StaticAssertDecl(sizeof(RmWorkerArgs) <= BGW_EXTRALEN,
 static int	launch_at_commit = 0;
 static Oid	launch_role = InvalidOid;
 static bool xact_callback_registered = false;
-
-/* the slot this worker holds, or -1 */
-static int	held_slot = -1;
-
-/* ---------------------------------------------------------------------
- * Slots
- * ---------------------------------------------------------------------
- */
-
-/* restmon.max_report_workers, -1 resolved: a quarter of the worker slots */
-int
-rm_max_report_workers(void)
-{
-	if (restmon_max_report_workers >= 0)
-		return restmon_max_report_workers;
-	return Max(1, max_worker_processes / 4);
-}
-
-static void
-slot_tag(LOCKTAG *tag, int slot)
-{
-	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, RM_SLOT_CLASS, (uint32) slot,
-						 RM_SLOT_FIELD4);
-}
-
-/* the idle mark of a slot's worker, in its database */
-static void
-idle_tag(LOCKTAG *tag, int slot)
-{
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RM_SLOT_CLASS, (uint32) slot,
-						 RM_IDLE_FIELD4);
-}
-
-/* take a slot without waiting; false if none is free (never an error) */
-static bool
-take_slot(void)
-{
-	LOCKTAG		tag;
-
-	Assert(held_slot < 0);
-	for (int slot = 0; slot < rm_max_report_workers(); slot++)
-	{
-		slot_tag(&tag, slot);
-		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
-								NULL) != LOCKACQUIRE_NOT_AVAIL)
-		{
-			held_slot = slot;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void
-release_slot(void)
-{
-	LOCKTAG		tag;
-
-	if (held_slot < 0)
-		return;
-	slot_tag(&tag, held_slot);
-	/* at exit, the session's locks may be gone already (ShutdownPostgres) */
-	if (LockHeldByMe(&tag, ExclusiveLock))
-		LockRelease(&tag, ExclusiveLock, true);
-	held_slot = -1;
-}
-
-/* at exit, whether or not the connection was made */
-static void
-release_slot_at_exit(int code, Datum arg)
-{
-	release_slot();
-}
-
-/* how many slots are free now (a snapshot: they may be taken next) */
-static int
-free_slots(void)
-{
-	int			n = 0;
-
-	for (int slot = 0; slot < rm_max_report_workers(); slot++)
-	{
-		LOCKTAG		tag;
-
-		slot_tag(&tag, slot);
-		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
-								NULL) == LOCKACQUIRE_NOT_AVAIL)
-			continue;
-		LockRelease(&tag, ExclusiveLock, true);
-		n++;
-	}
-	return n;
-}
 
 /* ---------------------------------------------------------------------
  * Starting workers, at commit
@@ -224,67 +123,6 @@ register_worker(Oid dboid, Oid roleoid, bool wait_slot)
 }
 
 /*
- * The idle workers of this database (others: of the other databases),
- * those holding an idle mark of a slot within restmon.max_report_workers,
- * up to n of them; with wake, their latches are set.  Returns how many.
- * The lock table is read as pg_locks reads it.
- */
-static int
-idle_workers(int n, bool others, bool wake)
-{
-	LockData   *locks;
-	int			found = 0;
-
-	if (n <= 0)
-		return 0;
-	locks = GetLockStatusData();
-	for (int i = 0; i < locks->nelements && found < n; i++)
-	{
-		LockInstanceData *l = &locks->locks[i];
-		PGPROC	   *proc;
-
-		if (l->locktag.locktag_type != LOCKTAG_ADVISORY ||
-			(l->locktag.locktag_field1 == MyDatabaseId) == others ||
-			l->locktag.locktag_field2 != RM_SLOT_CLASS ||
-			l->locktag.locktag_field4 != RM_IDLE_FIELD4 ||
-			l->holdMask == 0 ||
-			l->locktag.locktag_field3 >= (uint32) rm_max_report_workers())
-			continue;
-		proc = BackendPidGetProc(l->pid);
-		if (proc == NULL)
-			continue;
-		if (wake)
-			SetLatch(&proc->procLatch);
-		found++;
-	}
-	pfree(locks->locks);
-	pfree(locks);
-	return found;
-}
-
-/* does a new worker wait for a slot (its want mark)? */
-static bool
-want_marks(void)
-{
-	LockData   *locks = GetLockStatusData();
-	bool		found = false;
-
-	for (int i = 0; i < locks->nelements && !found; i++)
-	{
-		LockInstanceData *l = &locks->locks[i];
-
-		found = l->locktag.locktag_type == LOCKTAG_ADVISORY &&
-			l->locktag.locktag_field1 == InvalidOid &&
-			l->locktag.locktag_field2 == RM_SLOT_CLASS &&
-			l->locktag.locktag_field4 == RM_WANT_FIELD4 &&
-			l->holdMask != 0;
-	}
-	pfree(locks->locks);
-	pfree(locks);
-	return found;
-}
-
-/*
  * After commit: as many workers as were asked for, idle ones of this
  * database first, then new ones while slots are free, or held by idle
  * workers of other databases (the new ones wait a moment for those).
@@ -303,10 +141,10 @@ launch_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 			n = launch_at_commit;
 			launch_at_commit = 0;
-			n -= idle_workers(n, false, true);
-			free = free_slots();
+			n -= rm_idle_workers(n, false, true);
+			free = rm_slots_free();
 			if (n > free)
-				freed = idle_workers(n - free, true, false);
+				freed = rm_idle_workers(n - free, true, false);
 			n = Min(n, free + freed);
 			for (int i = 0; i < n; i++)
 				if (!register_worker(MyDatabaseId, launch_role, freed > 0))
@@ -340,8 +178,8 @@ rm_report_launch_at_commit(int n)
 	}
 	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
 	launch_role = GetUserId();
-	return Min(n, idle_workers(n, false, false) + free_slots() +
-			   idle_workers(n, true, false));
+	return Min(n, rm_idle_workers(n, false, false) + rm_slots_free() +
+			   rm_idle_workers(n, true, false));
 }
 
 /*
@@ -507,14 +345,12 @@ static bool
 wait_idle(void)
 {
 	TimestampTz start = GetCurrentTimestamp();
-	LOCKTAG		tag;
 	bool		woken;
 
 	if (restmon_report_worker_idle <= 0 ||
-		held_slot >= rm_max_report_workers())
+		rm_slot_held() >= rm_max_report_workers())
 		return false;
-	idle_tag(&tag, held_slot);
-	(void) LockAcquire(&tag, ExclusiveLock, true, true);
+	rm_idle_mark(true);
 	woken = reports_queued();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	while (!woken && idle_left(start) > 0)
@@ -529,17 +365,17 @@ wait_idle(void)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			if (held_slot >= rm_max_report_workers())
+			if (rm_slot_held() >= rm_max_report_workers())
 				break;
 		}
 		if ((rc & WL_LATCH_SET) != 0)
 		{
 			woken = reports_queued();
-			if (!woken && want_marks())
+			if (!woken && rm_want_marks())
 				break;
 		}
 	}
-	LockRelease(&tag, ExclusiveLock, true);
+	rm_idle_mark(false);
 	return woken;
 }
 
@@ -562,37 +398,6 @@ run_queued_reports(void)
 	return n;
 }
 
-/*
- * A slot; with wait (idle workers of other databases hold some), up to
- * RM_SLOT_WAIT_MS under a want mark, having woken the idle workers so that
- * those with nothing queued leave.  Before connecting.
- */
-static bool
-take_slot_waiting(bool wait)
-{
-	TimestampTz start = GetCurrentTimestamp();
-	LOCKTAG		want;
-	bool		got;
-
-	if (take_slot() || !wait)
-		return held_slot >= 0;
-	SET_LOCKTAG_ADVISORY(want, InvalidOid, RM_SLOT_CLASS, (uint32) MyProcPid,
-						 RM_WANT_FIELD4);
-	(void) LockAcquire(&want, ExclusiveLock, true, true);
-	(void) idle_workers(INT_MAX, true, true);
-	while (!(got = take_slot()) &&
-		   !TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
-									   RM_SLOT_WAIT_MS))
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-	}
-	LockRelease(&want, ExclusiveLock, true);
-	return got;
-}
-
 void
 restmon_report_worker_main(Datum main_arg)
 {
@@ -609,8 +414,8 @@ restmon_report_worker_main(Datum main_arg)
 	 * once, unseen in pg_stat_activity, and the workers that hold the slots
 	 * take its reports.
 	 */
-	before_shmem_exit(release_slot_at_exit, 0);
-	if (!take_slot_waiting(args.wait_slot))
+	before_shmem_exit(rm_slot_release_at_exit, 0);
+	if (!rm_slot_take_waiting(args.wait_slot))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
@@ -627,8 +432,8 @@ restmon_report_worker_main(Datum main_arg)
 		/* then idle, for the next requests of this database */
 		while (wait_idle())
 			(void) run_queued_reports();
-		release_slot();
-	} while (reports_queued() && take_slot());
+		rm_slot_release();
+	} while (reports_queued() && rm_slot_take());
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
