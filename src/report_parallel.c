@@ -13,6 +13,8 @@
  *	  come in store-id byte order (semantics §6.2), exactly as the serial
  *	  pass gives them.
  *
+ * The workers' side is report_parallel_worker.c.
+ *
  * It is PostgreSQL's parallel infrastructure as parallel query uses it: a
  * ParallelContext (access/transam/parallel.c) starts the workers, which
  * run in the leader's transaction with its snapshots, user and settings,
@@ -25,7 +27,9 @@
  * start (a process start costs more than the cutting); a worker waits for
  * the ranges on a condition variable.  Near the end a worker leaves the
  * last RM_LEADER_TAIL ranges to the leader, which computes them while the
- * worker exits (the leader waits for that exit before it returns).
+ * worker exits (the leader waits for that exit before it returns); a
+ * worker the postmaster has not even started by the time every range has
+ * ended is stopped rather than waited for.
  *
  * Invariants:
  *	- the ranges partition the stores of the report: bound i is the first
@@ -51,6 +55,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/cost.h"
+#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
@@ -67,56 +72,17 @@
 #include "utils/syscache.h"
 
 #include "report_parallel.h"
+#include "report_parallel_int.h"
 #include "restmon.h"
 
-/* keys of the dynamic shared memory's table of contents */
-#define RM_PKEY_SHARED		UINT64CONST(0x726D6F6E00000001)
-#define RM_PKEY_QUEUES		UINT64CONST(0x726D6F6E00000002)
-
-#define RM_QUEUE_SIZE		(256 * 1024)	/* bytes, per worker */
 #define RM_RANGES_PER_PROC	16	/* ranges per process: the leader, which also
 								 * writes the rows, and late workers even out */
 #define RM_MIN_RANGE_STORES 8	/* stores per range at least */
 #define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
 #define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
-#define RM_LEADER_TAIL		2	/* last ranges a worker leaves to the leader */
 #define RM_EARLY_STORES		4	/* workers launched before the ranges are cut
 								 * when the estimate is RM_MIN_PROC_STORES
 								 * times this per process */
-/* the space of a bound: a store id with a plain 4-byte header */
-#define RM_BOUND_SPACE		MAXALIGN(VARHDRSZ + RM_STORE_ID_MAX_BYTES)
-
-PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
-
-/* what the leader shares with its workers */
-typedef struct RmParallelShared
-{
-	RmParallelKind kind;
-	TimestampTz T;
-	Interval	min_duration;	/* incidents: the shortest kept */
-	int			maxranges;		/* room for this many */
-	int			nranges;		/* set when ready */
-	pg_atomic_uint32 ready;		/* the ranges are published */
-	ConditionVariable ready_cv; /* workers wait on it for ready */
-	pg_atomic_uint32 next_range;	/* the next range no process took */
-	/* bound i's offset from this struct, 0 for none; maxranges + 1 */
-	Size		bound_off[FLEXIBLE_ARRAY_MEMBER];
-} RmParallelShared;
-
-/*
- * one message of a worker's queue: a store's result (its key, then len
- * bytes of data), or a range's end
- */
-typedef struct RmRowMsg
-{
-	int32		range;
-	int32		keylen;			/* -1: the range has ended */
-	int32		len;
-	char		key[FLEXIBLE_ARRAY_MEMBER];
-} RmRowMsg;
-
-#define RM_MSG_SIZE(keylen, len) \
-	MAXALIGN(offsetof(RmRowMsg, key) + (keylen) + (len))
 
 /* the leader's state */
 typedef struct RmLeader
@@ -145,8 +111,8 @@ rm_report_processes(void)
 	return Max(max_parallel_workers_per_gather, 1);
 }
 
-static text *
-bound(RmParallelShared *sh, int i)
+text *
+rm_par_bound(RmParallelShared *sh, int i)
 {
 	return sh->bound_off[i] == 0 ? NULL :
 		(text *) ((char *) sh + sh->bound_off[i]);
@@ -159,23 +125,6 @@ claim_range(RmParallelShared *sh)
 	uint32		r = pg_atomic_fetch_add_u32(&sh->next_range, 1);
 
 	return r < (uint32) sh->nranges ? (int) r : sh->nranges;
-}
-
-/*
- * A worker's next range: the next one no process took, or nranges when
- * only the last RM_LEADER_TAIL are left (the leader takes them)
- */
-static int
-claim_worker_range(RmParallelShared *sh)
-{
-	uint32		r = pg_atomic_read_u32(&sh->next_range);
-
-	while (r + RM_LEADER_TAIL < (uint32) sh->nranges)
-	{
-		if (pg_atomic_compare_exchange_u32(&sh->next_range, &r, r + 1))
-			return (int) r;
-	}
-	return sh->nranges;
 }
 
 /* the size of the shared struct with room for maxranges bounds */
@@ -230,17 +179,6 @@ publish_ranges(RmParallelShared *sh, text **firsts, int nranges)
 	pg_write_barrier();
 	pg_atomic_write_u32(&sh->ready, 1);
 	ConditionVariableBroadcast(&sh->ready_cv);
-}
-
-/* a worker: wait until the leader has published the ranges */
-static void
-wait_ranges(RmParallelShared *sh)
-{
-	ConditionVariablePrepareToSleep(&sh->ready_cv);
-	while (pg_atomic_read_u32(&sh->ready) == 0)
-		ConditionVariableSleep(&sh->ready_cv, PG_WAIT_EXTENSION);
-	ConditionVariableCancelSleep();
-	pg_read_barrier();
 }
 
 /* ---------------------------------------------------------------------
@@ -376,18 +314,19 @@ figures_emit(void *arg, const char *key, int keylen, const RmResult *res)
 }
 
 /* range i of the pass: its stores' results handed to emit, in order */
-static void
-compute_range(RmParallelShared *sh, int i, RmRangeEmit emit, void *arg)
+void
+rm_par_compute_range(RmParallelShared *sh, int i, RmRangeEmit emit,
+					 void *arg)
 {
 	if (sh->kind == RM_PASS_REPORT)
 	{
 		RmFiguresEmit f = {emit, arg};
 
-		rm_uptime_range(sh->T, bound(sh, i), bound(sh, i + 1), figures_emit,
+		rm_uptime_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1), figures_emit,
 						&f);
 	}
 	else
-		rm_incidents_range(sh->T, bound(sh, i), bound(sh, i + 1),
+		rm_incidents_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1),
 						   &sh->min_duration, emit, arg);
 }
 
@@ -406,7 +345,7 @@ lead(RmLeader *L, ParallelContext *pcxt)
 		L->range = claim_range(sh);
 		if (L->range < sh->nranges)
 		{
-			compute_range(sh, L->range, leader_emit, L);
+			rm_par_compute_range(sh, L->range, leader_emit, L);
 			end_range(L, L->range);
 			continue;
 		}
@@ -482,25 +421,30 @@ launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 }
 
 /*
- * Has a worker not even begun (not attached to its queue) although every
- * range has ended?  Its start was slow (a busy machine): it has nothing
- * left to do.
+ * Is a worker not even started yet (the postmaster has not forked it)
+ * although every range has ended?  On a busy machine its start would
+ * otherwise cost the whole pass; stopped before it starts, it logs nothing.
  */
 static bool
-late_worker(RmLeader *L)
+unstarted_worker(ParallelContext *pcxt)
 {
-	for (int i = 0; i < L->nqueues; i++)
-		if (L->queues[i] != NULL &&
-			shm_mq_get_sender(shm_mq_get_queue(L->queues[i])) == NULL)
+	for (int i = 0; i < pcxt->nworkers_launched; i++)
+	{
+		pid_t		pid;
+
+		if (pcxt->worker[i].bgwhandle != NULL &&
+			GetBackgroundWorkerPid(pcxt->worker[i].bgwhandle, &pid) ==
+			BGWH_NOT_YET_STARTED)
 			return true;
+	}
 	return false;
 }
 
 /*
  * The ranges published: compute, hand on every result, then pass->done,
- * while the workers exit; end parallel mode.  A worker that has not begun
- * by then is stopped (DestroyParallelContext terminates it) rather than
- * waited for: the pass would otherwise last as long as its start.
+ * while the workers exit; end parallel mode.  A worker not started by
+ * then is stopped (DestroyParallelContext terminates every unfinished
+ * worker) rather than waited for.
  */
 static void
 run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
@@ -515,7 +459,7 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	if (pass->done != NULL)
 		pass->done(L->put_arg);
 
-	if (!late_worker(L))
+	if (!unstarted_worker(pcxt))
 		WaitForParallelWorkersToFinish(pcxt);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
@@ -643,84 +587,4 @@ rm_report_parallel(TimestampTz T, RmStoreEmit emit, RmPassDone done,
 	RmReportPut rp = {emit, done, arg};
 
 	return rm_parallel_pass(&pass, report_put, &rp);
-}
-
-/* ---------------------------------------------------------------------
- * A worker
- * ---------------------------------------------------------------------
- */
-
-typedef struct RmWorkerOut
-{
-	shm_mq_handle *mqh;
-	int			range;
-	bool		detached;		/* the leader is gone: stop */
-	RmRowMsg   *msg;			/* grown to the longest message */
-	Size		msg_cap;
-} RmWorkerOut;
-
-static void
-send_msg(RmWorkerOut *out, const char *key, int keylen, const void *data,
-		 int len)
-{
-	RmRowMsg   *m;
-	Size		size = offsetof(RmRowMsg, key) + Max(keylen, 0) + len;
-
-	if (out->detached)
-		return;
-	if (keylen > RM_STORE_ID_MAX_BYTES)
-		elog(ERROR, "store id of %d bytes in a report", keylen);
-	if (size > out->msg_cap)
-	{
-		out->msg_cap = Max(size, out->msg_cap * 2);
-		out->msg = out->msg ? repalloc(out->msg, out->msg_cap) :
-			palloc(out->msg_cap);
-	}
-	m = out->msg;
-	m->range = out->range;
-	m->keylen = keylen;
-	m->len = len;
-	if (keylen > 0)
-		memcpy(m->key, key, keylen);
-	if (len > 0)
-		memcpy(m->key + keylen, data, len);
-	if (shm_mq_send(out->mqh, size, m, false, keylen < 0) == SHM_MQ_DETACHED)
-		out->detached = true;
-}
-
-static void
-worker_emit(void *arg, const char *key, int keylen, const void *data,
-			int len)
-{
-	send_msg((RmWorkerOut *) arg, key, keylen, data, len);
-}
-
-/*
- * A parallel worker (ParallelWorkerMain has restored the leader's
- * transaction, snapshots, user and settings): ranges until none is left.
- */
-void
-restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc)
-{
-	RmParallelShared *sh = shm_toc_lookup(toc, RM_PKEY_SHARED, false);
-	char	   *space = shm_toc_lookup(toc, RM_PKEY_QUEUES, false);
-	shm_mq	   *mq = (shm_mq *) (space + (Size) ParallelWorkerNumber * RM_QUEUE_SIZE);
-	RmWorkerOut *out = palloc0(sizeof(RmWorkerOut));
-
-	shm_mq_set_sender(mq, MyProc);
-	out->mqh = shm_mq_attach(mq, seg, NULL);
-	out->msg_cap = MAXALIGN(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES +
-							sizeof(RmResult));
-	out->msg = palloc(out->msg_cap);
-
-	wait_ranges(sh);
-	SPI_connect();
-	while (!out->detached &&
-		   (out->range = claim_worker_range(sh)) < sh->nranges)
-	{
-		compute_range(sh, out->range, worker_emit, out);
-		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */
-	}
-	SPI_finish();
-	shm_mq_detach(out->mqh);
 }

@@ -35,7 +35,12 @@
  *	  and starts new ones only for the rest.  A worker drops the mark
  *	  before it claims, and before its final look when it leaves, so a
  *	  request whose commit counted a mark is taken either way.  Idle, it
- *	  holds no claim, no transaction and no lock but its slot and mark.
+ *	  holds no claim, no transaction and no lock but its slot and mark;
+ *	- a commit that finds too few free slots, but idle workers of other
+ *	  databases, starts workers that wait up to RM_SLOT_WAIT_MS for a
+ *	  slot: such a worker holds a want mark (RM_WANT_FIELD4) and wakes the
+ *	  idle workers, and an idle worker woken with nothing queued that sees
+ *	  a want mark leaves.
  *
  *-------------------------------------------------------------------------
  */
@@ -62,13 +67,9 @@
 
 #include "report_file.h"
 #include "report_queue.h"
+#include "report_slots.h"
 #include "report_worker.h"
 #include "restmon.h"
-
-#define RM_SLOT_CLASS	0x726D6F6E	/* "rmon": the slots' advisory class */
-#define RM_SLOT_FIELD4	2		/* a slot: database 0, this field 2 */
-#define RM_IDLE_FIELD4	3		/* an idle mark: its database, this field 3,
-								 * which no SQL advisory lock uses */
 
 PGDLLEXPORT void restmon_report_worker_main(Datum main_arg);
 
@@ -77,6 +78,8 @@ typedef struct RmWorkerArgs
 {
 	Oid			dboid;
 	Oid			roleoid;
+	bool		wait_slot;		/* idle workers elsewhere were asked to leave:
+								 * wait a moment for their slot */
 } RmWorkerArgs;
 
 StaticAssertDecl(sizeof(RmWorkerArgs) <= BGW_EXTRALEN,
@@ -87,99 +90,6 @@ static int	launch_at_commit = 0;
 static Oid	launch_role = InvalidOid;
 static bool xact_callback_registered = false;
 
-/* the slot this worker holds, or -1 */
-static int	held_slot = -1;
-
-/* ---------------------------------------------------------------------
- * Slots
- * ---------------------------------------------------------------------
- */
-
-/* restmon.max_report_workers, -1 resolved: a quarter of the worker slots */
-int
-rm_max_report_workers(void)
-{
-	if (restmon_max_report_workers >= 0)
-		return restmon_max_report_workers;
-	return Max(1, max_worker_processes / 4);
-}
-
-static void
-slot_tag(LOCKTAG *tag, int slot)
-{
-	SET_LOCKTAG_ADVISORY(*tag, InvalidOid, RM_SLOT_CLASS, (uint32) slot,
-						 RM_SLOT_FIELD4);
-}
-
-/* the idle mark of a slot's worker, in its database */
-static void
-idle_tag(LOCKTAG *tag, int slot)
-{
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RM_SLOT_CLASS, (uint32) slot,
-						 RM_IDLE_FIELD4);
-}
-
-/* take a slot without waiting; false if none is free (never an error) */
-static bool
-take_slot(void)
-{
-	LOCKTAG		tag;
-
-	Assert(held_slot < 0);
-	for (int slot = 0; slot < rm_max_report_workers(); slot++)
-	{
-		slot_tag(&tag, slot);
-		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
-								NULL) != LOCKACQUIRE_NOT_AVAIL)
-		{
-			held_slot = slot;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void
-release_slot(void)
-{
-	LOCKTAG		tag;
-
-	if (held_slot < 0)
-		return;
-	slot_tag(&tag, held_slot);
-	/* at exit, the session's locks may be gone already (ShutdownPostgres) */
-	if (LockHeldByMe(&tag, ExclusiveLock))
-		LockRelease(&tag, ExclusiveLock, true);
-	held_slot = -1;
-}
-
-/* at exit, whether or not the connection was made */
-static void
-release_slot_at_exit(int code, Datum arg)
-{
-	release_slot();
-}
-
-/* how many slots are free now (a snapshot: they may be taken next) */
-static int
-free_slots(void)
-{
-	int			n = 0;
-
-	for (int slot = 0; slot < rm_max_report_workers(); slot++)
-	{
-		LOCKTAG		tag;
-
-		slot_tag(&tag, slot);
-		if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false,
-								NULL) == LOCKACQUIRE_NOT_AVAIL)
-			continue;
-		LockRelease(&tag, ExclusiveLock, true);
-		n++;
-	}
-	return n;
-}
-
 /* ---------------------------------------------------------------------
  * Starting workers, at commit
  * ---------------------------------------------------------------------
@@ -187,7 +97,7 @@ free_slots(void)
 
 /* register one worker; false when no background worker slot is free */
 static bool
-register_worker(Oid dboid, Oid roleoid)
+register_worker(Oid dboid, Oid roleoid, bool wait_slot)
 {
 	BackgroundWorker worker;
 	RmWorkerArgs args;
@@ -206,69 +116,38 @@ register_worker(Oid dboid, Oid roleoid)
 
 	args.dboid = dboid;
 	args.roleoid = roleoid;
+	args.wait_slot = wait_slot;
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
 	return RegisterDynamicBackgroundWorker(&worker, NULL);
 }
 
 /*
- * The idle workers of this database (those holding an idle mark of a slot
- * within restmon.max_report_workers), up to n of them; with wake, their
- * latches are set.  Returns how many.  The lock table is read as pg_locks
- * reads it.
- */
-static int
-idle_workers(int n, bool wake)
-{
-	LockData   *locks;
-	int			found = 0;
-
-	if (n <= 0)
-		return 0;
-	locks = GetLockStatusData();
-	for (int i = 0; i < locks->nelements && found < n; i++)
-	{
-		LockInstanceData *l = &locks->locks[i];
-		PGPROC	   *proc;
-
-		if (l->locktag.locktag_type != LOCKTAG_ADVISORY ||
-			l->locktag.locktag_field1 != MyDatabaseId ||
-			l->locktag.locktag_field2 != RM_SLOT_CLASS ||
-			l->locktag.locktag_field4 != RM_IDLE_FIELD4 ||
-			l->holdMask == 0 ||
-			l->locktag.locktag_field3 >= (uint32) rm_max_report_workers())
-			continue;
-		proc = BackendPidGetProc(l->pid);
-		if (proc == NULL)
-			continue;
-		if (wake)
-			SetLatch(&proc->procLatch);
-		found++;
-	}
-	pfree(locks->locks);
-	pfree(locks);
-	return found;
-}
-
-/*
  * After commit: as many workers as were asked for, idle ones of this
- * database first, then new ones while slots are free.  Nothing here may
- * raise an error (the transaction is over); a worker that cannot be
- * registered leaves its reports queued.
+ * database first, then new ones while slots are free, or held by idle
+ * workers of other databases (the new ones wait a moment for those).
+ * Nothing here may raise an error (the transaction is over); a worker that
+ * cannot be registered leaves its reports queued.
  */
 static void
 launch_xact_callback(XactEvent event, void *arg)
 {
 	int			n;
+	int			free;
+	int			freed = 0;
 
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
 			n = launch_at_commit;
 			launch_at_commit = 0;
-			n = Min(n - idle_workers(n, true), free_slots());
+			n -= rm_idle_workers(n, false, true);
+			free = rm_slots_free();
+			if (n > free)
+				freed = rm_idle_workers(n - free, true, false);
+			n = Min(n, free + freed);
 			for (int i = 0; i < n; i++)
-				if (!register_worker(MyDatabaseId, launch_role))
+				if (!register_worker(MyDatabaseId, launch_role, freed > 0))
 					break;
 			break;
 		case XACT_EVENT_ABORT:
@@ -299,7 +178,8 @@ rm_report_launch_at_commit(int n)
 	}
 	launch_at_commit = Min(launch_at_commit + n, rm_max_report_workers());
 	launch_role = GetUserId();
-	return Min(n, idle_workers(n, false) + free_slots());
+	return Min(n, rm_idle_workers(n, false, false) + rm_slots_free() +
+			   rm_idle_workers(n, true, false));
 }
 
 /*
@@ -455,23 +335,22 @@ idle_left(TimestampTz start)
 
 /*
  * Wait idle, holding the slot, for the next request of this database (see
- * the banner): true when woken (a commit asked for a worker, or a report
- * is queued), false once restmon.report_worker_idle has passed, or the
- * slot is no longer within restmon.max_report_workers.  The idle mark is
- * taken before the queue is looked at, and dropped before returning.
+ * the banner): true when a report is queued, false once
+ * restmon.report_worker_idle has passed, the slot is no longer within
+ * restmon.max_report_workers, or a new worker wants a slot (a want mark
+ * seen when woken).  The idle mark is taken before the queue is looked at,
+ * and dropped before returning.
  */
 static bool
 wait_idle(void)
 {
 	TimestampTz start = GetCurrentTimestamp();
-	LOCKTAG		tag;
 	bool		woken;
 
 	if (restmon_report_worker_idle <= 0 ||
-		held_slot >= rm_max_report_workers())
+		rm_slot_held() >= rm_max_report_workers())
 		return false;
-	idle_tag(&tag, held_slot);
-	(void) LockAcquire(&tag, ExclusiveLock, true, true);
+	rm_idle_mark(true);
 	woken = reports_queued();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	while (!woken && idle_left(start) > 0)
@@ -486,20 +365,26 @@ wait_idle(void)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			if (held_slot >= rm_max_report_workers())
+			if (rm_slot_held() >= rm_max_report_workers())
 				break;
 		}
-		woken = (rc & WL_LATCH_SET) != 0;
+		if ((rc & WL_LATCH_SET) != 0)
+		{
+			woken = reports_queued();
+			if (!woken && rm_want_marks())
+				break;
+		}
 	}
-	LockRelease(&tag, ExclusiveLock, true);
+	rm_idle_mark(false);
 	return woken;
 }
 
-/* claim and fill queued reports until none is left */
-static void
+/* claim and fill queued reports until none is left; returns how many */
+static int
 run_queued_reports(void)
 {
 	char		id[RM_ID_LEN + 1];
+	int			n = 0;
 
 	for (;;)
 	{
@@ -508,7 +393,9 @@ run_queued_reports(void)
 		if (!claim_report(id))
 			break;
 		run_claimed_report(id);
+		n++;
 	}
+	return n;
 }
 
 void
@@ -527,8 +414,8 @@ restmon_report_worker_main(Datum main_arg)
 	 * once, unseen in pg_stat_activity, and the workers that hold the slots
 	 * take its reports.
 	 */
-	before_shmem_exit(release_slot_at_exit, 0);
-	if (!take_slot())
+	before_shmem_exit(rm_slot_release_at_exit, 0);
+	if (!rm_slot_take_waiting(args.wait_slot))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 
@@ -540,11 +427,13 @@ restmon_report_worker_main(Datum main_arg)
 	 */
 	do
 	{
-		do
-			run_queued_reports();
-		while (wait_idle());
-		release_slot();
-	} while (reports_queued() && take_slot());
+		(void) run_queued_reports();
+
+		/* then idle, for the next requests of this database */
+		while (wait_idle())
+			(void) run_queued_reports();
+		rm_slot_release();
+	} while (reports_queued() && rm_slot_take());
 
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);

@@ -3,14 +3,17 @@
 -- restmon.report_worker_idle (2 s by default), for the next request of
 -- its database (src/report_worker.c): the next report needs no process
 -- start; while idle it holds no claim and shows its idle mark in pg_locks;
--- it exits once the time has passed, at once with the setting 0, and when
--- restmon is dropped.  Needs a disposable database with pgtap.  Sets
--- restmon.report_worker_idle with ALTER SYSTEM and resets it.
+-- it exits once the time has passed, at once with the setting 0, when a
+-- request of another database needs its slot, and when restmon is dropped.
+-- Needs a disposable database with pgtap and dblink; creates and drops
+-- database restmon_idle_other.  Sets restmon.report_worker_idle and
+-- restmon.max_report_workers with ALTER SYSTEM and resets them.
 --
 \set ON_ERROR_STOP 1
 \i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT count(*) FROM restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
 SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
 SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
@@ -48,7 +51,7 @@ BEGIN
 	RETURN pg_temp.workers(true);
 END $$;
 
-SELECT plan(10);
+SELECT plan(13);
 
 SELECT restmon_trigger_report() AS r1 \gset
 SELECT is(restmon_wait_report(:'r1', '60 s'), 'Complete', 'a report completes');
@@ -78,6 +81,40 @@ SELECT pg_sleep(0.3);
 SELECT restmon_trigger_report() AS r3 \gset
 SELECT is(restmon_wait_report(:'r3', '60 s'), 'Complete', 'with the setting 0 a report completes');
 SELECT is(pg_temp.wait_no_worker(5), 0::bigint, 'and its worker exits without waiting');
+ALTER SYSTEM RESET restmon.report_worker_idle;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+
+-- the only slot (restmon.max_report_workers = 1) held by this database's
+-- idle worker, which would wait 20 s: a request of another database wakes
+-- it, it leaves, and the request's new worker takes the slot, so that
+-- report completes well before the 20 s
+ALTER SYSTEM SET restmon.max_report_workers = 1;
+ALTER SYSTEM SET restmon.report_worker_idle = '20s';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
+SELECT restmon_trigger_report() AS r5 \gset
+SELECT restmon_wait_report(:'r5', '60 s');
+SELECT is(pg_temp.wait_idle(1.5), 1::bigint, 'an idle worker holds the only slot');
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS restmon_idle_other WITH (FORCE);
+CREATE DATABASE restmon_idle_other;
+RESET client_min_messages;
+SELECT dblink_connect('other', format('host=%s port=%s dbname=restmon_idle_other',
+	split_part(current_setting('unix_socket_directories'), ',', 1),
+	current_setting('port'))) AS connected;
+SELECT dblink_exec('other', 'CREATE EXTENSION restmon');
+SELECT id AS other FROM dblink('other', 'SELECT restmon_trigger_report()') t(id text) \gset
+SELECT is((SELECT s FROM dblink('other',
+	format('SELECT restmon_wait_report(%L, %L)', :'other', '10 s')) t(s text)),
+	'Complete', 'a report of another database completes at once');
+SELECT is(pg_temp.wait_no_worker(5), 0::bigint,
+	'this database''s idle worker left its slot');
+SELECT dblink_disconnect('other');
+SET client_min_messages = warning;
+DROP DATABASE restmon_idle_other WITH (FORCE);
+RESET client_min_messages;
+ALTER SYSTEM RESET restmon.max_report_workers;
 ALTER SYSTEM RESET restmon.report_worker_idle;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
