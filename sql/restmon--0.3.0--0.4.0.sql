@@ -662,3 +662,42 @@ BEGIN
 		   OR excluded.last_observed_at > s.last_observed_at;
 END
 $$;
+
+---------------------------------------------------------------------------
+-- The versions of the zones and business hours (state alerts, issue 14):
+-- every statement that writes restmon.business_hours or
+-- restmon.store_timezone sets its table's row to a number never used
+-- before, in its own transaction, so that a session may keep what it read
+-- of them (src/alert_hours.c) for as long as its snapshot reads the same
+-- numbers.  The triggers fire ALWAYS (session_replication_role too).
+---------------------------------------------------------------------------
+CREATE SEQUENCE restmon.schedule_version_seq;
+CREATE TABLE restmon.schedule_version (
+	source		text PRIMARY KEY CHECK (source IN ('hours', 'timezones')),
+	version		bigint NOT NULL
+);
+INSERT INTO restmon.schedule_version
+	SELECT s, pg_catalog.nextval('restmon.schedule_version_seq')
+	FROM pg_catalog.unnest(ARRAY['hours', 'timezones']) s;
+
+CREATE FUNCTION restmon.schedule_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE restmon.schedule_version
+	SET version = pg_catalog.nextval('restmon.schedule_version_seq')
+	WHERE source = TG_ARGV[0];
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION restmon.schedule_changed() FROM PUBLIC;
+
+CREATE TRIGGER business_hours_version
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON restmon.business_hours
+	FOR EACH STATEMENT EXECUTE FUNCTION restmon.schedule_changed('hours');
+ALTER TABLE restmon.business_hours ENABLE ALWAYS TRIGGER business_hours_version;
+CREATE TRIGGER store_timezone_version
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON restmon.store_timezone
+	FOR EACH STATEMENT EXECUTE FUNCTION restmon.schedule_changed('timezones');
+ALTER TABLE restmon.store_timezone ENABLE ALWAYS TRIGGER store_timezone_version;

@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "alerts.h"
 #include "ingest_int.h"
 #include "observation.h"
 
@@ -398,6 +399,9 @@ typedef struct RmApply
 	Datum	   *track_lo;
 	Datum	   *track_hi;
 	int			ntrack;
+	RmAlerts   *alerts;			/* API batches: state alerts (alerts.c) */
+	RmObs	   *added;			/* for them, a store's polls inserted */
+	int			added_cap;
 } RmApply;
 
 static void
@@ -425,12 +429,15 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 	Datum		id = PointerGetDatum(ap->by_rank[polls[i].store]);
 	int			nstored;
 	int			k = 0;
-	TimestampTz lo = 0;
-	TimestampTz hi = 0;
-	bool		inserted = false;
+	int			nadded = 0;
 
-	nstored = rm_obs_read(&ap->obs, id, polls[i].t - 1, polls[j - 1].t,
-						  &ap->stored, &ap->stored_cap);
+	if (ap->alerts != NULL)		/* what the alert needs is read too */
+		nstored = rm_alerts_read(ap->alerts, &ap->obs, polls[i].store,
+								 polls[i].t, polls[j - 1].t, &ap->stored,
+								 &ap->stored_cap);
+	else
+		nstored = rm_obs_read(&ap->obs, id, polls[i].t - 1, polls[j - 1].t,
+							  &ap->stored, &ap->stored_cap);
 	for (int g = i, h; g < j; g = h)
 	{
 		TimestampTz t = polls[g].t;
@@ -451,10 +458,13 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 			winner = polls[g].active;
 			rm_obs_insert(&ap->obs, id, t, winner);
 			st->rows_loaded++;
-			if (!inserted)
-				lo = t;
-			hi = t;
-			inserted = true;
+			if (nadded == ap->added_cap)
+			{
+				ap->added_cap *= 2;
+				ap->added = repalloc(ap->added, sizeof(RmObs) * ap->added_cap);
+			}
+			ap->added[nadded].t = t;
+			ap->added[nadded++].active = winner;
 			from = g + 1;
 		}
 		for (int r = from; r < h; r++)
@@ -465,13 +475,16 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 				add_conflict(ap, polls[r].line_no);
 		}
 	}
-	if (inserted)
+	if (nadded > 0)
 	{
 		ap->track_id[ap->ntrack] = id;
-		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(lo);
-		ap->track_hi[ap->ntrack] = TimestampTzGetDatum(hi);
+		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(ap->added[0].t);
+		ap->track_hi[ap->ntrack] = TimestampTzGetDatum(ap->added[nadded - 1].t);
 		ap->ntrack++;
 	}
+	if (ap->alerts != NULL)
+		rm_alerts_store(ap->alerts, &ap->obs, polls[i].store, ap->stored,
+						nstored, ap->added, nadded);
 }
 
 /* apply the chunk gathered so far, then start an empty one */
@@ -506,6 +519,10 @@ apply_chunk(RmIngest *st)
 	ap.track_id = palloc(sizeof(Datum) * st->nstores);
 	ap.track_lo = palloc(sizeof(Datum) * st->nstores);
 	ap.track_hi = palloc(sizeof(Datum) * st->nstores);
+	ap.added_cap = 256;
+	ap.added = palloc(sizeof(RmObs) * ap.added_cap);
+	if (st->state_alerts)
+		ap.alerts = rm_alerts_begin(ap.by_rank, st->nstores);
 
 	for (int i = 0, j; i < st->npolls; i = j)
 	{
@@ -521,15 +538,6 @@ apply_chunk(RmIngest *st)
 
 	/* restmon.store, as the statement trigger keeps it for other writers */
 	rm_track_stores(ap.track_id, ap.track_lo, ap.track_hi, ap.ntrack);
-
-	/*
-	 * Here the chunk is applied: ap.track_id[0 .. ntrack-1] are the stores
-	 * that got new polls, ap.track_lo/hi the first and last new instant of
-	 * each.  A caller that must act on them (alerts) sets applied_hook.
-	 */
-	if (st->applied_hook != NULL)
-		st->applied_hook(st, ap.track_id, ap.track_lo, ap.track_hi,
-						 ap.ntrack);
 	if (st->reject_conflicts != NULL)
 		st->reject_conflicts(st, ap.conflict_no, ap.nconflicts);
 	else
