@@ -146,6 +146,8 @@ typedef struct RmIngest
 	bool		edge_known;		/* edge looked up, at the first poll */
 	bool		has_edge;		/* retention on and polls stored */
 	TimestampTz edge;
+	bool		edge_exact;		/* edge, or a bound above it (prune.c) */
+	struct SnapshotData *edge_snapshot; /* where the edge is read, if not */
 
 	int64		rows_read;
 	int64		rows_loaded;

@@ -19,7 +19,10 @@
  *	  nor rejected but counted as expired: the edge is looked up once per
  *	  load, at its first poll, under the lock every status load takes, so
  *	  it comes from the data (the latest poll stored), is the same for
- *	  every chunk, and no load brings back what pruning deleted.
+ *	  every chunk, and no load brings back what pruning deleted.  What is
+ *	  looked up first is a bound above it (restmon.poll_bound); the edge
+ *	  itself is computed, in the snapshot of that first poll, only for a
+ *	  poll older than the bound.
  *
  * This is the hot path of ingestion: a line costs one hash lookup of its
  * store_id and one 24-byte row; nothing else is allocated per line.
@@ -163,8 +166,22 @@ find_edge(RmIngest *st)
 	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
 	rm_obs_close(&obs);
 	PushActiveSnapshot(GetTransactionSnapshot());
+	st->has_edge = rm_retention_edge_bound(&st->edge, &st->edge_exact);
+	if (!st->edge_exact)		/* the edge, if needed, from this snapshot */
+		st->edge_snapshot = RegisterSnapshot(GetActiveSnapshot());
+	PopActiveSnapshot();
+}
+
+/* a poll before the bound: the edge itself, as of the load's first poll */
+static void
+exact_edge(RmIngest *st)
+{
+	PushActiveSnapshot(st->edge_snapshot);
 	st->has_edge = rm_retention_edge(&st->edge);
 	PopActiveSnapshot();
+	UnregisterSnapshot(st->edge_snapshot);
+	st->edge_snapshot = NULL;
+	st->edge_exact = true;
 }
 
 /*
@@ -181,6 +198,8 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 
 	if (!st->edge_known)
 		find_edge(st);
+	if (st->has_edge && t < st->edge && !st->edge_exact)
+		exact_edge(st);
 	if (st->has_edge && t < st->edge)
 	{
 		st->rows_expired++;		/* a poll exactly at the edge is kept */
@@ -554,4 +573,7 @@ rm_polls_finish(RmIngest *st)
 	apply_chunk(st);
 	MemoryContextDelete(st->pollcxt);
 	st->pollcxt = NULL;
+	if (st->edge_snapshot != NULL)
+		UnregisterSnapshot(st->edge_snapshot);
+	st->edge_snapshot = NULL;
 }
