@@ -118,11 +118,21 @@ only_own_triggers(Relation heap)
 static void
 raise_poll_bound(TimestampTz latest)
 {
+	static SPIPlanPtr plan = NULL;
 	Datum		arg = TimestampTzGetDatum(latest);
-	Oid			type = TIMESTAMPTZOID;
 
-	if (SPI_execute_with_args("SELECT restmon.raise_poll_bound($1)",
-							  1, &type, &arg, NULL, false, 0) != SPI_OK_SELECT)
+	if (plan == NULL)
+	{
+		Oid			type = TIMESTAMPTZOID;
+		SPIPlanPtr	p = SPI_prepare("SELECT restmon.raise_poll_bound($1)",
+									1, &type);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not raise restmon.poll_bound");
 }
 
