@@ -13,6 +13,8 @@
  *	  alike) sets that table's row of restmon.schedule_version to a number
  *	  never used before (a sequence), in the same transaction (statement
  *	  triggers, enabled ALWAYS);
+ *	  (and a table made anew by CREATE EXTENSION is another table: the
+ *	  cache is tied to its OID, as its numbers start again);
  *	- so a snapshot that reads the versions the cache was filled under sees
  *	  exactly the zones and hours the cache holds (the row lock makes the
  *	  writers of one table take their turns); the cache is used only then,
@@ -34,12 +36,14 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "alerts.h"
@@ -68,6 +72,7 @@ typedef struct RmHoursEntry
 static MemoryContext cache_cxt = NULL;
 static HTAB *cache = NULL;
 static int64 cache_versions[2];
+static Oid	cache_relid = InvalidOid;	/* restmon.schedule_version's */
 static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr inputs_plan = NULL;
 
@@ -253,7 +258,11 @@ rm_alert_hours(text **ids, int n, const RmStoreHours **out)
 	RmHoursEntry **missing = palloc(sizeof(RmHoursEntry *) * n);
 	int			nmissing = 0;
 
-	if (cache == NULL || !versioned ||
+	/* the table is the extension's of now: one made anew starts again */
+	Oid			relid = get_relname_relid("schedule_version",
+										  get_namespace_oid("restmon", false));
+
+	if (cache == NULL || !versioned || relid != cache_relid ||
 		v[0] != cache_versions[0] || v[1] != cache_versions[1] ||
 		hash_get_num_entries(cache) + n > RM_HOURS_CACHE_MAX)
 		cache_reset();
@@ -280,6 +289,7 @@ rm_alert_hours(text **ids, int n, const RmStoreHours **out)
 	{
 		cache_versions[0] = v[0];
 		cache_versions[1] = v[1];
+		cache_relid = relid;
 	}
 	pfree(missing);
 }
