@@ -9,19 +9,26 @@
  *	  delivered when the recording transaction commits.
  *
  * The decision is the core's (rm_state_alert, core.c); this file gathers
- * its inputs, for all the stores of an applied chunk at once where it can:
+ * its inputs while polls.c applies a chunk, store by store, from the one
+ * read of the primary key that polls.c makes anyway to find duplicates
+ * (the rows of the chunk not yet inserted; polls.c holds the lock that
+ * keeps every other writer out, so what it read and what it inserts are
+ * all the store has when the chunk is applied):
  *
- *	1. one query, the chunk's store ids as an array parameter, reads their
- *	   zones and business hours: each store's business time over the
- *	   horizon as of T = t + 1 us (schedule.c), t its newest new poll.  A
- *	   store whose t is outside business time is closed before and after:
- *	   nothing more is read for it;
- *	2. for the others, the primary key of restmon.observation is read
- *	   backwards from the store's newest poll (no plan, no executor: as
- *	   observation.c reads it): the store raises nothing if that is not t
- *	   (a late poll changes the past, not the present); then the polls
- *	   from the batch's first new instant f to t; then, before f, back to
- *	   the newest evidence poll p (semantics §5.1), or the horizon's end.
+ *	1. before the chunk: its stores' zones and business hours
+ *	   (alert_hours.c, cached across batches);
+ *	2. its polls read (rm_alerts_read), in one pass of the primary key:
+ *	   its business time over the horizon as of T = t + 1 us (schedule.c)
+ *	   is computed first, t its newest poll in the chunk.  A store whose t
+ *	   is outside business time is closed before and after: its read is
+ *	   the duplicate check's.  For the others it goes on to the end of the
+ *	   store (the store raises nothing when a later poll is stored: a late
+ *	   poll changes the past, not the present), and takes the few polls
+ *	   just before the chunk's on the same leaf page (rm_obs_read_back);
+ *	3. its polls applied (rm_alerts_store): the polls from the first new
+ *	   instant f to t, stored or just inserted, and before f the newest
+ *	   evidence poll p (semantics §5.1), read further back only when none
+ *	   is among those (then the rest of the horizon).
  *
  * Why these polls give the same alert as the whole horizon (the same
  * before, after, since and decided_by): every evidence poll older than p
@@ -44,274 +51,39 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
-#include "access/tableam.h"
-#include "access/visibilitymap.h"
-#include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "executor/spi.h"
-#include "executor/tuptable.h"
 #include "lib/stringinfo.h"
-#include "storage/bufmgr.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/date.h"
 #include "utils/datetime.h"
-#include "utils/fmgroids.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "ingest_int.h"
-#include "observation.h"
+#include "alerts.h"
 #include "restmon.h"
-#include "schedule.h"
 #include "store_scan.h"
 
 #define RM_ALERT_CHANNEL	"restmon_store_state"
 
-/* rows of the zones and hours query fetched at once */
-#define RM_ALERT_FETCH		500
+/* polls just before the chunk's read as well (before the fallback) */
+#define RM_ALERT_BACK		4
 
 static const char *const alert_state_names[] = {"closed", "up", "down"};
 
-/* one store of the chunk */
-typedef struct RmAlertStore
+/* what a chunk's alerts keep: its stores' hours, and the store at hand */
+struct RmAlerts
 {
-	text	   *id;
-	TimestampTz first;			/* its first new instant */
-	TimestampTz t;				/* its newest new poll */
-	char	   *zone;
-	RmHoursRow *hours;
-	int			nhours;
-	int			hours_cap;
-	RmInterval *business;
+	text	  **ids;			/* the chunk's store ids, by rank */
+	const RmStoreHours **hours; /* their zones and hours, by rank */
+	MemoryContext storecxt;		/* the store at hand's, reset for the next */
+	int			store;			/* the store at hand (-1: none) */
+	bool		candidate;		/* its newest poll is in business time */
+	TimestampTz last;			/* its newest poll in the chunk */
+	TimestampTz lo;				/* its polls read: those after lo, */
+	bool		back_done;		/* and all of its horizon before lo */
+	RmInterval *business;		/* its business time as of last + 1 us */
 	int			nbusiness;
-	RmObs		before;			/* the poll before first it needs */
-	bool		has_before;
-	RmObs	   *batch;			/* polls from first to t, newest first */
-	int			nbatch;
-	int			batch_cap;
-} RmAlertStore;
-
-static SPIPlanPtr inputs_plan = NULL;
-
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types,
-										   CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		*plan = p;
-	}
-	return *plan;
-}
-
-static void
-push_obs(RmObs **arr, int *n, int *cap, TimestampTz t, bool active)
-{
-	if (*n == *cap)
-	{
-		*cap = Max(8, *cap * 2);
-		*arr = *arr ? repalloc(*arr, sizeof(RmObs) * *cap) :
-			palloc(sizeof(RmObs) * *cap);
-	}
-	(*arr)[*n].t = t;
-	(*arr)[*n].active = active;
-	(*n)++;
-}
-
-/* the row's 1-based ordinality (column 1) as an index of s[0..n) */
-static int
-row_store(HeapTuple tup, TupleDesc desc, int n)
-{
-	bool		isnull;
-	int64		i = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-
-	if (isnull || i < 1 || i > n)
-		elog(ERROR, "restmon: bad store ordinality in the alert check");
-	return (int) (i - 1);
-}
-
-/* a row of read_inputs: a store's zone, and one of its hours rows */
-static void
-add_hours_row(RmAlertStore *s, int n, HeapTuple tup, TupleDesc desc)
-{
-	RmAlertStore *a = &s[row_store(tup, desc, n)];
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
-
-	if (!isnull && a->zone == NULL)
-		a->zone = TextDatumGetCString(d);
-	d = SPI_getbinval(tup, desc, 3, &isnull);
-	if (isnull)
-		return;					/* no hours: open around the clock */
-	if (a->nhours == a->hours_cap)
-	{
-		a->hours_cap = Max(8, a->hours_cap * 2);
-		a->hours = a->hours ?
-			repalloc(a->hours, sizeof(RmHoursRow) * a->hours_cap) :
-			palloc(sizeof(RmHoursRow) * a->hours_cap);
-	}
-	a->hours[a->nhours].day = DatumGetInt16(d);
-	a->hours[a->nhours].start =
-		DatumGetTimeADT(SPI_getbinval(tup, desc, 4, &isnull));
-	a->hours[a->nhours].end =
-		DatumGetTimeADT(SPI_getbinval(tup, desc, 5, &isnull));
-	a->nhours++;
-}
-
-/* the zone and business hours of the stores s[0..n), in one query */
-static void
-read_inputs(RmAlertStore *s, int n)
-{
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum		args[1];
-	Oid			types[1] = {TEXTARRAYOID};
-	SPIPlanPtr	plan;
-	Portal		portal;
-
-	for (int i = 0; i < n; i++)
-		ids[i] = PointerGetDatum(s[i].id);
-	args[0] = rm_make_array(ids, n, TEXTOID);
-	plan = kept_plan(&inputs_plan,
-					 "SELECT u.i, z.timezone, h.day_of_week, h.start_local,"
-					 "  h.end_local"
-					 " FROM pg_catalog.unnest($1) WITH ORDINALITY u(store_id, i)"
-					 " LEFT JOIN restmon.store_timezone z"
-					 "  ON z.store_id = u.store_id"
-					 " LEFT JOIN restmon.business_hours h"
-					 "  ON h.store_id = u.store_id",
-					 1, types);
-	portal = SPI_cursor_open(NULL, plan, args, NULL, true);
-	do
-	{
-		/* a few rows at a time: the same memory serves every fetch */
-		SPI_cursor_fetch(portal, true, RM_ALERT_FETCH);
-		for (uint64 r = 0; r < SPI_processed; r++)
-			add_hours_row(s, n, SPI_tuptable->vals[r], SPI_tuptable->tupdesc);
-		SPI_freetuptable(SPI_tuptable);
-	} while (SPI_processed > 0);
-	SPI_cursor_close(portal);
-}
-
-/*
- * The polls a store's alert needs (the banner says why they suffice),
- * read backwards through the primary key from the store's newest poll:
- * false when that is not a->t.  Leaves in a->batch the polls from
- * a->first to a->t, newest first, and in a->before (a->has_before) the
- * newest evidence poll before a->first, or else the newest poll before
- * it, if any.  The visibility checks are rm_obs_read's (observation.c).
- */
-/* a backward scan of the primary key of restmon.observation (o) */
-typedef struct RmRecentScan
-{
-	RmObsTable *o;
-	IndexScanDesc scan;			/* opened by the first read */
-	ScanKeyData keys[3];		/* store_id = , observed_at > , <= */
-	TupleTableSlot *slot;		/* visibility checks on the heap */
-	Buffer		vmbuffer;
-} RmRecentScan;
-
-static void
-recent_open(RmRecentScan *r, RmObsTable *o)
-{
-	memset(r, 0, sizeof(*r));
-	r->o = o;
-	r->vmbuffer = InvalidBuffer;
-	ScanKeyInit(&r->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, (Datum) 0);
-	ScanKeyInit(&r->keys[1], 2, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
-				(Datum) 0);
-	ScanKeyInit(&r->keys[2], 2, BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE,
-				(Datum) 0);
-}
-
-static void
-recent_close(RmRecentScan *r)
-{
-	if (r->scan != NULL)
-		index_endscan(r->scan);
-	if (r->slot != NULL)
-		ExecDropSingleTupleTableSlot(r->slot);
-	if (BufferIsValid(r->vmbuffer))
-		ReleaseBuffer(r->vmbuffer);
-}
-
-static bool
-read_recent(RmRecentScan *r, RmAlertStore *a)
-{
-	RmObsTable *o = r->o;
-	TimestampTz T = a->t + 1;
-	ItemPointer tid;
-	bool		newest = true;
-	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
-
-	if (r->scan == NULL)
-	{
-		r->scan = index_beginscan(o->heap, o->index, GetActiveSnapshot(),
-								  3, 0);
-		r->scan->xs_want_itup = true;
-		r->slot = table_slot_create(o->heap, NULL);
-	}
-	r->keys[0].sk_argument = PointerGetDatum(a->id);
-	r->keys[1].sk_argument = TimestampTzGetDatum(T - RM_HORIZON);
-	r->keys[2].sk_argument = TimestampTzGetDatum(DT_NOEND);
-	index_rescan(r->scan, r->keys, 3, NULL, 0);
-	MemoryContextSwitchTo(oldcxt);
-
-	while ((tid = index_getnext_tid(r->scan, BackwardScanDirection)) != NULL)
-	{
-		Datum		values[3];
-		bool		nulls[3];
-		RmObs		poll;
-
-		if (!VM_ALL_VISIBLE(o->heap, ItemPointerGetBlockNumber(tid),
-							&r->vmbuffer))
-		{
-			if (!index_fetch_heap(r->scan, r->slot))
-				continue;		/* not visible to this snapshot */
-			ExecClearTuple(r->slot);
-			if (r->scan->xs_heap_continue)
-				elog(ERROR, "non-MVCC snapshots are not supported");
-		}
-		if (r->scan->xs_itup == NULL || r->scan->xs_recheck)
-			elog(ERROR, "the primary key of restmon.observation cannot return its values");
-		index_deform_tuple(r->scan->xs_itup, r->scan->xs_itupdesc, values,
-						   nulls);
-		poll.t = DatumGetTimestampTz(values[1]);
-		poll.active = DatumGetBool(values[2]);
-		if (a->nbatch == 0 && poll.t != a->t)
-		{
-			newest = false;		/* a later poll is stored */
-			break;
-		}
-		if (poll.t >= a->first)
-			push_obs(&a->batch, &a->nbatch, &a->batch_cap, poll.t,
-					 poll.active);
-		else
-		{
-			bool		evidence = rm_newest_evidence(a->business,
-													  a->nbusiness,
-													  &poll, 1, T) == 0;
-
-			if (!a->has_before || evidence)
-				a->before = poll;
-			a->has_before = true;
-			if (evidence)
-				break;
-		}
-	}
-	return newest && a->nbatch > 0;
-}
+};
 
 /* append a timestamptz to buf as a JSON string, in UTC */
 static void
@@ -346,99 +118,154 @@ notify_state(text *id, const RmSegment *now)
 }
 
 /*
- * One store whose newest poll t is in business time: its polls read, the
- * core decides on them, and the alert is sent.
+ * The chunk's stores ids[0..n), by rank, before their polls are applied
+ * (inside SPI, the apply's snapshot active): their zones and hours.  NULL
+ * when restmon.state_alerts is off.
  */
-static void
-store_alert(RmRecentScan *r, RmAlertStore *a)
+RmAlerts *
+rm_alerts_begin(text **ids, int n)
 {
-	int			nobs = 0;
-	RmObs	   *obs;
-	RmSegment  *seg;
-	RmSegment	now;
-	bool		raise;
+	RmAlerts   *al;
 
-	if (!read_recent(r, a))
-		return;					/* a late poll changes the past only */
-	obs = palloc(sizeof(RmObs) * (a->nbatch + 1));
-	if (a->has_before)
-		obs[nobs++] = a->before;
-	for (int k = a->nbatch - 1; k >= 0; k--)
-		obs[nobs++] = a->batch[k];
-	seg = palloc(sizeof(RmSegment) * RM_TIMELINE_MAX(a->nbusiness, nobs));
-	rm_check_core_status(rm_state_alert(a->business, a->nbusiness, obs, nobs,
-										a->has_before ? 1 : 0, a->t + 1,
-										palloc(sizeof(RmObs) * nobs),
-										seg, &raise, &now),
-						 VARDATA_ANY(a->id), VARSIZE_ANY_EXHDR(a->id));
-	if (raise)
-		notify_state(a->id, &now);
-}
-
-/* the alerts of the stores s[0..n) of an applied chunk, in order */
-static void
-chunk_alerts(RmAlertStore *s, int n)
-{
-	RmObsTable	o;
-	RmRecentScan r;
-	MemoryContext storecxt;
-
-	read_inputs(s, n);
-	rm_obs_open(&o, AccessShareLock, ACL_SELECT);
-	recent_open(&r, &o);
-	/* a store's memory is reused by the next: no growth, no page faults */
-	storecxt = AllocSetContextCreate(CurrentMemoryContext,
-									 "restmon alert store",
-									 ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < n; i++)
-	{
-		RmAlertStore *a = &s[i];
-		MemoryContext oldcxt = MemoryContextSwitchTo(storecxt);
-
-		CHECK_FOR_INTERRUPTS();
-		a->nbusiness = rm_expand_schedule(a->hours, a->nhours,
-										  rm_lookup_zone(a->zone),
-										  a->t + 1 - RM_HORIZON, a->t + 2,
-										  &a->business);
-		if (rm_in_business(a->business, a->nbusiness, a->t))
-			store_alert(&r, a);
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(storecxt);
-	}
-	recent_close(&r);
-	rm_obs_close(&o);
+	if (!restmon_state_alerts || n == 0)
+		return NULL;
+	al = palloc0(sizeof(RmAlerts));
+	al->ids = ids;
+	al->hours = palloc(sizeof(RmStoreHours *) * n);
+	rm_alert_hours(ids, n, al->hours);
+	al->storecxt = AllocSetContextCreate(CurrentMemoryContext,
+										 "restmon alert store",
+										 ALLOCSET_DEFAULT_SIZES);
+	al->store = -1;
+	return al;
 }
 
 /*
- * RmIngest.applied_hook of API batches: store_ids[i] got new polls from
- * firsts[i] to lasts[i] (inside SPI, the chunk just applied).  Alerts go
- * out in the order of store_ids.
+ * Read store's polls as polls.c needs them, those in [first, last] (its
+ * oldest and newest poll in the chunk), into *polls (as rm_obs_read), with
+ * what its alert needs besides when last is in business time (the
+ * banner).  Only then can the store raise an alert: its newest new poll t
+ * must be last, or a stored poll is later than t (last itself).
+ */
+int
+rm_alerts_read(RmAlerts *al, RmObsTable *obs, int store, TimestampTz first,
+			   TimestampTz last, RmObs **polls, int *cap)
+{
+	const RmStoreHours *h = al->hours[store];
+	TimestampTz T = last + 1;
+	MemoryContext oldcxt;
+	Datum		id = PointerGetDatum(al->ids[store]);
+
+	MemoryContextReset(al->storecxt);
+	oldcxt = MemoryContextSwitchTo(al->storecxt);
+	al->store = store;
+	al->last = last;
+	al->nbusiness = rm_expand_schedule(h->hours, h->nhours, h->tz,
+									   T - RM_HORIZON, T + 1, &al->business);
+	MemoryContextSwitchTo(oldcxt);
+	al->candidate = rm_in_business(al->business, al->nbusiness, last);
+	if (!al->candidate)
+		return rm_obs_read(obs, id, first - 1, last, polls, cap);
+	al->lo = first - 1;
+	return rm_obs_read_back(obs, id, al->lo, DT_NOEND, T - RM_HORIZON,
+							RM_ALERT_BACK, &al->back_done, polls, cap);
+}
+
+/*
+ * The poll before f the alert starts from (semantics §5.1): the newest
+ * evidence poll in the horizon before f, or else the newest poll there;
+ * in[0..n) is what rm_alerts_read read of the store before f, in time
+ * order.  False when there is none.
+ */
+static bool
+poll_before(RmAlerts *al, RmObsTable *obs, const RmObs *in, int n,
+			TimestampTz T, RmObs *before)
+{
+	TimestampTz from = T - RM_HORIZON;
+	int			k = 0;
+	int			e;
+	RmObs	   *older = NULL;
+	int			nolder = 0;
+	int			cap = 64;
+
+	while (k < n && in[k].t <= from)
+		k++;
+	e = rm_newest_evidence(al->business, al->nbusiness, in + k, n - k, T);
+	if (e >= 0)
+	{
+		*before = in[k + e];
+		return true;
+	}
+	/* none in what was read: the rest of the horizon, read too */
+	if (!al->back_done && al->lo > from)
+	{
+		older = palloc(sizeof(RmObs) * cap);
+		nolder = rm_obs_read(obs, PointerGetDatum(al->ids[al->store]), from,
+							 al->lo, &older, &cap);
+		e = rm_newest_evidence(al->business, al->nbusiness, older, nolder, T);
+		if (e >= 0)
+		{
+			*before = older[e];
+			return true;
+		}
+	}
+	if (n > k)
+		*before = in[n - 1];
+	else if (nolder > 0)
+		*before = older[nolder - 1];
+	return n > k || nolder > 0;
+}
+
+/*
+ * After store's polls are applied: stored[0..nstored) what was read of it
+ * (before the chunk's rows were inserted, by rm_alerts_read), added[0..n)
+ * the polls inserted, both in time order.  The core decides on the
+ * banner's polls; the alert, if any, is sent.
  */
 void
-rm_state_alerts(RmIngest *st, Datum *store_ids, Datum *firsts,
-				Datum *lasts, int n)
+rm_alerts_store(RmAlerts *al, RmObsTable *obs, int store,
+				const RmObs *stored, int nstored, const RmObs *added,
+				int nadded)
 {
-	MemoryContext cxt;
+	TimestampTz t;
+	TimestampTz f;
+	int			k = 0;
+	int			nobs = 0;
+	RmObs	   *o;
+	RmSegment  *seg;
+	RmSegment	now;
+	bool		has_before;
+	bool		raise;
 	MemoryContext oldcxt;
-	RmAlertStore *s;
 
-	if (!restmon_state_alerts || n == 0)
+	if (al == NULL || al->store != store || !al->candidate || nadded == 0)
 		return;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "restmon alerts",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	s = palloc0(sizeof(RmAlertStore) * n);
-	for (int i = 0; i < n; i++)
+	t = added[nadded - 1].t;
+	f = added[0].t;
+	if (t != al->last || (nstored > 0 && stored[nstored - 1].t > t))
+		return;					/* a late poll changes the past only */
+	oldcxt = MemoryContextSwitchTo(al->storecxt);
+	while (k < nstored && stored[k].t < f)
+		k++;
+	o = palloc(sizeof(RmObs) * (nstored - k + nadded + 1));
+	has_before = poll_before(al, obs, stored, k, t + 1, &o[0]);
+	nobs = has_before ? 1 : 0;
+	/* the polls from f to t: those stored, and those just added */
+	for (int a = 0; k < nstored || a < nadded;)
 	{
-		s[i].id = DatumGetTextPP(store_ids[i]);
-		s[i].first = DatumGetTimestampTz(firsts[i]);
-		s[i].t = DatumGetTimestampTz(lasts[i]);
+		if (a == nadded || (k < nstored && stored[k].t < added[a].t))
+			o[nobs++] = stored[k++];
+		else
+			o[nobs++] = added[a++];
 	}
-
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	chunk_alerts(s, n);
-	PopActiveSnapshot();
+	seg = palloc(sizeof(RmSegment) * RM_TIMELINE_MAX(al->nbusiness, nobs));
+	rm_check_core_status(rm_state_alert(al->business, al->nbusiness, o, nobs,
+										has_before ? 1 : 0, t + 1,
+										palloc(sizeof(RmObs) * nobs),
+										seg, &raise, &now),
+						 VARDATA_ANY(al->ids[store]),
+						 VARSIZE_ANY_EXHDR(al->ids[store]));
+	if (raise)
+		notify_state(al->ids[store], &now);
 	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
 }

@@ -261,7 +261,7 @@ rm_ingest_status_text(RmIngest *st, const char *name, const char *data,
 	st->def = &rm_sources[RM_SRC_STATUS];
 	st->path = name;
 	st->reader = &reader;
-	st->applied_hook = rm_state_alerts;
+	st->state_alerts = true;
 	rm_reader_open_mem(&reader, data, len, name);
 	rm_batch_init(st);
 	read_header(st, &reader);

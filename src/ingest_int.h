@@ -134,19 +134,20 @@ typedef struct RmIngest
 
 	/*
 	 * API batches (record_polls.c): the raw text of conflicting duplicates
-	 * comes from here instead of the file (NULL for a file), and what was
-	 * applied can be acted on (NULL: nothing to do).
+	 * comes from here instead of the file (NULL for a file), and state alerts
+	 * are sent (alerts.c, semantics §5.6).
 	 */
 	void		(*reject_conflicts) (struct RmIngest *st, int64 *item_nos,
 									 int n);
-	void		(*applied_hook) (struct RmIngest *st, Datum *store_ids,
-								 Datum *firsts, Datum *lasts, int n);
+	bool		state_alerts;
 	void	   *api;			/* the API batch being recorded */
 
 	/* retention (prune.c): polls older than edge are not loaded */
 	bool		edge_known;		/* edge looked up, at the first poll */
 	bool		has_edge;		/* retention on and polls stored */
 	TimestampTz edge;
+	bool		edge_exact;		/* edge, or a bound above it (prune.c) */
+	struct SnapshotData *edge_snapshot; /* where the edge is read, if not */
 
 	int64		rows_read;
 	int64		rows_loaded;
@@ -250,9 +251,5 @@ extern void rm_stage_create(RmIngest *st);
 extern void rm_snapshot_line(RmIngest *st, int64 line_no, const char *line,
 							 int len, char **f);
 extern void rm_stage_apply(RmIngest *st);
-
-/* alerts.c: NOTIFY restmon_store_state after an API batch (semantics §5.6) */
-extern void rm_state_alerts(RmIngest *st, Datum *store_ids, Datum *firsts,
-							Datum *lasts, int n);
 
 #endif							/* INGEST_INT_H */

@@ -271,16 +271,15 @@ leaf_right(RmObsTable *o, BlockNumber next, Buffer recent)
 
 /*
  * The items of one store with lo < observed_at <= hi on a locked leaf
- * page, from offset off, into o->items; *done when its range ends on this
- * page.
+ * page, from offset off, into o->items from n on; returns the new count;
+ * *done when its range ends on this page.
  */
 static int
 leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
-			 int len, TimestampTz hi, bool *done, Buffer *recent)
+			 int len, TimestampTz hi, bool *done, Buffer *recent, int n)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-	int			n = 0;
 	bool		all_in = false;
 	const char *iid_id;
 	int			iid_len;
@@ -320,6 +319,56 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 		o->items[n].active = active;
 		o->items[n].tid = itup->t_tid;
 		n++;
+	}
+	return n;
+}
+
+/*
+ * Up to nback items of the store just before offset off of a locked leaf
+ * page, with floor < observed_at, into o->items[0..) in time order;
+ * returns their number.  *done when nothing of the store is left before
+ * them above floor (another store's item, floor, or the index's start).
+ */
+static int
+leaf_back(RmObsTable *o, Page page, OffsetNumber off, const char *id,
+		  int len, TimestampTz floor, int nback, bool *done)
+{
+	TupleDesc	desc = RelationGetDescr(o->index);
+	OffsetNumber first = P_FIRSTDATAKEY(BTPageGetOpaque(page));
+	int			n = 0;
+
+	*done = P_LEFTMOST(BTPageGetOpaque(page));
+	for (OffsetNumber k = off; k > first && n < nback; k--)
+	{
+		ItemId		iid = PageGetItemId(page, k - 1);
+		IndexTuple	itup;
+		const char *iid_id;
+		int			iid_len;
+		TimestampTz t;
+		bool		active;
+
+		if (o->skip_killed && ItemIdIsDead(iid))
+			continue;			/* dead to every snapshot */
+		itup = (IndexTuple) PageGetItem(page, iid);
+		leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
+		if (iid_len != len || memcmp(iid_id, id, len) != 0 || t <= floor)
+		{
+			*done = true;
+			break;
+		}
+		o->items[n].t = t;
+		o->items[n].active = active;
+		o->items[n].tid = itup->t_tid;
+		n++;
+	}
+	if (n == nback)
+		*done = false;			/* more may be there */
+	for (int a = 0, b = n - 1; a < b; a++, b--)
+	{
+		RmLeafItem	tmp = o->items[a];
+
+		o->items[a] = o->items[b];
+		o->items[b] = tmp;
 	}
 	return n;
 }
@@ -407,9 +456,10 @@ read_begin(RmObsTable *o)
  * previous one ended on (the common case, stores in order) needs no
  * descent from the root.
  */
-int
-rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
-			RmObs **polls, int *cap)
+static int
+obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
+		 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
+		 int *cap)
 {
 	text	   *sid = DatumGetTextPP(store_id);
 	const char *id = VARDATA_ANY(sid);
@@ -417,6 +467,9 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	int			n = 0;
 	Buffer		buf;
 	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
+
+	if (back_done != NULL)
+		*back_done = true;		/* an empty index: nothing before */
 
 	if (o->key == NULL)
 		read_begin(o);
@@ -430,6 +483,11 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	{
 		Page		page = BufferGetPage(buf);
 		OffsetNumber off = leaf_first_after(o->index, o->key, page);
+		int			nback_read = 0;
+
+		if (nback > 0)
+			nback_read = leaf_back(o, page, off, id, len, floor, nback,
+								   back_done);
 
 		for (;;)
 		{
@@ -440,7 +498,9 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			Buffer		recent;
 
 			PredicateLockPage(o->index, BufferGetBlockNumber(buf), o->snapshot);
-			nitems = leaf_collect(o, page, off, id, len, hi, &done, &recent);
+			nitems = leaf_collect(o, page, off, id, len, hi, &done, &recent,
+								  nback_read);
+			nback_read = 0;
 			_bt_unlockbuf(o->index, buf);
 			if (done)
 				o->leaf = buf;	/* kept pinned for the next store */
@@ -457,6 +517,29 @@ rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	o->last_len = len;
 	MemoryContextSwitchTo(oldcxt);
 	return n;
+}
+
+int
+rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
+			RmObs **polls, int *cap)
+{
+	return obs_read(o, store_id, lo, hi, 0, 0, NULL, polls, cap);
+}
+
+/*
+ * rm_obs_read, and before its range up to nback of the store's polls with
+ * floor < observed_at from the leaf page where the range starts (the
+ * visible ones: first in *polls, in time order).  *back_done when every
+ * poll of the store in (floor, lo] is among those returned.
+ */
+int
+rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
+				 TimestampTz hi, TimestampTz floor, int nback,
+				 bool *back_done, RmObs **polls, int *cap)
+{
+	Assert(nback > 0 && nback <= MaxIndexTuplesPerPage / 2);
+	return obs_read(o, store_id, lo, hi, floor, nback, back_done, polls,
+					cap);
 }
 
 void

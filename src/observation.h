@@ -50,6 +50,9 @@ typedef struct RmObsTable
 extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
 extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 						TimestampTz hi, RmObs **polls, int *cap);
+extern int	rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
+							 TimestampTz hi, TimestampTz floor, int nback,
+							 bool *back_done, RmObs **polls, int *cap);
 extern bool rm_obs_bulk_if_empty(RmObsTable *o);
 extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
 						  bool active);

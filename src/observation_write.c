@@ -104,14 +104,24 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
 		check_triggers(o->heap);
+
+		/*
+		 * slots are made as they are first needed: a batch of a few rows
+		 * makes a few
+		 */
 		o->slots = palloc0(sizeof(TupleTableSlot *) * RM_INSERT_BATCH);
-		for (int i = 0; i < RM_INSERT_BATCH; i++)
-			o->slots[i] = table_slot_create(o->heap, NULL);
 		o->bistate = GetBulkInsertState();
 		o->estate = CreateExecutorState();
 		o->resultrel = makeNode(ResultRelInfo);
 		InitResultRelInfo(o->resultrel, o->heap, 1, NULL, 0);
 		ExecOpenIndices(o->resultrel, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	if (o->slots[o->nbuffered] == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
+
+		o->slots[o->nbuffered] = table_slot_create(o->heap, NULL);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	slot = o->slots[o->nbuffered];
@@ -158,7 +168,7 @@ rm_obs_write_end(RmObsTable *o)
 	obs_flush(o);
 	if (o->slots != NULL)
 	{
-		for (int i = 0; i < RM_INSERT_BATCH; i++)
+		for (int i = 0; i < RM_INSERT_BATCH && o->slots[i] != NULL; i++)
 			ExecDropSingleTupleTableSlot(o->slots[i]);
 		FreeBulkInsertState(o->bistate);
 		ExecCloseIndices(o->resultrel);

@@ -19,7 +19,10 @@
  *	  nor rejected but counted as expired: the edge is looked up once per
  *	  load, at its first poll, under the lock every status load takes, so
  *	  it comes from the data (the latest poll stored), is the same for
- *	  every chunk, and no load brings back what pruning deleted.
+ *	  every chunk, and no load brings back what pruning deleted.  What is
+ *	  looked up first is a bound above it (restmon.poll_bound); the edge
+ *	  itself is computed, in the snapshot of that first poll, only for a
+ *	  poll older than the bound.
  *
  * This is the hot path of ingestion: a line costs one hash lookup of its
  * store_id and one 24-byte row; nothing else is allocated per line.
@@ -39,6 +42,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "alerts.h"
 #include "ingest_int.h"
 #include "observation.h"
 
@@ -187,8 +191,22 @@ find_edge(RmIngest *st)
 	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
 	rm_obs_close(&obs);
 	PushActiveSnapshot(GetTransactionSnapshot());
+	st->has_edge = rm_retention_edge_bound(&st->edge, &st->edge_exact);
+	if (!st->edge_exact)		/* the edge, if needed, from this snapshot */
+		st->edge_snapshot = RegisterSnapshot(GetActiveSnapshot());
+	PopActiveSnapshot();
+}
+
+/* a poll before the bound: the edge itself, as of the load's first poll */
+static void
+exact_edge(RmIngest *st)
+{
+	PushActiveSnapshot(st->edge_snapshot);
 	st->has_edge = rm_retention_edge(&st->edge);
 	PopActiveSnapshot();
+	UnregisterSnapshot(st->edge_snapshot);
+	st->edge_snapshot = NULL;
+	st->edge_exact = true;
 }
 
 /*
@@ -205,6 +223,8 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 
 	if (!st->edge_known)
 		find_edge(st);
+	if (st->has_edge && t < st->edge && !st->edge_exact)
+		exact_edge(st);
 	if (st->has_edge && t < st->edge)
 	{
 		st->rows_expired++;		/* a poll exactly at the edge is kept */
@@ -429,6 +449,9 @@ typedef struct RmApply
 	Datum	   *track_lo;
 	Datum	   *track_hi;
 	int			ntrack;
+	RmAlerts   *alerts;			/* API batches: state alerts (alerts.c) */
+	RmObs	   *added;			/* for them, a store's polls inserted */
+	int			added_cap;
 } RmApply;
 
 static void
@@ -456,12 +479,15 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 	Datum		id = PointerGetDatum(ap->by_rank[polls[i].store]);
 	int			nstored;
 	int			k = 0;
-	TimestampTz lo = 0;
-	TimestampTz hi = 0;
-	bool		inserted = false;
+	int			nadded = 0;
 
-	nstored = rm_obs_read(&ap->obs, id, polls[i].t - 1, polls[j - 1].t,
-						  &ap->stored, &ap->stored_cap);
+	if (ap->alerts != NULL)		/* what the alert needs is read too */
+		nstored = rm_alerts_read(ap->alerts, &ap->obs, polls[i].store,
+								 polls[i].t, polls[j - 1].t, &ap->stored,
+								 &ap->stored_cap);
+	else
+		nstored = rm_obs_read(&ap->obs, id, polls[i].t - 1, polls[j - 1].t,
+							  &ap->stored, &ap->stored_cap);
 	for (int g = i, h; g < j; g = h)
 	{
 		TimestampTz t = polls[g].t;
@@ -482,10 +508,13 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 			winner = polls[g].active;
 			rm_obs_insert(&ap->obs, id, t, winner);
 			st->rows_loaded++;
-			if (!inserted)
-				lo = t;
-			hi = t;
-			inserted = true;
+			if (nadded == ap->added_cap)
+			{
+				ap->added_cap *= 2;
+				ap->added = repalloc(ap->added, sizeof(RmObs) * ap->added_cap);
+			}
+			ap->added[nadded].t = t;
+			ap->added[nadded++].active = winner;
 			from = g + 1;
 		}
 		for (int r = from; r < h; r++)
@@ -496,13 +525,16 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 				add_conflict(ap, polls[r].line_no);
 		}
 	}
-	if (inserted)
+	if (nadded > 0)
 	{
 		ap->track_id[ap->ntrack] = id;
-		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(lo);
-		ap->track_hi[ap->ntrack] = TimestampTzGetDatum(hi);
+		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(ap->added[0].t);
+		ap->track_hi[ap->ntrack] = TimestampTzGetDatum(ap->added[nadded - 1].t);
 		ap->ntrack++;
 	}
+	if (ap->alerts != NULL)
+		rm_alerts_store(ap->alerts, &ap->obs, polls[i].store, ap->stored,
+						nstored, ap->added, nadded);
 }
 
 /* apply the chunk gathered so far, then start an empty one */
@@ -537,6 +569,10 @@ apply_chunk(RmIngest *st)
 	ap.track_id = palloc(sizeof(Datum) * st->nstores);
 	ap.track_lo = palloc(sizeof(Datum) * st->nstores);
 	ap.track_hi = palloc(sizeof(Datum) * st->nstores);
+	ap.added_cap = 256;
+	ap.added = palloc(sizeof(RmObs) * ap.added_cap);
+	if (st->state_alerts)
+		ap.alerts = rm_alerts_begin(ap.by_rank, st->nstores);
 
 	for (int i = 0, j; i < st->npolls; i = j)
 	{
@@ -552,15 +588,6 @@ apply_chunk(RmIngest *st)
 
 	/* restmon.store, as the statement trigger keeps it for other writers */
 	rm_track_stores(ap.track_id, ap.track_lo, ap.track_hi, ap.ntrack);
-
-	/*
-	 * Here the chunk is applied: ap.track_id[0 .. ntrack-1] are the stores
-	 * that got new polls, ap.track_lo/hi the first and last new instant of
-	 * each.  A caller that must act on them (alerts) sets applied_hook.
-	 */
-	if (st->applied_hook != NULL)
-		st->applied_hook(st, ap.track_id, ap.track_lo, ap.track_hi,
-						 ap.ntrack);
 	if (st->reject_conflicts != NULL)
 		st->reject_conflicts(st, ap.conflict_no, ap.nconflicts);
 	else
@@ -577,4 +604,7 @@ rm_polls_finish(RmIngest *st)
 	apply_chunk(st);
 	MemoryContextDelete(st->pollcxt);
 	st->pollcxt = NULL;
+	if (st->edge_snapshot != NULL)
+		UnregisterSnapshot(st->edge_snapshot);
+	st->edge_snapshot = NULL;
 }

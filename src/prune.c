@@ -43,10 +43,13 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "storage/lmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "coordinator.h"
 #include "restmon.h"
 
 PG_FUNCTION_INFO_V1(restmon_prune_observations);
@@ -113,6 +116,45 @@ rm_retention_edge(TimestampTz *edge)
 	if (restmon_observation_retention < 0 || !rm_default_as_of(&latest))
 		return false;
 	*edge = latest -
+		(TimestampTz) restmon_observation_retention * USECS_PER_MINUTE;
+	return true;
+}
+
+/*
+ * The retention edge as a load first needs it: when restmon.poll_bound
+ * holds a bound of the latest poll (and the current user may read it),
+ * *edge is that bound minus the retention and *exact false: every poll at
+ * or after it is kept, and only for one before it is the edge itself
+ * (rm_retention_edge) needed.  Otherwise as rm_retention_edge, *exact
+ * true.  Inside SPI; reads with the active snapshot.
+ */
+bool
+rm_retention_edge_bound(TimestampTz *edge, bool *exact)
+{
+	Oid			relid;
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+
+	*exact = true;
+	if (restmon_observation_retention < 0)
+		return false;
+	relid = get_relname_relid("poll_bound",
+							  get_namespace_oid("restmon", false));
+	if (!rm_coordinator_active() && OidIsValid(relid) &&
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+	{
+		if (SPI_execute("SELECT b.latest_at FROM restmon.poll_bound b",
+						true, 2) != SPI_OK_SELECT)
+			elog(ERROR, "could not read restmon.poll_bound");
+		if (SPI_processed == 1)
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+							  1, &isnull);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	if (isnull)
+		return rm_retention_edge(edge);
+	*exact = false;
+	*edge = DatumGetTimestampTz(d) -
 		(TimestampTz) restmon_observation_retention * USECS_PER_MINUTE;
 	return true;
 }

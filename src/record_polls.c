@@ -160,7 +160,7 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
 	st->path = name;
 	st->api = &polls->root;
 	st->reject_conflicts = reject_conflicts;
-	st->applied_hook = rm_state_alerts;
+	st->state_alerts = true;
 	rm_batch_init(st);
 	rm_polls_init(st);
 

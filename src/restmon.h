@@ -32,6 +32,7 @@ extern int	restmon_observation_retention;	/* minutes; -1: keep all */
 #define RM_UPKEEP_PRUNE_MS		1000	/* and milliseconds spent, about */
 extern int64 rm_prune_observations(int64 max_rows, int max_ms);
 extern bool rm_retention_edge(TimestampTz *edge);
+extern bool rm_retention_edge_bound(TimestampTz *edge, bool *exact);
 
 /*
  * Byte order of store ids, as COLLATE "C" (semantics §6): memcmp on the

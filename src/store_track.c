@@ -12,7 +12,8 @@
  * do not widen is left alone, without a plan or a query per load.  Every
  * other case goes to restmon.track_stores(), the one upsert in SQL: a
  * store with no row yet, a row another transaction changed meanwhile, or a
- * table with a trigger, whose trigger must fire.
+ * table with a trigger, whose trigger must fire (but restmon's own, which
+ * raises restmon.poll_bound: that is done here, once per chunk).
  *
  * Invariants:
  *	- afterwards every store given has a row whose range covers its new
@@ -97,9 +98,49 @@ track_in_sql(RmTrackRest *r)
 }
 
 /*
+ * restmon's own triggers on restmon.store: the poll bound's, which
+ * rm_track_stores does itself for the rows it updates in place
+ */
+static bool
+only_own_triggers(Relation heap)
+{
+	TriggerDesc *td = heap->trigdesc;
+
+	for (int i = 0; td != NULL && i < td->numtriggers; i++)
+		if (!td->triggers[i].tgisinternal &&
+			strcmp(td->triggers[i].tgname, "store_poll_bound_insert") != 0 &&
+			strcmp(td->triggers[i].tgname, "store_poll_bound_update") != 0)
+			return false;
+	return true;
+}
+
+/* restmon.poll_bound after rows updated in place (the trigger's work) */
+static void
+raise_poll_bound(TimestampTz latest)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		arg = TimestampTzGetDatum(latest);
+
+	if (plan == NULL)
+	{
+		Oid			type = TIMESTAMPTZOID;
+		SPIPlanPtr	p = SPI_prepare("SELECT restmon.raise_poll_bound($1)",
+									1, &type);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not raise restmon.poll_bound");
+}
+
+/*
  * Open restmon.store for updates in place: false (nothing opened) when
  * they cannot be made here -- the table is not (store_id, first, last)
- * with a primary key on store_id, or has a trigger or row-level security.
+ * with a primary key on store_id, or has a trigger other than restmon's
+ * own or row-level security.
  */
 static bool
 store_open(RmStoreRel *s)
@@ -123,7 +164,7 @@ store_open(RmStoreRel *s)
 	s->heap = table_open(relid, RowExclusiveLock);
 	desc = RelationGetDescr(s->heap);
 	indexid = RelationGetPrimaryKeyIndex(s->heap);
-	if (s->heap->trigdesc != NULL || !OidIsValid(indexid) ||
+	if (!only_own_triggers(s->heap) || !OidIsValid(indexid) ||
 		desc->natts != 3 ||
 		TupleDescAttr(desc, 0)->atttypid != TEXTOID ||
 		TupleDescAttr(desc, 1)->atttypid != TIMESTAMPTZOID ||
@@ -213,6 +254,7 @@ rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
 	RmTrackRest rest = {0};
 	RmStoreRel	s;
 	bool		direct;
+	TimestampTz latest = DT_NOBEGIN;
 
 	if (n == 0)
 		return;
@@ -230,9 +272,12 @@ rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
 								  DatumGetTimestampTz(firsts[i]),
 								  DatumGetTimestampTz(lasts[i])))
 			rest_add(&rest, ids[i], firsts[i], lasts[i]);
+		latest = Max(latest, DatumGetTimestampTz(lasts[i]));
 	}
 	if (direct)
 		store_close(&s);
 	PopActiveSnapshot();
+	if (direct)
+		raise_poll_bound(latest);
 	track_in_sql(&rest);
 }
