@@ -252,4 +252,7 @@ extern void rm_snapshot_line(RmIngest *st, int64 line_no, const char *line,
 							 int len, char **f);
 extern void rm_stage_apply(RmIngest *st);
 
+/* prune.c: the retention edge of a load */
+extern bool rm_poll_expired(RmIngest *st, TimestampTz t);
+
 #endif							/* INGEST_INT_H */

@@ -175,41 +175,6 @@ intern_store(RmIngest *st, const char *id, int len)
 }
 
 /*
- * The retention edge of this load, looked up at its first poll: first the
- * lock that serializes status loads (apply_chunk's; held to the end of the
- * transaction, and pruning never waits for it), then the latest poll
- * stored, in a snapshot taken after the lock (READ COMMITTED).
- */
-static void
-find_edge(RmIngest *st)
-{
-	RmObsTable	obs;
-
-	st->edge_known = true;
-	if (restmon_observation_retention < 0)
-		return;
-	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
-	rm_obs_close(&obs);
-	PushActiveSnapshot(GetTransactionSnapshot());
-	st->has_edge = rm_retention_edge_bound(&st->edge, &st->edge_exact);
-	if (!st->edge_exact)		/* the edge, if needed, from this snapshot */
-		st->edge_snapshot = RegisterSnapshot(GetActiveSnapshot());
-	PopActiveSnapshot();
-}
-
-/* a poll before the bound: the edge itself, as of the load's first poll */
-static void
-exact_edge(RmIngest *st)
-{
-	PushActiveSnapshot(st->edge_snapshot);
-	st->has_edge = rm_retention_edge(&st->edge);
-	PopActiveSnapshot();
-	UnregisterSnapshot(st->edge_snapshot);
-	st->edge_snapshot = NULL;
-	st->edge_exact = true;
-}
-
-/*
  * Gather one valid poll (its store id checked, len bytes; item_no: its line
  * of a file, or its element of an API batch, which orders polls of one
  * instant: the earliest wins).  Both the CSV lines and the API's elements
@@ -221,11 +186,8 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 {
 	RmPollRow  *row;
 
-	if (!st->edge_known)
-		find_edge(st);
-	if (st->has_edge && t < st->edge && !st->edge_exact)
-		exact_edge(st);
-	if (st->has_edge && t < st->edge)
+	if ((!st->edge_known || (st->has_edge && t < st->edge)) &&
+		rm_poll_expired(st, t))
 	{
 		st->rows_expired++;		/* a poll exactly at the edge is kept */
 		return;

@@ -47,9 +47,12 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "coordinator.h"
+#include "ingest_int.h"
+#include "observation.h"
 #include "restmon.h"
 
 PG_FUNCTION_INFO_V1(restmon_prune_observations);
@@ -213,4 +216,54 @@ restmon_prune_observations(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_rows must be at least 1")));
 	PG_RETURN_INT64(rm_prune_observations(max_rows, INT_MAX));
+}
+
+/*
+ * The retention edge of this load, looked up at its first poll: first the
+ * lock that serializes status loads (apply_chunk's; held to the end of the
+ * transaction, and pruning never waits for it), then the latest poll
+ * stored, in a snapshot taken after the lock (READ COMMITTED).
+ */
+static void
+find_edge(RmIngest *st)
+{
+	RmObsTable	obs;
+
+	st->edge_known = true;
+	if (restmon_observation_retention < 0)
+		return;
+	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	rm_obs_close(&obs);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	st->has_edge = rm_retention_edge_bound(&st->edge, &st->edge_exact);
+	if (!st->edge_exact)		/* the edge, if needed, from this snapshot */
+		st->edge_snapshot = RegisterSnapshot(GetActiveSnapshot());
+	PopActiveSnapshot();
+}
+
+/* a poll before the bound: the edge itself, as of the load's first poll */
+static void
+exact_edge(RmIngest *st)
+{
+	PushActiveSnapshot(st->edge_snapshot);
+	st->has_edge = rm_retention_edge(&st->edge);
+	PopActiveSnapshot();
+	UnregisterSnapshot(st->edge_snapshot);
+	st->edge_snapshot = NULL;
+	st->edge_exact = true;
+}
+
+/*
+ * Whether a poll at t of this load is older than the retention edge (a
+ * poll exactly at the edge is kept); the edge is looked up at the load's
+ * first poll (polls.c).
+ */
+bool
+rm_poll_expired(RmIngest *st, TimestampTz t)
+{
+	if (!st->edge_known)
+		find_edge(st);
+	if (st->has_edge && t < st->edge && !st->edge_exact)
+		exact_edge(st);
+	return st->has_edge && t < st->edge;
 }
