@@ -33,14 +33,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
+alerts_fresh al1 al2
 q <<'SQL'
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-INSERT INTO restmon.store_timezone VALUES ('al1', 'UTC'), ('al2', 'UTC');
-INSERT INTO restmon.business_hours
-	SELECT s, d, '09:00', '17:00' FROM unnest(array['al1', 'al2']) s,
-		generate_series(0, 6) d;
 INSERT INTO restmon.observation VALUES ('al1', '2024-10-07 10:00Z', true);
 SQL
 

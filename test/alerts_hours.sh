@@ -22,13 +22,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
+alerts_fresh ah1
 q <<'SQL'
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-INSERT INTO restmon.store_timezone VALUES ('ah1', 'UTC');
-INSERT INTO restmon.business_hours
-	SELECT 'ah1', d, '09:00', '17:00' FROM generate_series(0, 6) d;
 INSERT INTO restmon.observation VALUES ('ah1', '2024-10-07 10:00Z', true);
 SQL
 

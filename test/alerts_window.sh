@@ -27,14 +27,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
+alerts_fresh aw1 aw3
 q <<'SQL'
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS restmon CASCADE;
-CREATE EXTENSION restmon;
-INSERT INTO restmon.store_timezone VALUES ('aw1', 'UTC'), ('aw3', 'UTC');
-INSERT INTO restmon.business_hours
-	SELECT s, d, '09:00', '17:00' FROM unnest(array['aw1', 'aw3']) s,
-		generate_series(0, 6) d;
 INSERT INTO restmon.observation
 	SELECT 'aw1', t, false
 	FROM generate_series(timestamptz '2024-10-07 17:00Z',

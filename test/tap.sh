@@ -87,3 +87,22 @@ listen_stop() {
 	sed -n 's/^Asynchronous notification "restmon_store_state" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
 		"$tmp/listen" > "$tmp/got"
 }
+
+# alerts_fresh id...: the alert suites' start, a fresh restmon whose stores
+# (the ids) are in UTC and open 09:00-17:00 every day (semantics §1, §3).
+alerts_fresh() {
+	local s values="" hours=""
+	for s in "$@"; do
+		values="$values${values:+, }('$s', 'UTC')"
+		hours="$hours${hours:+, }'$s'"
+	done
+	psql -X -q -At -v ON_ERROR_STOP=1 <<SQL
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS restmon CASCADE;
+CREATE EXTENSION restmon;
+INSERT INTO restmon.store_timezone VALUES $values;
+INSERT INTO restmon.business_hours
+	SELECT s, d, '09:00', '17:00' FROM unnest(array[$hours]) s,
+		generate_series(0, 6) d;
+SQL
+}
