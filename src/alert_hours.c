@@ -77,7 +77,7 @@ static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr inputs_plan = NULL;
 
 static uint32
-key_hash(const void *key, Size keysize)
+key_hash(const void *key, Size keysize pg_attribute_unused())
 {
 	const RmHoursKey *k = key;
 
@@ -85,7 +85,8 @@ key_hash(const void *key, Size keysize)
 }
 
 static int
-key_match(const void *a, const void *b, Size keysize)
+key_match(const void *a, const void *b,
+		  Size keysize pg_attribute_unused())
 {
 	const RmHoursKey *x = a;
 	const RmHoursKey *y = b;
@@ -95,7 +96,7 @@ key_match(const void *a, const void *b, Size keysize)
 
 /* a new entry's key: its bytes copied into the cache */
 static void *
-key_copy(void *dest, const void *src, Size keysize)
+key_copy(void *dest, const void *src, Size keysize pg_attribute_unused())
 {
 	const RmHoursKey *s = src;
 	RmHoursKey *d = dest;

@@ -448,7 +448,8 @@ typedef struct RmUptimeEmit
 } RmUptimeEmit;
 
 static void
-uptime_put(void *arg, const char *key, int keylen, const void *data, int len)
+uptime_put(void *arg, const char *key, int keylen, const void *data,
+		   int len pg_attribute_unused())
 {
 	RmUptimeEmit *e = (RmUptimeEmit *) arg;
 

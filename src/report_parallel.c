@@ -563,7 +563,8 @@ report_done(void *arg)
 }
 
 static void
-report_put(void *arg, const char *key, int keylen, const void *data, int len)
+report_put(void *arg, const char *key, int keylen, const void *data,
+		   int len pg_attribute_unused())
 {
 	RmReportPut *rp = (RmReportPut *) arg;
 	RmResult	res;

@@ -104,7 +104,8 @@ rm_slot_release(void)
 
 /* at exit, whether or not the connection was made */
 void
-rm_slot_release_at_exit(int code, Datum arg)
+rm_slot_release_at_exit(int code pg_attribute_unused(),
+						Datum arg pg_attribute_unused())
 {
 	rm_slot_release();
 }

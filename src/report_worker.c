@@ -130,7 +130,7 @@ register_worker(Oid dboid, Oid roleoid, bool wait_slot)
  * cannot be registered leaves its reports queued.
  */
 static void
-launch_xact_callback(XactEvent event, void *arg)
+launch_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	int			n;
 	int			free;
@@ -399,7 +399,7 @@ run_queued_reports(void)
 }
 
 void
-restmon_report_worker_main(Datum main_arg)
+restmon_report_worker_main(Datum main_arg pg_attribute_unused())
 {
 	RmWorkerArgs args;
 

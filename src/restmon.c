@@ -35,7 +35,8 @@ void		_PG_init(void);
 
 /* prune.c: -1 (keep every poll) or at least the evidence horizon, 192 h */
 static bool
-check_observation_retention(int *newval, void **extra, GucSource source)
+check_observation_retention(int *newval, void **extra pg_attribute_unused(),
+							GucSource source pg_attribute_unused())
 {
 	if (*newval == -1 || *newval >= 192 * 60)
 		return true;
