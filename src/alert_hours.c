@@ -108,21 +108,6 @@ key_copy(void *dest, const void *src, Size keysize pg_attribute_unused())
 	return dest;
 }
 
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		*plan = p;
-	}
-	return *plan;
-}
-
 /*
  * The versions of restmon.business_hours and restmon.store_timezone in
  * the active snapshot: false when a row is missing (nothing is cached).
@@ -130,11 +115,11 @@ kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 static bool
 read_versions(int64 *v)
 {
-	SPIPlanPtr	plan = kept_plan(&version_plan,
-								 "SELECT v.version FROM restmon.schedule_version v"
-								 " WHERE v.source IN ('hours', 'timezones')"
-								 " ORDER BY v.source",
-								 0, NULL);
+	SPIPlanPtr	plan = rm_kept_plan(&version_plan,
+									"SELECT v.version FROM restmon.schedule_version v"
+									" WHERE v.source IN ('hours', 'timezones')"
+									" ORDER BY v.source",
+									0, NULL);
 	bool		isnull;
 
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
@@ -223,16 +208,16 @@ fill(RmHoursEntry **e, int n)
 														  e[i]->key.len));
 	args[0] = rm_make_array(ids, n, TEXTOID);
 	portal = SPI_cursor_open(NULL,
-							 kept_plan(&inputs_plan,
-									   "SELECT u.i, z.timezone, h.day_of_week,"
-									   "  h.start_local, h.end_local"
-									   " FROM pg_catalog.unnest($1)"
-									   "  WITH ORDINALITY u(store_id, i)"
-									   " LEFT JOIN restmon.store_timezone z"
-									   "  ON z.store_id = u.store_id"
-									   " LEFT JOIN restmon.business_hours h"
-									   "  ON h.store_id = u.store_id",
-									   1, types),
+							 rm_kept_plan(&inputs_plan,
+										  "SELECT u.i, z.timezone, h.day_of_week,"
+										  "  h.start_local, h.end_local"
+										  " FROM pg_catalog.unnest($1)"
+										  "  WITH ORDINALITY u(store_id, i)"
+										  " LEFT JOIN restmon.store_timezone z"
+										  "  ON z.store_id = u.store_id"
+										  " LEFT JOIN restmon.business_hours h"
+										  "  ON h.store_id = u.store_id",
+										  1, types),
 							 args, NULL, true);
 	do
 	{

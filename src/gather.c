@@ -277,26 +277,29 @@ get_var(const char **p, const char *end)
 	return (int64) (u >> 1) ^ -(int64) (u & 1);
 }
 
+/* a field of the run's next record: its length, then its bytes */
+static const char *
+run_field(RmRun *r, uint32 *len)
+{
+	const char *field;
+	uint64		n = get_uvar(&r->p, r->end);
+
+	if (n > (uint64) (r->end - r->p))
+		bad_chunk();
+	field = r->p;
+	*len = (uint32) n;
+	r->p += n;
+	return field;
+}
+
 /* reads the run's next record; false at its end */
 static bool
 run_next(RmRun *r)
 {
-	uint64		len;
-
 	if (r->p == r->end)
 		return false;
-	len = get_uvar(&r->p, r->end);
-	if (len > (uint64) (r->end - r->p))
-		bad_chunk();
-	r->key = r->p;
-	r->keylen = (uint32) len;
-	r->p += len;
-	len = get_uvar(&r->p, r->end);
-	if (len > (uint64) (r->end - r->p))
-		bad_chunk();
-	r->data = r->p;
-	r->datalen = (uint32) len;
-	r->p += len;
+	r->key = run_field(r, &r->keylen);
+	r->data = run_field(r, &r->datalen);
 	return true;
 }
 

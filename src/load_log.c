@@ -38,6 +38,25 @@
  * ---------------------------------------------------------------------
  */
 
+/*
+ * *plan, prepared from sql on first use and kept for the backend's life
+ * (a statement a hot path runs again and again)
+ */
+SPIPlanPtr
+rm_kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
+	return *plan;
+}
+
 Datum
 rm_make_array(Datum *elems, int n, Oid type)
 {

@@ -52,6 +52,7 @@
 #include "report_csv.h"
 #include "report_file.h"
 #include "report_queue.h"
+#include "restmon.h"
 
 /* a line is at most a quoted 255-byte store id and 6 short numbers */
 #define RM_FILE_LINE_MAX	1024
@@ -152,21 +153,14 @@ file_open(const char *id, RmFile *f)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		arg = CStringGetTextDatum(id);
+	Oid			type = TEXTOID;
 	bool		isnull;
 
 	if (!rm_report_file_available())
 		return false;
-	if (plan == NULL)
-	{
-		Oid			type = TEXTOID;
-		SPIPlanPtr	p = SPI_prepare("SELECT etag, bytes, csv"
-									" FROM restmon.report_file"
-									" WHERE report_id = $1", 1, &type);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the report file query");
-		plan = p;
-	}
+	rm_kept_plan(&plan, "SELECT etag, bytes, csv"
+				 " FROM restmon.report_file"
+				 " WHERE report_id = $1", 1, &type);
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the CSV of report %s", id);
 	if (SPI_processed == 0)

@@ -31,6 +31,7 @@
 #include "utils/timestamp.h"
 
 #include "report_queue.h"
+#include "restmon.h"
 
 #define RM_ID_BYTES		16		/* 128 random bits */
 
@@ -325,20 +326,13 @@ RmReportStatus
 rm_report_lookup(const char *id, Datum *values, bool *nulls)
 {
 	static SPIPlanPtr plan = NULL;
+	Oid			type = TEXTOID;
 	Datum		arg;
 
 	check_report_id(id);
-	if (plan == NULL)
-	{
-		Oid			type = TEXTOID;
-		SPIPlanPtr	p = SPI_prepare("SELECT status, error_sqlstate || ': ' || error_message, row_count"
-									" FROM restmon.report WHERE report_id = $1",
-									1, &type);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the report status query");
-		plan = p;
-	}
+	rm_kept_plan(&plan, "SELECT status, error_sqlstate || ': ' || error_message,"
+				 " row_count FROM restmon.report WHERE report_id = $1",
+				 1, &type);
 	arg = CStringGetTextDatum(id);
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read a report");

@@ -31,6 +31,11 @@ extern int	restmon_observation_retention;	/* minutes; -1: keep all */
 #define RM_UPKEEP_PRUNE_ROWS	50000	/* polls deleted per upkeep, at most */
 #define RM_UPKEEP_PRUNE_MS		1000	/* and milliseconds spent, about */
 extern int64 rm_prune_observations(int64 max_rows, int max_ms);
+
+/* load_log.c: a statement prepared once per backend */
+extern struct _SPI_plan *rm_kept_plan(struct _SPI_plan **plan, const char *sql,
+									  int nargs, Oid *types);
+
 extern bool rm_retention_edge(TimestampTz *edge);
 extern bool rm_retention_edge_bound(TimestampTz *edge, bool *exact);
 

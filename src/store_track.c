@@ -120,19 +120,11 @@ raise_poll_bound(TimestampTz latest)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		arg = TimestampTzGetDatum(latest);
+	Oid			type = TIMESTAMPTZOID;
+	SPIPlanPtr	p = rm_kept_plan(&plan, "SELECT restmon.raise_poll_bound($1)",
+								 1, &type);
 
-	if (plan == NULL)
-	{
-		Oid			type = TIMESTAMPTZOID;
-		SPIPlanPtr	p = SPI_prepare("SELECT restmon.raise_poll_bound($1)",
-									1, &type);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		plan = p;
-	}
-	if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(p, &arg, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not raise restmon.poll_bound");
 }
 

@@ -9,9 +9,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT count(*) FROM restmon_ingest_timezones(:'fixtures' || '/loop-2024/timezones.csv');
-SELECT count(*) FROM restmon_ingest_hours(:'fixtures' || '/loop-2024/menu_hours.csv');
-SELECT count(*) FROM restmon_ingest_status(:'fixtures' || '/loop-2024/store_status_head_1000.csv');
+\i test/loop_head.psql
 \unset ON_ERROR_STOP
 
 SELECT plan(37);
