@@ -78,7 +78,8 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 SELECT restmon_trigger_report() AS r3 \gset
 SELECT is(restmon_wait_report(:'r3', '60 s'), 'Complete', 'with the setting 0 a report completes');
-SELECT is(pg_temp.wait_no_worker(5), 0::bigint, 'and its worker exits without waiting');
+-- within 1 s: with the default (2 s) it would still be there
+SELECT is(pg_temp.wait_no_worker(1), 0::bigint, 'and its worker exits without waiting');
 ALTER SYSTEM RESET restmon.report_worker_idle;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
@@ -117,13 +118,19 @@ ALTER SYSTEM RESET restmon.report_worker_idle;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 
--- an idle worker ends with DROP EXTENSION (restmon_before_drop)
+-- an idle worker ends with DROP EXTENSION (restmon_before_drop): it would
+-- wait 20 s, so only the drop ends it within 5 s
+ALTER SYSTEM SET restmon.report_worker_idle = '20s';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.3);
 SELECT restmon_trigger_report() AS r4 \gset
 SELECT restmon_wait_report(:'r4', '60 s');
 SET client_min_messages = warning;
 DROP EXTENSION restmon;
 RESET client_min_messages;
 SELECT is(pg_temp.wait_no_worker(5), 0::bigint, 'an idle worker ends with DROP EXTENSION restmon');
+ALTER SYSTEM RESET restmon.report_worker_idle;
+SELECT pg_reload_conf();
 
 SELECT * FROM finish();
 SET client_min_messages = warning;
