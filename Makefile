@@ -17,8 +17,21 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation
 
 # restmon_coordinator (SQL only, restmon_coordinator.control): the
 # coordinator role of a sharded cluster (doc/scale-out.md)
-DATA = $(wildcard sql/$(EXTENSION)--*.sql) \
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 	restmon_coordinator.control sql/restmon_coordinator--0.4.0.sql
+
+# The current version's two scripts are built from the pieces in sql/0.4.0/
+# (edit those): the install script from every piece but the upgrade's own
+# (04, 06), the upgrade from 0.3.0 from the pieces 0.4.0 added and its own,
+# so each object's definition is written once.  Released versions' scripts
+# are kept as files.
+PARTS = sql/$(EXTVERSION)
+INSTALL_PARTS = $(addprefix $(PARTS)/,01-data.sql 02-reports.sql 03-api.sql \
+	05-retention.sql 07-gather.sql)
+UPGRADE_PARTS = $(addprefix $(PARTS)/,03-api.sql 04-from-0.3.0-grant.sql \
+	05-retention.sql 06-from-0.3.0-ingest.sql 07-gather.sql)
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
+	sql/$(EXTENSION)--0.3.0--$(EXTVERSION).sql
 
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS = $(patsubst test/sql/%.sql,%,$(TESTS))
@@ -33,6 +46,17 @@ include $(PGXS)
 # every object depends on every header (a few small headers: simpler than
 # listing which file includes which)
 $(OBJS): $(wildcard src/*.h)
+
+# script_head FILE STATEMENT: the first lines of a built script (Q: a single
+# quote inside the shell's single quotes)
+Q = '\''
+script_head = printf '/* %s: built by make from $(PARTS)/; edit those */\n\n-- complain if script is sourced in psql, rather than via %s\n\\echo Use "%s" to load this file. \\quit\n\n' '$(1)' '$(word 1,$(2)) EXTENSION' '$(2)'
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	{ $(call script_head,$@,CREATE EXTENSION $(EXTENSION)); cat $^; } > $@
+
+sql/$(EXTENSION)--0.3.0--$(EXTVERSION).sql: $(UPGRADE_PARTS)
+	{ $(call script_head,$@,ALTER EXTENSION $(EXTENSION) UPDATE TO $(Q)$(EXTVERSION)$(Q)); cat $^; } > $@
 
 # The core builds outside the server: its unit tests run under
 # AddressSanitizer and UndefinedBehaviorSanitizer.
