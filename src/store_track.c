@@ -16,10 +16,13 @@
  * raises restmon.poll_bound: that is done here, once per chunk).
  *
  * A store's row is looked for first where this backend last found or put
- * it (its TID, kept across batches in backend memory): the row version at
- * that TID is the store's row when it is visible to the snapshot and holds
+ * it (the TID the primary key points to, the root of the row's HOT chain,
+ * kept across batches in backend memory), fetched as an index scan fetches
+ * it (the page pruned when worth it, the HOT chain followed): the version
+ * found is the store's row when it is visible to the snapshot and holds
  * the same store_id, as at most one version of a primary key's row is
- * visible to an MVCC snapshot.  Anything else (a row updated by another
+ * visible to an MVCC snapshot.  This saves a descent of the primary key
+ * per store and batch.  Anything else (a row updated by another
  * session, pruned, moved by VACUUM FULL, a rolled-back update) sends the
  * lookup to the primary key as before, which puts the TID right again.
  *
@@ -197,9 +200,9 @@ tid_find(RmStoreRel *s, Datum id)
 		return false;
 
 	/*
-	 * as an index scan fetches a row: the page pruned first when it is
-	 * worth it (so that updates stay HOT), the HOT chain followed from the
-	 * TID to the version the snapshot sees
+	 * as an index scan fetches a row: the page pruned first when it is worth
+	 * it (so that updates stay HOT), the HOT chain followed from the TID to
+	 * the version the snapshot sees
 	 */
 	tid = e->tid;				/* moved to the version found */
 	if (!table_index_fetch_tuple(s->fetch, &tid, GetActiveSnapshot(),
