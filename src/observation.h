@@ -40,6 +40,7 @@ typedef struct RmObsTable
 	TupleTableSlot *slot;
 	Buffer		vmbuffer;
 	TupleTableSlot **slots;		/* inserts, buffered */
+	TupleDesc	slot_desc;		/* theirs: the heap's, copied */
 	bool		bulk;			/* heap only; indexes rebuilt at close */
 	int			nbuffered;
 	BulkInsertState bistate;

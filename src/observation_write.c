@@ -110,6 +110,12 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 		 * makes a few
 		 */
 		o->slots = palloc0(sizeof(TupleTableSlot *) * RM_INSERT_BATCH);
+
+		/*
+		 * their descriptor: a copy, not reference-counted, so that a slot
+		 * costs no pin of the relation's (one per row of a batch)
+		 */
+		o->slot_desc = CreateTupleDescCopy(RelationGetDescr(o->heap));
 		o->bistate = GetBulkInsertState();
 		o->estate = CreateExecutorState();
 		o->resultrel = makeNode(ResultRelInfo);
@@ -121,7 +127,9 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-		o->slots[o->nbuffered] = table_slot_create(o->heap, NULL);
+		o->slots[o->nbuffered] =
+			MakeSingleTupleTableSlot(o->slot_desc,
+									 table_slot_callbacks(o->heap));
 		MemoryContextSwitchTo(oldcxt);
 	}
 	slot = o->slots[o->nbuffered];

@@ -15,6 +15,17 @@
  * table with a trigger, whose trigger must fire (but restmon's own, which
  * raises restmon.poll_bound: that is done here, once per chunk).
  *
+ * A store's row is looked for first where this backend last found or put
+ * it (the TID the primary key points to, the root of the row's HOT chain,
+ * kept across batches in backend memory), fetched as an index scan fetches
+ * it (the page pruned when worth it, the HOT chain followed): the version
+ * found is the store's row when it is visible to the snapshot and holds
+ * the same store_id, as at most one version of a primary key's row is
+ * visible to an MVCC snapshot.  This saves a descent of the primary key
+ * per store and batch.  Anything else (a row updated by another
+ * session, pruned, moved by VACUUM FULL, a rolled-back update) sends the
+ * lookup to the primary key as before, which puts the TID right again.
+ *
  * Invariants:
  *	- afterwards every store given has a row whose range covers its new
  *	  polls, widened exactly as the SQL function widens it (LEAST of the
@@ -36,12 +47,16 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -68,7 +83,135 @@ typedef struct RmStoreRel
 	TupleTableSlot *newslot;	/* its new version */
 	EState	   *estate;
 	ResultRelInfo *resultrel;
+	BlockNumber nblocks;		/* the heap's size (no TID cached past it) */
+	struct IndexFetchTableData *fetch;	/* fetches at a cached TID */
 } RmStoreRel;
+
+/*
+ * Where this backend last found or put each store's row: a TID to try
+ * first, checked every time (the banner), for one relfilenode of
+ * restmon.store; emptied when it would hold more than RM_TID_CACHE_MAX.
+ */
+#define RM_TID_CACHE_MAX	262144
+
+typedef struct RmTidKey
+{
+	const char *id;
+	int			len;
+} RmTidKey;
+
+typedef struct RmTidEntry
+{
+	RmTidKey	key;			/* first: the hash key */
+	ItemPointerData tid;
+} RmTidEntry;
+
+static MemoryContext tid_cxt = NULL;
+static HTAB *tid_cache = NULL;
+static RelFileNode tid_node;
+
+static uint32
+tid_key_hash(const void *key, Size keysize pg_attribute_unused())
+{
+	const RmTidKey *k = key;
+
+	return hash_bytes((const unsigned char *) k->id, k->len);
+}
+
+static int
+tid_key_match(const void *a, const void *b,
+			  Size keysize pg_attribute_unused())
+{
+	const RmTidKey *x = a;
+	const RmTidKey *y = b;
+
+	return x->len == y->len && memcmp(x->id, y->id, x->len) == 0 ? 0 : 1;
+}
+
+/* a new entry's key: its bytes copied into the cache */
+static void *
+tid_key_copy(void *dest, const void *src, Size keysize pg_attribute_unused())
+{
+	const RmTidKey *s = src;
+	RmTidKey   *d = dest;
+	char	   *id = MemoryContextAlloc(tid_cxt, Max(s->len, 1));
+
+	memcpy(id, s->id, s->len);
+	d->id = id;
+	d->len = s->len;
+	return dest;
+}
+
+/* the cache, empty, for the relfilenode of heap */
+static void
+tid_cache_reset(Relation heap)
+{
+	HASHCTL		ctl;
+
+	if (tid_cxt == NULL)
+		tid_cxt = AllocSetContextCreate(TopMemoryContext,
+										"restmon store tids",
+										ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(tid_cxt);
+	ctl.keysize = sizeof(RmTidKey);
+	ctl.entrysize = sizeof(RmTidEntry);
+	ctl.hash = tid_key_hash;
+	ctl.match = tid_key_match;
+	ctl.keycopy = tid_key_copy;
+	ctl.hcxt = tid_cxt;
+	tid_cache = hash_create("restmon store tids", 16384, &ctl,
+							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+							HASH_KEYCOPY | HASH_CONTEXT);
+	tid_node = heap->rd_node;
+}
+
+/* remember where store id's row is now */
+static void
+tid_remember(RmStoreRel *s, Datum id, ItemPointer tid)
+{
+	text	   *t = DatumGetTextPP(id);
+	RmTidKey	key = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+	RmTidEntry *e;
+
+	if (hash_get_num_entries(tid_cache) >= (long) RM_TID_CACHE_MAX)
+		tid_cache_reset(s->heap);
+	e = hash_search(tid_cache, &key, HASH_ENTER, NULL);
+	e->tid = *tid;
+}
+
+/*
+ * Store id's row, into s->slot, from the TID the cache holds: true when
+ * the version there is visible to the snapshot and is that store's.
+ */
+static bool
+tid_find(RmStoreRel *s, Datum id)
+{
+	text	   *t = DatumGetTextPP(id);
+	RmTidKey	key = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+	RmTidEntry *e = hash_search(tid_cache, &key, HASH_FIND, NULL);
+	text	   *found;
+	bool		isnull;
+	bool		call_again = false;
+	bool		all_dead = false;
+	ItemPointerData tid;
+
+	if (e == NULL || ItemPointerGetBlockNumber(&e->tid) >= s->nblocks)
+		return false;
+
+	/*
+	 * as an index scan fetches a row: the page pruned first when it is worth
+	 * it (so that updates stay HOT), the HOT chain followed from the TID to
+	 * the version the snapshot sees
+	 */
+	tid = e->tid;				/* moved to the version found */
+	if (!table_index_fetch_tuple(s->fetch, &tid, GetActiveSnapshot(),
+								 s->slot, &call_again, &all_dead))
+		return false;			/* not there, or not visible */
+	found = DatumGetTextPP(slot_getattr(s->slot, 1, &isnull));
+	return !isnull && (int) VARSIZE_ANY_EXHDR(found) == key.len &&
+		memcmp(VARDATA_ANY(found), key.id, key.len) == 0;
+}
 
 static void
 rest_add(RmTrackRest *r, Datum id, Datum first, Datum last)
@@ -178,12 +321,18 @@ store_open(RmStoreRel *s)
 	InitResultRelInfo(s->resultrel, s->heap, 1, NULL, 0);
 	ExecOpenIndices(s->resultrel, false);
 	index_close(index, NoLock);
+	/* no VACUUM truncates the heap while this lock is held */
+	s->nblocks = RelationGetNumberOfBlocks(s->heap);
+	s->fetch = table_index_fetch_begin(s->heap);
+	if (tid_cache == NULL || !RelFileNodeEquals(tid_node, s->heap->rd_node))
+		tid_cache_reset(s->heap);
 	return true;
 }
 
 static void
 store_close(RmStoreRel *s)
 {
+	table_index_fetch_end(s->fetch);
 	index_endscan(s->scan);
 	ExecDropSingleTupleTableSlot(s->slot);
 	ExecDropSingleTupleTableSlot(s->newslot);
@@ -207,10 +356,14 @@ track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 	bool		update_indexes;
 	TM_Result	result;
 
-	s->key.sk_argument = id;
-	index_rescan(s->scan, &s->key, 1, NULL, 0);
-	if (!index_getnext_slot(s->scan, ForwardScanDirection, s->slot))
-		return false;			/* a new store */
+	if (!tid_find(s, id))
+	{
+		s->key.sk_argument = id;
+		index_rescan(s->scan, &s->key, 1, NULL, 0);
+		if (!index_getnext_slot(s->scan, ForwardScanDirection, s->slot))
+			return false;		/* a new store */
+		tid_remember(s, id, &s->scan->xs_heaptid);	/* its HOT chain's */
+	}
 	was_first = DatumGetTimestampTz(slot_getattr(s->slot, 2, &isnull));
 	was_last = DatumGetTimestampTz(slot_getattr(s->slot, 3, &isnull));
 	if (was_first <= first && was_last >= last)
@@ -230,8 +383,11 @@ track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 		return false;			/* changed meanwhile: the upsert decides */
 	/* not HOT: new index entries (update = false: no range table here) */
 	if (update_indexes)
+	{
+		tid_remember(s, id, &s->newslot->tts_tid);	/* a new HOT chain */
 		list_free(ExecInsertIndexTuples(s->resultrel, s->newslot, s->estate,
 										false, false, NULL, NIL));
+	}
 	ResetPerTupleExprContext(s->estate);
 	return true;
 }
