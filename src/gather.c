@@ -22,7 +22,8 @@
  * a kind's result: the report's RmResult as up2[3], down2[3], evidence[3];
  * the incidents' RmIncident[] as start, end - start, business and
  * open_at_end (1 byte) each.  A chunk holds whole stores, about
- * RM_GATHER_CHUNK bytes, and travels as base64 text: PL/Proxy moves
+ * restmon.gather_chunk bytes (64 kB: libpq handles such a row with no
+ * buffer growth to speak of), and travels as base64 text: PL/Proxy moves
  * results as text, where a bytea would double in hex.
  *
  * Invariants:
@@ -59,9 +60,6 @@ PG_FUNCTION_INFO_V1(restmon_partition_gather);
 
 #define RM_GATHER_MAGIC		"RMG2"
 #define RM_GATHER_HEADER	5
-#define RM_GATHER_CHUNK		(64 * 1024) /* bytes a chunk, about: libpq handles
-										 * a 64 kB row with no buffer growth
-										 * to speak of */
 #define RM_VARINT_MAX		10	/* bytes of a 64-bit variable integer */
 
 /* ---------------- the partition's side: writing ---------------- */
@@ -169,7 +167,7 @@ gather_put(void *arg, const char *key, int keylen, const void *data, int len)
 	appendBinaryStringInfo(&out->buf, key, keylen);
 	put_uvar(&out->buf, (uint64) d->len);
 	appendBinaryStringInfo(&out->buf, d->data, d->len);
-	if (out->buf.len >= RM_GATHER_CHUNK)
+	if (out->buf.len >= restmon_gather_chunk)
 		chunk_flush(out);
 }
 
