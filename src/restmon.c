@@ -166,8 +166,8 @@ define_report_gucs(void)
 							check_observation_retention, NULL, NULL);
 
 	/*
-	 * gather.c: on a partition, about how many bytes of a full report's
-	 * part go in one value sent to the coordinator (doc/scale-out.md)
+	 * gather.c: on a partition, about how many bytes of a full report's part
+	 * go in one value sent to the coordinator (doc/scale-out.md)
 	 */
 	DefineCustomIntVariable("restmon.gather_chunk",
 							"About how many bytes of its stores' figures a partition of a sharded cluster sends to the coordinator in one value.",
