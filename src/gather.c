@@ -43,6 +43,7 @@
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/binaryheap.h"
@@ -363,6 +364,68 @@ run_put(const RmRun *r, RmParallelKind kind, RmRangeEmit put, void *arg,
 }
 
 /*
+ * The values of all_gather() as PL/Proxy hands them over: each decoded
+ * straight from the executor's slot into a run (no copy of the text in
+ * between, as SPI's result table would make)
+ */
+typedef struct RmRunsReceiver
+{
+	DestReceiver pub;
+	RmParallelKind kind;
+	MemoryContext cxt;			/* where the runs live */
+	RmRun	   *runs;
+	int			nruns;
+	int			cap;
+}			RmRunsReceiver;
+
+static bool
+runs_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RmRunsReceiver *rr = (RmRunsReceiver *) self;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+	MemoryContext oldcxt;
+	text	   *t;
+	int			len;
+	char	   *p;
+	RmRun	   *r;
+
+	if (isnull)
+		return true;
+	oldcxt = MemoryContextSwitchTo(rr->cxt);
+	t = DatumGetTextPP(d);
+	len = pg_b64_dec_len(VARSIZE_ANY_EXHDR(t));
+	p = palloc(len);
+	len = pg_b64_decode(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), p, len);
+	if (len < RM_GATHER_HEADER ||
+		memcmp(p, RM_GATHER_MAGIC, 4) != 0 || p[4] != (char) rr->kind)
+		bad_chunk();
+	if (rr->nruns == rr->cap)
+	{
+		rr->cap *= 2;
+		rr->runs = repalloc(rr->runs, sizeof(RmRun) * rr->cap);
+	}
+	r = &rr->runs[rr->nruns++];
+	memset(r, 0, sizeof(*r));
+	r->p = p + RM_GATHER_HEADER;
+	r->end = p + len;
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+static void
+runs_startup(DestReceiver *self pg_attribute_unused(),
+			 int operation pg_attribute_unused(),
+			 TupleDesc typeinfo pg_attribute_unused())
+{
+}
+
+static void
+runs_noop(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
  * On a coordinator: the pass of every store of every partition as of T
  * (all partitions at once, PL/Proxy's RUN ON ALL), each store's result
  * handed to put in store-id byte order, as the single-node pass does.  A
@@ -380,43 +443,30 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 		TimestampTzGetDatum(T),
 	IntervalPGetDatum(min_duration != NULL ? min_duration : &zero)};
 	Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, INTERVALOID};
-	int			nruns;
-	SPITupleTable *tt;
-	RmRun	   *runs;
+	RmRunsReceiver rr;
 	binaryheap *heap;
 	MemoryContext storecxt;
 	int			inccap = 16;
 	RmIncident *incbuf = palloc(sizeof(RmIncident) * inccap);
 
+	memset(&rr, 0, sizeof(rr));
+	rr.pub.receiveSlot = runs_receive;
+	rr.pub.rStartup = runs_startup;
+	rr.pub.rShutdown = runs_noop;
+	rr.pub.rDestroy = runs_noop;
+	rr.pub.mydest = DestTuplestore; /* not DestNone: SPI_OK_SELECT */
+	rr.kind = kind;
+	rr.cxt = CurrentMemoryContext;
+	rr.cap = 16;
+	rr.runs = palloc(sizeof(RmRun) * rr.cap);
 	if (rm_coordinator_execute("SELECT restmon_coordinator.all_gather($1, $2, $3)",
-							   3, types, args, NULL, true, 0, NULL)
-		!= SPI_OK_SELECT)
+							   3, types, args, NULL, true, 0,
+							   (DestReceiver *) &rr) != SPI_OK_SELECT)
 		elog(ERROR, "could not gather from the partitions");
-	tt = SPI_tuptable;
-	nruns = (int) SPI_processed;
-	runs = palloc0(sizeof(RmRun) * Max(nruns, 1));
-	heap = binaryheap_allocate(Max(nruns, 1), run_cmp, runs);
-	for (int i = 0; i < nruns; i++)
-	{
-		bool		isnull;
-		text	   *t = DatumGetTextPP(SPI_getbinval(tt->vals[i], tt->tupdesc,
-													 1, &isnull));
-		int			len;
-		char	   *p;
-
-		if (isnull)
-			continue;
-		len = pg_b64_dec_len(VARSIZE_ANY_EXHDR(t));
-		p = palloc(len);
-		len = pg_b64_decode(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), p, len);
-		if (len < RM_GATHER_HEADER ||
-			memcmp(p, RM_GATHER_MAGIC, 4) != 0 || p[4] != (char) kind)
-			bad_chunk();
-		runs[i].p = p + RM_GATHER_HEADER;
-		runs[i].end = p + len;
-		if (run_next(&runs[i]))
+	heap = binaryheap_allocate(Max(rr.nruns, 1), run_cmp, rr.runs);
+	for (int i = 0; i < rr.nruns; i++)
+		if (run_next(&rr.runs[i]))
 			binaryheap_add_unordered(heap, Int32GetDatum(i));
-	}
 	binaryheap_build(heap);
 	/* what put allocates in the current context lives for one store */
 	storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -424,7 +474,7 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 									 ALLOCSET_DEFAULT_SIZES);
 	while (!binaryheap_empty(heap))
 	{
-		RmRun	   *r = &runs[DatumGetInt32(binaryheap_first(heap))];
+		RmRun	   *r = &rr.runs[DatumGetInt32(binaryheap_first(heap))];
 		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
@@ -438,7 +488,6 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 			(void) binaryheap_remove_first(heap);
 	}
 	MemoryContextDelete(storecxt);
-	SPI_freetuptable(tt);
 }
 
 /* rm_coordinator_gather()'s report: RmResult bytes to a RmStoreEmit */
