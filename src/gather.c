@@ -22,7 +22,8 @@
  * a kind's result: the report's RmResult as up2[3], down2[3], evidence[3];
  * the incidents' RmIncident[] as start, end - start, business and
  * open_at_end (1 byte) each.  A chunk holds whole stores, about
- * RM_GATHER_CHUNK bytes, and travels as base64 text: PL/Proxy moves
+ * restmon.gather_chunk bytes (64 kB: libpq handles such a row with no
+ * buffer growth to speak of), and travels as base64 text: PL/Proxy moves
  * results as text, where a bytea would double in hex.
  *
  * Invariants:
@@ -42,6 +43,7 @@
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/binaryheap.h"
@@ -59,9 +61,6 @@ PG_FUNCTION_INFO_V1(restmon_partition_gather);
 
 #define RM_GATHER_MAGIC		"RMG2"
 #define RM_GATHER_HEADER	5
-#define RM_GATHER_CHUNK		(64 * 1024) /* bytes a chunk, about: libpq handles
-										 * a 64 kB row with no buffer growth
-										 * to speak of */
 #define RM_VARINT_MAX		10	/* bytes of a 64-bit variable integer */
 
 /* ---------------- the partition's side: writing ---------------- */
@@ -169,7 +168,7 @@ gather_put(void *arg, const char *key, int keylen, const void *data, int len)
 	appendBinaryStringInfo(&out->buf, key, keylen);
 	put_uvar(&out->buf, (uint64) d->len);
 	appendBinaryStringInfo(&out->buf, d->data, d->len);
-	if (out->buf.len >= RM_GATHER_CHUNK)
+	if (out->buf.len >= restmon_gather_chunk)
 		chunk_flush(out);
 }
 
@@ -365,6 +364,68 @@ run_put(const RmRun *r, RmParallelKind kind, RmRangeEmit put, void *arg,
 }
 
 /*
+ * The values of all_gather() as PL/Proxy hands them over: each decoded
+ * straight from the executor's slot into a run (no copy of the text in
+ * between, as SPI's result table would make)
+ */
+typedef struct RmRunsReceiver
+{
+	DestReceiver pub;
+	RmParallelKind kind;
+	MemoryContext cxt;			/* where the runs live */
+	RmRun	   *runs;
+	int			nruns;
+	int			cap;
+}			RmRunsReceiver;
+
+static bool
+runs_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	RmRunsReceiver *rr = (RmRunsReceiver *) self;
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+	MemoryContext oldcxt;
+	text	   *t;
+	int			len;
+	char	   *p;
+	RmRun	   *r;
+
+	if (isnull)
+		return true;
+	oldcxt = MemoryContextSwitchTo(rr->cxt);
+	t = DatumGetTextPP(d);
+	len = pg_b64_dec_len(VARSIZE_ANY_EXHDR(t));
+	p = palloc(len);
+	len = pg_b64_decode(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), p, len);
+	if (len < RM_GATHER_HEADER ||
+		memcmp(p, RM_GATHER_MAGIC, 4) != 0 || p[4] != (char) rr->kind)
+		bad_chunk();
+	if (rr->nruns == rr->cap)
+	{
+		rr->cap *= 2;
+		rr->runs = repalloc(rr->runs, sizeof(RmRun) * rr->cap);
+	}
+	r = &rr->runs[rr->nruns++];
+	memset(r, 0, sizeof(*r));
+	r->p = p + RM_GATHER_HEADER;
+	r->end = p + len;
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+static void
+runs_startup(DestReceiver *self pg_attribute_unused(),
+			 int operation pg_attribute_unused(),
+			 TupleDesc typeinfo pg_attribute_unused())
+{
+}
+
+static void
+runs_noop(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
  * On a coordinator: the pass of every store of every partition as of T
  * (all partitions at once, PL/Proxy's RUN ON ALL), each store's result
  * handed to put in store-id byte order, as the single-node pass does.  A
@@ -382,43 +443,30 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 		TimestampTzGetDatum(T),
 	IntervalPGetDatum(min_duration != NULL ? min_duration : &zero)};
 	Oid			types[3] = {TEXTOID, TIMESTAMPTZOID, INTERVALOID};
-	int			nruns;
-	SPITupleTable *tt;
-	RmRun	   *runs;
+	RmRunsReceiver rr;
 	binaryheap *heap;
 	MemoryContext storecxt;
 	int			inccap = 16;
 	RmIncident *incbuf = palloc(sizeof(RmIncident) * inccap);
 
+	memset(&rr, 0, sizeof(rr));
+	rr.pub.receiveSlot = runs_receive;
+	rr.pub.rStartup = runs_startup;
+	rr.pub.rShutdown = runs_noop;
+	rr.pub.rDestroy = runs_noop;
+	rr.pub.mydest = DestTuplestore; /* not DestNone: SPI_OK_SELECT */
+	rr.kind = kind;
+	rr.cxt = CurrentMemoryContext;
+	rr.cap = 16;
+	rr.runs = palloc(sizeof(RmRun) * rr.cap);
 	if (rm_coordinator_execute("SELECT restmon_coordinator.all_gather($1, $2, $3)",
-							   3, types, args, NULL, true, 0, NULL)
-		!= SPI_OK_SELECT)
+							   3, types, args, NULL, true, 0,
+							   (DestReceiver *) &rr) != SPI_OK_SELECT)
 		elog(ERROR, "could not gather from the partitions");
-	tt = SPI_tuptable;
-	nruns = (int) SPI_processed;
-	runs = palloc0(sizeof(RmRun) * Max(nruns, 1));
-	heap = binaryheap_allocate(Max(nruns, 1), run_cmp, runs);
-	for (int i = 0; i < nruns; i++)
-	{
-		bool		isnull;
-		text	   *t = DatumGetTextPP(SPI_getbinval(tt->vals[i], tt->tupdesc,
-													 1, &isnull));
-		int			len;
-		char	   *p;
-
-		if (isnull)
-			continue;
-		len = pg_b64_dec_len(VARSIZE_ANY_EXHDR(t));
-		p = palloc(len);
-		len = pg_b64_decode(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), p, len);
-		if (len < RM_GATHER_HEADER ||
-			memcmp(p, RM_GATHER_MAGIC, 4) != 0 || p[4] != (char) kind)
-			bad_chunk();
-		runs[i].p = p + RM_GATHER_HEADER;
-		runs[i].end = p + len;
-		if (run_next(&runs[i]))
+	heap = binaryheap_allocate(Max(rr.nruns, 1), run_cmp, rr.runs);
+	for (int i = 0; i < rr.nruns; i++)
+		if (run_next(&rr.runs[i]))
 			binaryheap_add_unordered(heap, Int32GetDatum(i));
-	}
 	binaryheap_build(heap);
 	/* what put allocates in the current context lives for one store */
 	storecxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -426,7 +474,7 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 									 ALLOCSET_DEFAULT_SIZES);
 	while (!binaryheap_empty(heap))
 	{
-		RmRun	   *r = &runs[DatumGetInt32(binaryheap_first(heap))];
+		RmRun	   *r = &rr.runs[DatumGetInt32(binaryheap_first(heap))];
 		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
@@ -440,7 +488,6 @@ rm_coordinator_gather(RmParallelKind kind, TimestampTz T,
 			(void) binaryheap_remove_first(heap);
 	}
 	MemoryContextDelete(storecxt);
-	SPI_freetuptable(tt);
 }
 
 /* rm_coordinator_gather()'s report: RmResult bytes to a RmStoreEmit */

@@ -30,6 +30,7 @@ bool		restmon_state_alerts = true;
 int			restmon_report_workers = -1;
 int			restmon_report_worker_idle = RM_REPORT_WORKER_IDLE_DEFAULT;
 int			restmon_observation_retention = RM_OBSERVATION_RETENTION_DEFAULT;
+int			restmon_gather_chunk = RM_GATHER_CHUNK_DEFAULT;
 
 void		_PG_init(void);
 
@@ -164,6 +165,20 @@ define_report_gucs(void)
 							GUC_UNIT_MIN,
 							check_observation_retention, NULL, NULL);
 
+	/*
+	 * gather.c: on a partition, about how many bytes of a full report's part
+	 * go in one value sent to the coordinator (doc/scale-out.md)
+	 */
+	DefineCustomIntVariable("restmon.gather_chunk",
+							"About how many bytes of its stores' figures a partition of a sharded cluster sends to the coordinator in one value.",
+							"Each value holds whole stores; the coordinator merges them all in store-id byte order.",
+							&restmon_gather_chunk,
+							RM_GATHER_CHUNK_DEFAULT,
+							1,
+							64 * 1024 * 1024,
+							PGC_USERSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
 }
 
 void

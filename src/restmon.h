@@ -23,6 +23,9 @@ extern bool restmon_state_alerts;
 extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
 extern int	restmon_report_worker_idle; /* ms a report worker waits idle */
 extern int	restmon_observation_retention;	/* minutes; -1: keep all */
+extern int	restmon_gather_chunk;	/* bytes a value of gather.c, about */
+
+#define RM_GATHER_CHUNK_DEFAULT	(64 * 1024)
 
 #define RM_REPORT_WORKER_IDLE_DEFAULT	2000	/* ms */
 

@@ -167,6 +167,40 @@ is "demo: restmon_cluster_status() counts add up to the single node's" \
 figures demo
 report_same demo
 
+# many values a partition: the merge of several sorted runs from each
+# partition (doc/scale-out.md, src/gather.c).  restmon.gather_chunk = 1 on
+# the partitions makes every store its own value (a value holds whole
+# stores, at least one), so each partition sends as many values as it has
+# stores with a poll at or before the instant (semantics §6.1), and the
+# coordinator merges 300 runs; every figure and incident still equals the
+# single node's.  Each q below is a new session, so a new connection to
+# each partition, which reads the setting.
+for db in $P; do
+	q -d postgres -c "ALTER DATABASE $db SET restmon.gather_chunk = 1"
+done
+T=$(q -d $S -c "SELECT restmon_default_as_of()")
+is "many values: one a store, every partition sending several" \
+	"$(q -d $S -c "SELECT count(*) FROM restmon.store WHERE first_observed_at <= '$T'") 4" \
+	"$(q -d $C -c "SELECT count(*) || ' ' || count(DISTINCT restmon_coordinator.partition_of(
+			convert_from(substr(decode(v, 'base64'), 7, get_byte(decode(v, 'base64'), 5)), 'UTF8'), 4))
+		FROM restmon_coordinator.all_gather('report', '$T', '0') v")"
+same "many values: every figure of every store at the default instant" \
+	"SELECT * FROM restmon_store_uptime()"
+same "many values: every figure of every store two days earlier" \
+	"SELECT * FROM restmon_store_uptime(restmon_default_as_of() - interval '2 days 3 hours')"
+same "many values: every incident, in restmon_incidents() order" \
+	"SELECT * FROM restmon_incidents()"
+same "many values: every incident of at least 1 hour of business time" \
+	"SELECT * FROM restmon_incidents(restmon_default_as_of() - interval '2 days 3 hours', '1 hour')"
+for db in $P; do
+	q -d postgres -c "ALTER DATABASE $db SET restmon.gather_chunk = 200"
+done
+same "many values: about 200 bytes a value (a few stores each)" \
+	"SELECT * FROM restmon_store_uptime()"
+for db in $P; do
+	q -d postgres -c "ALTER DATABASE $db RESET restmon.gather_chunk"
+done
+
 # the HTTP gateway against the coordinator, unchanged: trigger, then the
 # CSV once Complete, equal to the single node's report at the same instant
 GWPORT=$(( ${RESTMON_TEST_PORT_BASE:-5087} + 4 ))
