@@ -32,11 +32,10 @@
 #include "restmon.h"
 
 #define RM_CSV_FETCH	10000
-#define RM_CSV_FIRST_SIZE	(1024 * 1024)	/* a writer's first buffer: a
-											 * full report's CSV is about
-											 * 50 bytes a store, and the
-											 * pages never written are never
-											 * touched */
+#define RM_CSV_FIRST_SIZE	(1024 * 1024)	/* a writer's first buffer: a full
+											 * report's CSV is about 50 bytes
+											 * a store, and the pages never
+											 * written are never touched */
 
 /* semantics §6: the columns of the CSV, in order */
 static const char *const csv_columns[] = {
