@@ -88,7 +88,7 @@
 /* the leader's state */
 typedef struct RmLeader
 {
-	TimestampTz started;		/* the pass's start, for its DEBUG1 timings */
+	TimestampTz started;		/* the pass's start, for its DEBUG2 timings */
 	RmRangeEmit put;			/* where results go, in store order */
 	void	   *put_arg;
 	RmParallelShared *sh;
@@ -453,7 +453,7 @@ ms_between(TimestampTz a, TimestampTz b)
  * The ranges published: compute, hand on every result, then pass->done,
  * while the workers exit; end parallel mode.  A worker not started by
  * then is stopped (DestroyParallelContext terminates every unfinished
- * worker) rather than waited for.  At DEBUG1 the log says where the
+ * worker) rather than waited for.  At DEBUG2 the log says where the
  * pass's time went (doc/operations.md, "Where a report's time goes").
  */
 static void
@@ -464,6 +464,9 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 
 	t[0] = GetCurrentTimestamp();
 	publish_ranges(L->sh, firsts, nranges);
+	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched",
+		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
+		 nranges, pcxt->nworkers_launched, pcxt->nworkers);
 	lead(L, pcxt);
 	t[1] = GetCurrentTimestamp();
 	if (pass->done != NULL)
@@ -475,11 +478,9 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
 	t[3] = GetCurrentTimestamp();
-	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched;"
-		 " ranges cut %.1f ms, computed %.1f ms, done %.1f ms,"
-		 " workers gone %.1f ms",
+	elog(DEBUG2, "restmon %s: ranges cut %.1f ms, computed %.1f ms,"
+		 " done %.1f ms, workers gone %.1f ms",
 		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
-		 nranges, pcxt->nworkers_launched, pcxt->nworkers,
 		 ms_between(L->started, t[0]), ms_between(t[0], t[1]),
 		 ms_between(t[1], t[2]), ms_between(t[2], t[3]));
 }
