@@ -32,6 +32,10 @@
 #include "restmon.h"
 
 #define RM_CSV_FETCH	10000
+#define RM_CSV_FIRST_SIZE	(1024 * 1024)	/* a writer's first buffer: a full
+											 * report's CSV is about 50 bytes
+											 * a store, and the pages never
+											 * written are never touched */
 
 /* semantics §6: the columns of the CSV, in order */
 static const char *const csv_columns[] = {
@@ -138,15 +142,27 @@ append_csv_lines(StringInfo buf, SPITupleTable *tuptable, uint64 n,
 		append_csv_line(buf, tuptable->vals[i], tuptable->tupdesc, cols);
 }
 
-/* buf as text in resultcxt; buf is freed */
-static text *
-text_in(StringInfo buf, MemoryContext resultcxt)
+/*
+ * A CSV is written into a buffer that starts with room for a text's
+ * header, so that the text is the buffer itself, not a copy of it
+ */
+static void
+csv_buf_init(StringInfo buf, int size)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
-	text	   *result = cstring_to_text_with_len(buf->data, buf->len);
+	buf->maxlen = Max(size, VARHDRSZ + 1);
+	buf->data = palloc(buf->maxlen);
+	buf->len = VARHDRSZ;
+	buf->data[VARHDRSZ] = '\0';
+	buf->cursor = 0;
+}
 
-	MemoryContextSwitchTo(oldcxt);
-	pfree(buf->data);
+/* buf (from csv_buf_init) as a text, in buf's memory: no copy */
+static text *
+text_in(StringInfo buf)
+{
+	text	   *result = (text *) buf->data;
+
+	SET_VARSIZE(result, buf->len);
 	return result;
 }
 
@@ -177,7 +193,7 @@ rm_csv_begin(TupleDesc tupdesc, MemoryContext resultcxt)
 	RmCsvWriter *w = palloc0(sizeof(RmCsvWriter));
 	MemoryContext oldcxt = MemoryContextSwitchTo(resultcxt);
 
-	initStringInfo(&w->buf);
+	csv_buf_init(&w->buf, RM_CSV_FIRST_SIZE);
 	MemoryContextSwitchTo(oldcxt);
 	w->resultcxt = resultcxt;
 	append_csv_header(&w->buf);
@@ -245,7 +261,7 @@ rm_csv_end(RmCsvWriter *w)
 	text	   *result = NULL;
 
 	if (w->ordered)
-		result = text_in(&w->buf, w->resultcxt);
+		result = text_in(&w->buf);
 	else
 		pfree(w->buf.data);
 	MemoryContextDelete(w->linecxt);
@@ -270,7 +286,7 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 
 	/* buf grows in resultcxt; the text of each batch lives in batchcxt */
 	oldcxt = MemoryContextSwitchTo(resultcxt);
-	initStringInfo(&buf);
+	csv_buf_init(&buf, 1024);
 	MemoryContextSwitchTo(oldcxt);
 	append_csv_header(&buf);
 
@@ -292,5 +308,5 @@ rm_report_csv(const char *id, MemoryContext resultcxt)
 	SPI_cursor_close(portal);
 	MemoryContextDelete(batchcxt);
 
-	return text_in(&buf, resultcxt);
+	return text_in(&buf);
 }

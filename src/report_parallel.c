@@ -70,6 +70,7 @@
 #include "catalog/pg_class.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "report_parallel.h"
 #include "report_parallel_int.h"
@@ -87,6 +88,7 @@
 /* the leader's state */
 typedef struct RmLeader
 {
+	TimestampTz started;		/* the pass's start, for its DEBUG2 timings */
 	RmRangeEmit put;			/* where results go, in store order */
 	void	   *put_arg;
 	RmParallelShared *sh;
@@ -440,29 +442,47 @@ unstarted_worker(ParallelContext *pcxt)
 	return false;
 }
 
+/* milliseconds from a to b */
+static double
+ms_between(TimestampTz a, TimestampTz b)
+{
+	return (double) (b - a) / 1000.0;
+}
+
 /*
  * The ranges published: compute, hand on every result, then pass->done,
  * while the workers exit; end parallel mode.  A worker not started by
  * then is stopped (DestroyParallelContext terminates every unfinished
- * worker) rather than waited for.
+ * worker) rather than waited for.  At DEBUG2 the log says where the
+ * pass's time went (doc/operations.md, "Where a report's time goes").
  */
 static void
 run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 		   const RmParallelPass *pass)
 {
+	TimestampTz t[4];
+
+	t[0] = GetCurrentTimestamp();
 	publish_ranges(L->sh, firsts, nranges);
 	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched",
 		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
 		 nranges, pcxt->nworkers_launched, pcxt->nworkers);
-
 	lead(L, pcxt);
+	t[1] = GetCurrentTimestamp();
 	if (pass->done != NULL)
 		pass->done(L->put_arg);
+	t[2] = GetCurrentTimestamp();
 
 	if (!unstarted_worker(pcxt))
 		WaitForParallelWorkersToFinish(pcxt);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
+	t[3] = GetCurrentTimestamp();
+	elog(DEBUG2, "restmon %s: ranges cut %.1f ms, computed %.1f ms,"
+		 " done %.1f ms, workers gone %.1f ms",
+		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
+		 ms_between(L->started, t[0]), ms_between(t[0], t[1]),
+		 ms_between(t[1], t[2]), ms_between(t[2], t[3]));
 }
 
 /* restmon.store's row estimate (pg_class.reltuples; -1: never counted) */
@@ -512,6 +532,7 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 		return false;
 
 	memset(&L, 0, sizeof(L));
+	L.started = GetCurrentTimestamp();
 	L.put = put;
 	L.put_arg = put_arg;
 	if (store_estimate() >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)

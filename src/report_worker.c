@@ -197,11 +197,19 @@ fill_report(const char *id)
 	char	   *etag = NULL;
 	int64		nrows;
 	int64		bytes;
+	TimestampTz t0 = GetCurrentTimestamp();
+	TimestampTz t1;
+	TimestampTz t2;
 
 	nrows = rm_report_fill(id, file ? &csv : NULL, &etag);
+	t1 = GetCurrentTimestamp();
 	if (file)
 		(void) rm_report_file_store(id, csv, etag, &bytes);
+	t2 = GetCurrentTimestamp();
 	rm_report_complete(id, nrows);
+	elog(DEBUG2, "restmon report %s: rows %.1f ms, file %.1f ms, complete %.1f ms",
+		 id, (double) (t1 - t0) / 1000.0, (double) (t2 - t1) / 1000.0,
+		 (double) (GetCurrentTimestamp() - t2) / 1000.0);
 }
 
 /*
@@ -287,6 +295,9 @@ run_claimed_report(const char *id)
 		pgstat_report_activity(STATE_RUNNING, "computing a restmon report");
 		fill_report(id);
 		end_step();
+		elog(DEBUG2, "restmon report %s: committed %.1f ms after its start",
+			 id, (double) (GetCurrentTimestamp() -
+						   GetCurrentStatementStartTimestamp()) / 1000.0);
 	}
 	PG_CATCH();
 	{
