@@ -113,13 +113,6 @@ rm_report_processes(void)
 	return Max(max_parallel_workers_per_gather, 1);
 }
 
-text *
-rm_par_bound(RmParallelShared *sh, int i)
-{
-	return sh->bound_off[i] == 0 ? NULL :
-		(text *) ((char *) sh + sh->bound_off[i]);
-}
-
 /* the next range no process took, or nranges */
 static int
 claim_range(RmParallelShared *sh)
@@ -300,38 +293,6 @@ leader_emit(void *arg, const char *key, int keylen, const void *data,
 		(void) read_queues(L);
 }
 
-/* a store's figures, handed on as a result's bytes */
-typedef struct RmFiguresEmit
-{
-	RmRangeEmit emit;
-	void	   *arg;
-} RmFiguresEmit;
-
-static void
-figures_emit(void *arg, const char *key, int keylen, const RmResult *res)
-{
-	RmFiguresEmit *f = (RmFiguresEmit *) arg;
-
-	f->emit(f->arg, key, keylen, res, sizeof(RmResult));
-}
-
-/* range i of the pass: its stores' results handed to emit, in order */
-void
-rm_par_compute_range(RmParallelShared *sh, int i, RmRangeEmit emit,
-					 void *arg)
-{
-	if (sh->kind == RM_PASS_REPORT)
-	{
-		RmFiguresEmit f = {emit, arg};
-
-		rm_uptime_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1), figures_emit,
-						&f);
-	}
-	else
-		rm_incidents_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1),
-						   &sh->min_duration, emit, arg);
-}
-
 /* compute ranges and read the workers' rows until every range has ended */
 static void
 lead(RmLeader *L, ParallelContext *pcxt)
@@ -442,13 +403,6 @@ unstarted_worker(ParallelContext *pcxt)
 	return false;
 }
 
-/* milliseconds from a to b */
-static double
-ms_between(TimestampTz a, TimestampTz b)
-{
-	return (double) (b - a) / 1000.0;
-}
-
 /*
  * The ranges published: compute, hand on every result, then pass->done,
  * while the workers exit; end parallel mode.  A worker not started by
@@ -481,8 +435,8 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	elog(DEBUG2, "restmon %s: ranges cut %.1f ms, computed %.1f ms,"
 		 " done %.1f ms, workers gone %.1f ms",
 		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
-		 ms_between(L->started, t[0]), ms_between(t[0], t[1]),
-		 ms_between(t[1], t[2]), ms_between(t[2], t[3]));
+		 rm_ms_between(L->started, t[0]), rm_ms_between(t[0], t[1]),
+		 rm_ms_between(t[1], t[2]), rm_ms_between(t[2], t[3]));
 }
 
 /* restmon.store's row estimate (pg_class.reltuples; -1: never counted) */

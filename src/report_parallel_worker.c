@@ -7,7 +7,8 @@
  *	  RM_LEADER_TAIL to the leader, which computes them while this worker
  *	  exits), computes it with the serial pass's function and sends each
  *	  store's result, then the range's end, through its shared memory
- *	  queue.
+ *	  queue.  Computing range i (rm_par_compute_range()) is here too: the
+ *	  leader computes its ranges with the same function.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +24,46 @@
 #include "report_parallel_int.h"
 
 PGDLLEXPORT void restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc);
+
+/* the first store of range i, NULL for the first range (unbounded) */
+text *
+rm_par_bound(RmParallelShared *sh, int i)
+{
+	return sh->bound_off[i] == 0 ? NULL :
+		(text *) ((char *) sh + sh->bound_off[i]);
+}
+
+/* a store's figures, handed on as a result's bytes */
+typedef struct RmFiguresEmit
+{
+	RmRangeEmit emit;
+	void	   *arg;
+} RmFiguresEmit;
+
+static void
+figures_emit(void *arg, const char *key, int keylen, const RmResult *res)
+{
+	RmFiguresEmit *f = (RmFiguresEmit *) arg;
+
+	f->emit(f->arg, key, keylen, res, sizeof(RmResult));
+}
+
+/* range i of the pass: its stores' results handed to emit, in order */
+void
+rm_par_compute_range(RmParallelShared *sh, int i, RmRangeEmit emit,
+					 void *arg)
+{
+	if (sh->kind == RM_PASS_REPORT)
+	{
+		RmFiguresEmit f = {emit, arg};
+
+		rm_uptime_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1), figures_emit,
+						&f);
+	}
+	else
+		rm_incidents_range(sh->T, rm_par_bound(sh, i), rm_par_bound(sh, i + 1),
+						   &sh->min_duration, emit, arg);
+}
 
 /*
  * A worker's next range: the next one no process took, or nranges when

@@ -208,8 +208,8 @@ fill_report(const char *id)
 	t2 = GetCurrentTimestamp();
 	rm_report_complete(id, nrows);
 	elog(DEBUG2, "restmon report %s: rows %.1f ms, file %.1f ms, complete %.1f ms",
-		 id, (double) (t1 - t0) / 1000.0, (double) (t2 - t1) / 1000.0,
-		 (double) (GetCurrentTimestamp() - t2) / 1000.0);
+		 id, rm_ms_between(t0, t1), rm_ms_between(t1, t2),
+		 rm_ms_between(t2, GetCurrentTimestamp()));
 }
 
 /*
@@ -296,8 +296,8 @@ run_claimed_report(const char *id)
 		fill_report(id);
 		end_step();
 		elog(DEBUG2, "restmon report %s: committed %.1f ms after its start",
-			 id, (double) (GetCurrentTimestamp() -
-						   GetCurrentStatementStartTimestamp()) / 1000.0);
+			 id, rm_ms_between(GetCurrentStatementStartTimestamp(),
+							   GetCurrentTimestamp()));
 	}
 	PG_CATCH();
 	{

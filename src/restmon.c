@@ -45,7 +45,8 @@ check_observation_retention(int *newval, void **extra pg_attribute_unused(),
 	return false;
 }
 
-/* loading files and polls (ingest.c, polls.c, alerts.c), rejected lines */
+/* loading files and polls (ingest.c, polls.c, alerts.c), rejected lines, how
+ * long polls are kept (prune.c) */
 static void
 define_load_gucs(void)
 {
@@ -90,9 +91,26 @@ define_load_gucs(void)
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 
+	/*
+	 * prune.c and polls.c: polls older than this are pruned by the upkeep
+	 * job, and not loaded again.  PGC_SIGHUP: postgresql.conf or ALTER SYSTEM
+	 * only, so no session (not even a superuser's, nor ALTER ROLE or DATABASE
+	 * ... SET) changes what a load keeps: every loader, the pruning and the
+	 * reports agree on one edge.
+	 */
+	DefineCustomIntVariable("restmon.observation_retention",
+							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
+							"restmon_upkeep() deletes older polls in bounded batches, and ingestion does not load them again (it counts them as expired); at least 192 hours, so a report at the default instant never changes.",
+							&restmon_observation_retention,
+							RM_OBSERVATION_RETENTION_DEFAULT,
+							-1,
+							INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							check_observation_retention, NULL, NULL);
 }
 
-/* reports (report_*.c) and how long they and the polls are kept (prune.c) */
+/* reports (report_*.c), how long they are kept, a partition's gather */
 static void
 define_report_gucs(void)
 {
@@ -146,24 +164,6 @@ define_report_gucs(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
-
-	/*
-	 * prune.c and polls.c: polls older than this are pruned by the upkeep
-	 * job, and not loaded again.  PGC_SIGHUP: postgresql.conf or ALTER SYSTEM
-	 * only, so no session (not even a superuser's, nor ALTER ROLE or DATABASE
-	 * ... SET) changes what a load keeps: every loader, the pruning and the
-	 * reports agree on one edge.
-	 */
-	DefineCustomIntVariable("restmon.observation_retention",
-							"How long status polls are kept, counted back from the latest poll stored; -1 keeps every poll.",
-							"restmon_upkeep() deletes older polls in bounded batches, and ingestion does not load them again (it counts them as expired); at least 192 hours, so a report at the default instant never changes.",
-							&restmon_observation_retention,
-							RM_OBSERVATION_RETENTION_DEFAULT,
-							-1,
-							INT_MAX,
-							PGC_SIGHUP,
-							GUC_UNIT_MIN,
-							check_observation_retention, NULL, NULL);
 
 	/*
 	 * gather.c: on a partition, about how many bytes of a full report's part

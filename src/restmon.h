@@ -74,4 +74,11 @@ extern struct pg_tz *rm_store_zone(text *store);	/* store_zone.c */
 extern void rm_error_unknown_store(text *store) pg_attribute_noreturn();
 extern void rm_check_instant(TimestampTz t, const char *what);
 
+/* milliseconds from a to b, for DEBUG2 timings */
+static inline double
+rm_ms_between(TimestampTz a, TimestampTz b)
+{
+	return (double) (b - a) / 1000.0;
+}
+
 #endif							/* RESTMON_H */
