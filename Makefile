@@ -22,14 +22,14 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 
 # The current version's two scripts are built from the pieces in sql/0.4.0/
 # (edit those): the install script from every piece but the upgrade's own
-# (04, 06), the upgrade from 0.3.0 from the pieces 0.4.0 added and its own,
-# so each object's definition is written once.  Released versions' scripts
+# (04, 06-from-0.3.0-ingest), the upgrade from 0.3.0 from the pieces 0.4.0
+# added or changed and its own, so each object's definition is written once.  Released versions' scripts
 # are kept as files.
 PARTS = sql/$(EXTVERSION)
 INSTALL_PARTS = $(addprefix $(PARTS)/,01-data.sql 02-reports.sql 03-api.sql \
-	05-retention.sql 07-gather.sql)
+	05-retention.sql 06-ingest.sql 07-gather.sql)
 UPGRADE_PARTS = $(addprefix $(PARTS)/,03-api.sql 04-from-0.3.0-grant.sql \
-	05-retention.sql 06-from-0.3.0-ingest.sql 07-gather.sql)
+	05-retention.sql 06-from-0.3.0-ingest.sql 06-ingest.sql 07-gather.sql)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
 	sql/$(EXTENSION)--0.3.0--$(EXTVERSION).sql
 
