@@ -14,7 +14,7 @@
 #include "datatype/timestamp.h"
 #include "utils/portal.h"
 
-#define RM_ID_LEN		22		/* 128 random bits, base64url, unpadded */
+#define RM_ID_LEN		22		/* time (11 hex digits) + 66 random bits */
 #define RM_MAX_ATTEMPTS	3		/* workers that may die on one report */
 
 /* restmon.report.status */

@@ -12,12 +12,24 @@ CREATE EXTENSION IF NOT EXISTS dblink;
 \i test/loop_head.psql
 \unset ON_ERROR_STOP
 
-SELECT plan(37);
+SELECT plan(40);
 
--- the id: 128 random bits as 22 URL-safe characters
+-- the id (doc/sql.md, restmon_trigger_report): 22 URL-safe characters,
+-- the request's Unix milliseconds as 11 hex digits, then 66 random bits
 SELECT restmon_trigger_report() AS r1 \gset
-SELECT matches(:'r1'::text, '^[A-Za-z0-9_-]{22}$', 'report id is 22 URL-safe characters');
+SELECT matches(:'r1'::text, '^[0-9a-f]{11}[A-Za-z0-9_-]{11}$', 'report id is 22 URL-safe characters, 11 hex digits first');
 SELECT isnt(restmon_trigger_report(), :'r1'::text, 'two triggers give different ids');
+SELECT cmp_ok(('x' || lpad(left(:'r1', 11), 16, '0'))::bit(64)::bigint,
+	'<=', (SELECT floor(extract(epoch FROM requested_at) * 1000)::bigint
+	       FROM restmon.report WHERE report_id = :'r1'),
+	'the id starts with the request time in ms, taken just before requested_at');
+SELECT cmp_ok(('x' || lpad(left(:'r1', 11), 16, '0'))::bit(64)::bigint,
+	'>', (SELECT floor(extract(epoch FROM requested_at) * 1000)::bigint - 1000
+	      FROM restmon.report WHERE report_id = :'r1'),
+	'... and less than a second before it');
+SELECT pg_sleep(0.003);
+SELECT ok(restmon_trigger_report() > :'r1',
+	'a later request sorts after an earlier one (its rows go to the index''s right edge)');
 
 -- asynchrony, deterministically: the worker waits for the requesting
 -- transaction, so inside it the report is still Running
