@@ -33,8 +33,8 @@
 #include "report_queue.h"
 #include "restmon.h"
 
-#define RM_ID_TIME_DIGITS	11		/* hex digits of the request's Unix ms */
-#define RM_ID_RANDOM_BYTES	9		/* 72 random bits, 66 of them kept */
+#define RM_ID_TIME_DIGITS	11	/* hex digits of the request's Unix ms */
+#define RM_ID_RANDOM_BYTES	9	/* 72 random bits, 66 of them kept */
 
 static const char *const report_status_names[] = {
 	[RM_REPORT_RUNNING] = "Running",
