@@ -38,7 +38,6 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -55,15 +54,9 @@
 /* rows of the zones and hours query fetched at once */
 #define RM_HOURS_FETCH		500
 
-typedef struct RmHoursKey
-{
-	const char *id;
-	int			len;
-} RmHoursKey;
-
 typedef struct RmHoursEntry
 {
-	RmHoursKey	key;			/* first: the hash key */
+	RmIdKey		key;			/* first: the hash key */
 	RmStoreHours h;
 	int			hours_cap;
 	char	   *zone;			/* while it is filled */
@@ -75,38 +68,6 @@ static int64 cache_versions[2];
 static Oid	cache_relid = InvalidOid;	/* restmon.schedule_version's */
 static SPIPlanPtr version_plan = NULL;
 static SPIPlanPtr inputs_plan = NULL;
-
-static uint32
-key_hash(const void *key, Size keysize pg_attribute_unused())
-{
-	const RmHoursKey *k = key;
-
-	return hash_bytes((const unsigned char *) k->id, k->len);
-}
-
-static int
-key_match(const void *a, const void *b,
-		  Size keysize pg_attribute_unused())
-{
-	const RmHoursKey *x = a;
-	const RmHoursKey *y = b;
-
-	return x->len == y->len && memcmp(x->id, y->id, x->len) == 0 ? 0 : 1;
-}
-
-/* a new entry's key: its bytes copied into the cache */
-static void *
-key_copy(void *dest, const void *src, Size keysize pg_attribute_unused())
-{
-	const RmHoursKey *s = src;
-	RmHoursKey *d = dest;
-	char	   *id = MemoryContextAlloc(cache_cxt, Max(s->len, 1));
-
-	memcpy(id, s->id, s->len);
-	d->id = id;
-	d->len = s->len;
-	return dest;
-}
 
 /*
  * The versions of restmon.business_hours and restmon.store_timezone in
@@ -142,23 +103,14 @@ read_versions(int64 *v)
 static void
 cache_reset(void)
 {
-	HASHCTL		ctl;
-
 	if (cache_cxt == NULL)
 		cache_cxt = AllocSetContextCreate(TopMemoryContext,
 										  "restmon alert hours",
 										  ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(cache_cxt);
-	ctl.keysize = sizeof(RmHoursKey);
-	ctl.entrysize = sizeof(RmHoursEntry);
-	ctl.hash = key_hash;
-	ctl.match = key_match;
-	ctl.keycopy = key_copy;
-	ctl.hcxt = cache_cxt;
-	cache = hash_create("restmon alert hours", 1024, &ctl,
-						HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-						HASH_KEYCOPY | HASH_CONTEXT);
+	cache = rm_id_hash_create("restmon alert hours", 1024,
+							  sizeof(RmHoursEntry), cache_cxt);
 }
 
 /* a row of the query: a store's zone, and one of its hours rows */
@@ -256,9 +208,8 @@ rm_alert_hours(text **ids, int n, const RmStoreHours **out)
 	cache_versions[0] = cache_versions[1] = 0;
 	for (int i = 0; i < n; i++)
 	{
-		RmHoursKey	key = {VARDATA_ANY(ids[i]), VARSIZE_ANY_EXHDR(ids[i])};
 		bool		found;
-		RmHoursEntry *e = hash_search(cache, &key, HASH_ENTER, &found);
+		RmHoursEntry *e = rm_id_hash_enter(cache, cache_cxt, ids[i], &found);
 
 		if (!found)
 		{

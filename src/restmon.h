@@ -56,13 +56,26 @@ rm_key_cmp(const char *a, int alen, const char *b, int blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-/* store_id.c: what a store id is (semantics §1.3) */
+/* store_id.c: what a store id is (semantics §1.8) */
 #define RM_STORE_ID_MAX_BYTES	255
 extern bool rm_store_id_valid(const char *s, int len, const char **why);
 extern char *rm_value_excerpt(const char *s, int len);
 extern char *rm_store_id_reason(const char *s, int len);
 extern char *rm_store_field_reason(const char *s, int len);
 extern void rm_check_store_id(text *id);
+
+/* store_id_hash.c: backend-local tables keyed by a store id's bytes */
+typedef struct RmIdKey
+{
+	const char *id;
+	int			len;
+} RmIdKey;
+struct HTAB;
+extern struct HTAB *rm_id_hash_create(const char *name, long nelem,
+									  Size entrysize, MemoryContext cxt);
+extern void *rm_id_hash_find(struct HTAB *htab, text *id);
+extern void *rm_id_hash_enter(struct HTAB *htab, MemoryContext cxt, text *id,
+							  bool *found);
 
 /* parse.c: semantics §1 helpers shared with other files */
 extern bool rm_parse_local_time(const char *s, int64 *usecs);

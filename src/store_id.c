@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * src/store_id.c
- *	  What a store id is (semantics §1.3): the one rule, applied to every
+ *	  What a store id is (semantics §1.8): the one rule, applied to every
  *	  line of the three sources and to every id that arrives over SQL (and
  *	  so over HTTP).
  *

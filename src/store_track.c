@@ -47,7 +47,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -94,15 +93,9 @@ typedef struct RmStoreRel
  */
 #define RM_TID_CACHE_MAX	262144
 
-typedef struct RmTidKey
-{
-	const char *id;
-	int			len;
-} RmTidKey;
-
 typedef struct RmTidEntry
 {
-	RmTidKey	key;			/* first: the hash key */
+	RmIdKey		key;			/* first: the hash key */
 	ItemPointerData tid;
 } RmTidEntry;
 
@@ -110,59 +103,18 @@ static MemoryContext tid_cxt = NULL;
 static HTAB *tid_cache = NULL;
 static RelFileNode tid_node;
 
-static uint32
-tid_key_hash(const void *key, Size keysize pg_attribute_unused())
-{
-	const RmTidKey *k = key;
-
-	return hash_bytes((const unsigned char *) k->id, k->len);
-}
-
-static int
-tid_key_match(const void *a, const void *b,
-			  Size keysize pg_attribute_unused())
-{
-	const RmTidKey *x = a;
-	const RmTidKey *y = b;
-
-	return x->len == y->len && memcmp(x->id, y->id, x->len) == 0 ? 0 : 1;
-}
-
-/* a new entry's key: its bytes copied into the cache */
-static void *
-tid_key_copy(void *dest, const void *src, Size keysize pg_attribute_unused())
-{
-	const RmTidKey *s = src;
-	RmTidKey   *d = dest;
-	char	   *id = MemoryContextAlloc(tid_cxt, Max(s->len, 1));
-
-	memcpy(id, s->id, s->len);
-	d->id = id;
-	d->len = s->len;
-	return dest;
-}
-
 /* the cache, empty, for the relfilenode of heap */
 static void
 tid_cache_reset(Relation heap)
 {
-	HASHCTL		ctl;
-
 	if (tid_cxt == NULL)
 		tid_cxt = AllocSetContextCreate(TopMemoryContext,
 										"restmon store tids",
 										ALLOCSET_DEFAULT_SIZES);
 	else
 		MemoryContextReset(tid_cxt);
-	ctl.keysize = sizeof(RmTidKey);
-	ctl.entrysize = sizeof(RmTidEntry);
-	ctl.hash = tid_key_hash;
-	ctl.match = tid_key_match;
-	ctl.keycopy = tid_key_copy;
-	ctl.hcxt = tid_cxt;
-	tid_cache = hash_create("restmon store tids", 16384, &ctl,
-							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-							HASH_KEYCOPY | HASH_CONTEXT);
+	tid_cache = rm_id_hash_create("restmon store tids", 16384,
+								  sizeof(RmTidEntry), tid_cxt);
 	tid_node = heap->rd_node;
 }
 
@@ -170,13 +122,12 @@ tid_cache_reset(Relation heap)
 static void
 tid_remember(RmStoreRel *s, Datum id, ItemPointer tid)
 {
-	text	   *t = DatumGetTextPP(id);
-	RmTidKey	key = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 	RmTidEntry *e;
+	bool		found;
 
 	if (hash_get_num_entries(tid_cache) >= (long) RM_TID_CACHE_MAX)
 		tid_cache_reset(s->heap);
-	e = hash_search(tid_cache, &key, HASH_ENTER, NULL);
+	e = rm_id_hash_enter(tid_cache, tid_cxt, DatumGetTextPP(id), &found);
 	e->tid = *tid;
 }
 
@@ -187,9 +138,7 @@ tid_remember(RmStoreRel *s, Datum id, ItemPointer tid)
 static bool
 tid_find(RmStoreRel *s, Datum id)
 {
-	text	   *t = DatumGetTextPP(id);
-	RmTidKey	key = {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-	RmTidEntry *e = hash_search(tid_cache, &key, HASH_FIND, NULL);
+	RmTidEntry *e = rm_id_hash_find(tid_cache, DatumGetTextPP(id));
 	text	   *found;
 	bool		isnull;
 	bool		call_again = false;
@@ -209,8 +158,8 @@ tid_find(RmStoreRel *s, Datum id)
 								 s->slot, &call_again, &all_dead))
 		return false;			/* not there, or not visible */
 	found = DatumGetTextPP(slot_getattr(s->slot, 1, &isnull));
-	return !isnull && (int) VARSIZE_ANY_EXHDR(found) == key.len &&
-		memcmp(VARDATA_ANY(found), key.id, key.len) == 0;
+	return !isnull && (int) VARSIZE_ANY_EXHDR(found) == e->key.len &&
+		memcmp(VARDATA_ANY(found), e->key.id, e->key.len) == 0;
 }
 
 static void
