@@ -5,10 +5,11 @@
  *	  statement on that table, the file's HTTP entity tag, and pages of
  *	  the CSV cut from the file.
  *
- * The file is written when the report completes, in the transaction that
- * marks it Complete (report_worker.c), from report_csv.c's rendering (the
- * one renderer of semantics §6), done as the rows were written
- * (report_rows.c); restmon_report_csv() and
+ * The file is written when the report completes (report_worker.c: a
+ * worker stores it in its own transaction right after the one that marks
+ * the report Complete; wait => true in that same transaction), from
+ * report_csv.c's rendering (the one renderer of semantics §6), done as the
+ * rows were written (report_rows.c); restmon_report_csv() and
  * restmon_report_csv_page() then return its bytes without rendering again.
  * It goes with its report: its foreign key is ON DELETE CASCADE, so
  * pruning restmon.report deletes it.
@@ -18,7 +19,8 @@
  *	  complete report's rows never change, so neither does its file;
  *	- its ETag is strong: the report id and the first 128 bits of the
  *	  SHA-256 of the bytes, "<id>-<32 hex digits>", quotes included;
- *	- a report completed before 0.4.0 has no file until
+ *	- a report completed before 0.4.0, or whose worker has not stored its
+ *	  file yet (or failed to), has no file until
  *	  restmon_report_csv_etag() stores it (on a primary, outside a
  *	  read-only transaction); until then its CSV is rendered from its rows,
  *	  the same bytes, and its pages are cut from that rendering the same

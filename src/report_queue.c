@@ -256,12 +256,12 @@ rm_report_complete(const char *id, int64 rows)
  * Fill a claimed report with its rows (restmon.report_rows(), the figures
  * of restmon_store_uptime() for the request's as_of and store), in the
  * current transaction; returns how many.  With csv not NULL, *csv is set
- * to their CSV if it was rendered as they were written, and *etag to its
- * ETag, else both to NULL (report_rows.c).  rm_report_complete() then
+ * to their CSV (allocated in csvcxt) if it was rendered as they were
+ * written, and *etag to its ETag, else both to NULL (report_rows.c).  rm_report_complete() then
  * marks it Complete.
  */
 int64
-rm_report_fill(const char *id, text **csv, char **etag)
+rm_report_fill(const char *id, text **csv, char **etag, MemoryContext csvcxt)
 {
 	Datum		arg = CStringGetTextDatum(id);
 	Oid			type = TEXTOID;
@@ -276,7 +276,7 @@ rm_report_fill(const char *id, text **csv, char **etag)
 		*csv = NULL;
 		*etag = NULL;
 	}
-	nrows = rm_report_write_rows(id, csv, etag);
+	nrows = rm_report_write_rows(id, csv, etag, csvcxt);
 	if (nrows < 0)
 	{
 		queue_exec("INSERT INTO restmon.report_row"

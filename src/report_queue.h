@@ -31,10 +31,12 @@ extern RmReportStatus rm_report_status_from_name(const char *name);
 extern void rm_report_insert(char *id, const TimestampTz *as_of,
 							 text *store);
 extern bool rm_report_claim(char *id);
-extern int64 rm_report_fill(const char *id, text **csv, char **etag);
+extern int64 rm_report_fill(const char *id, text **csv, char **etag,
+							MemoryContext csvcxt);
 extern void rm_report_complete(const char *id, int64 rows);
 extern int64 rm_report_write_rows(const char *id, text **csv,
-								  char **etag); /* report_rows.c */
+								  char **etag,
+								  MemoryContext csvcxt);	/* report_rows.c */
 extern void rm_report_fail(const char *id, const char *sqlstate,
 						   const char *message);
 extern void rm_report_release_stopped(void);

@@ -211,9 +211,12 @@ add_computed(void *arg, const char *key, int keylen, const RmResult *res)
 	add_row(w);
 }
 
-/* open restmon.report_row for writing; false if not directly */
+/*
+ * open restmon.report_row for writing, the CSV rendered into csvcxt (NULL:
+ * none); false if not directly
+ */
 static bool
-writer_open(RmRowWriter *w, const char *id, bool csv)
+writer_open(RmRowWriter *w, const char *id, MemoryContext csvcxt)
 {
 	Oid			nsp = get_namespace_oid("restmon", false);
 	Oid			relid = get_relname_relid("report_row", nsp);
@@ -238,8 +241,8 @@ writer_open(RmRowWriter *w, const char *id, bool csv)
 	w->bistate = GetBulkInsertState();
 	for (int i = 0; i < RM_ROW_BATCH; i++)
 		w->slots[i] = table_slot_create(w->rel, NULL);
-	if (csv)
-		w->csv = rm_csv_begin(RelationGetDescr(w->rel), CurrentMemoryContext);
+	if (csvcxt != NULL)
+		w->csv = rm_csv_begin(RelationGetDescr(w->rel), csvcxt);
 	w->id = id;
 	w->report_id = CStringGetTextDatum(id);
 	w->batchcxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -327,12 +330,13 @@ write_fetched(RmRowWriter *w, Datum arg)
  * Write the rows of report id (restmon.report_rows(id)) into
  * restmon.report_row; returns how many, or -1, having written none, when
  * the table is not one this writes directly.  With csv not NULL, *csv is
- * set to their CSV (report_csv.c, in the current memory context) as they
- * are written, and *etag to its ETag (report_file.c), or both to NULL if
+ * set to their CSV (report_csv.c, allocated in csvcxt) as they are
+ * written, and *etag to its ETag (report_file.c), or both to NULL if
  * they did not come in its order.  Inside SPI.
  */
 int64
-rm_report_write_rows(const char *id, text **csv, char **etag)
+rm_report_write_rows(const char *id, text **csv, char **etag,
+					 MemoryContext csvcxt)
 {
 	RmRowWriter w;
 	Datum		arg = CStringGetTextDatum(id);
@@ -341,7 +345,7 @@ rm_report_write_rows(const char *id, text **csv, char **etag)
 	bool		one_store;
 	TimestampTz T;
 
-	if (!writer_open(&w, id, csv != NULL))
+	if (!writer_open(&w, id, csv != NULL ? csvcxt : NULL))
 		return -1;
 
 	/* the foreign key, once: the report is there, and stays */

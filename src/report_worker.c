@@ -20,8 +20,12 @@
  *	  never shows in pg_stat_activity without one; the committer starts
  *	  no more workers than it finds free slots;
  *	- a worker claims a report in a committed transaction before filling
- *	  it, fills it (rows, Complete and the stored CSV, report_file.c) in a
- *	  second one, and records a failure in a third;
+ *	  it, fills it (rows and Complete) in a second one, and records a
+ *	  failure in a third.  The CSV it rendered while writing the rows is
+ *	  stored (report_file.c) in a transaction of its own right after the
+ *	  report's commit, which neither waits for it nor for its WAL: until it
+ *	  is stored, or if storing fails (logged, the report stays Complete),
+ *	  the CSV is rendered from the rows, the same bytes (report_file.c);
  *	- the rest stay queued (worker_pid NULL): a worker takes queued
  *	  reports until none is left, then gives its slot back and looks once
  *	  more (a commit that found every slot busy relies on that look);
@@ -182,17 +186,24 @@ rm_report_launch_at_commit(int n)
 			   rm_idle_workers(n, true, false));
 }
 
+/* a filled report's CSV and ETag, kept past its commit (fill_report) */
+static MemoryContext file_cxt = NULL;
+static text *file_csv = NULL;
+static char *file_etag = NULL;
+
 /*
- * Fill a claimed report (its rows, the stored CSV and Complete), in the
- * current transaction: a complete report always has its file
- * (report_file.c), unless the SQL is older than the module.  The CSV is
- * rendered as the rows are written, and the report is Complete once it
- * is stored: finished_at is when everything but the commit is done.
+ * Fill a claimed report (its rows and Complete), in the current
+ * transaction.  The CSV is rendered as the rows are written (unless the
+ * SQL is older than the module: no file then); later (true) keeps it in
+ * file_cxt for store_file() after the commit, else it is stored here,
+ * before Complete, in the same transaction.  finished_at is when
+ * everything but the commit is done.
  */
 static void
-fill_report(const char *id)
+fill_report(const char *id, bool later)
 {
 	bool		file = rm_report_file_available();
+	bool		kept;
 	text	   *csv = NULL;
 	char	   *etag = NULL;
 	int64		nrows;
@@ -201,14 +212,26 @@ fill_report(const char *id)
 	TimestampTz t1;
 	TimestampTz t2;
 
-	nrows = rm_report_fill(id, file ? &csv : NULL, &etag);
+	if (later && file_cxt == NULL)
+		file_cxt = AllocSetContextCreate(TopMemoryContext,
+										 "restmon report file",
+										 ALLOCSET_DEFAULT_SIZES);
+	nrows = rm_report_fill(id, file ? &csv : NULL, &etag,
+						   later ? file_cxt : CurrentMemoryContext);
 	t1 = GetCurrentTimestamp();
-	if (file)
+	kept = file && later && csv != NULL;
+	if (kept)
+	{
+		file_csv = csv;			/* rendered into file_cxt */
+		file_etag = MemoryContextStrdup(file_cxt, etag);
+	}
+	else if (file)
 		(void) rm_report_file_store(id, csv, etag, &bytes);
 	t2 = GetCurrentTimestamp();
 	rm_report_complete(id, nrows);
-	elog(DEBUG2, "restmon report %s: rows %.1f ms, file %.1f ms, complete %.1f ms",
+	elog(DEBUG2, "restmon report %s: rows %.1f ms, file %.1f ms%s, complete %.1f ms",
 		 id, rm_ms_between(t0, t1), rm_ms_between(t1, t2),
+		 kept ? " (kept for after the commit)" : "",
 		 rm_ms_between(t2, GetCurrentTimestamp()));
 }
 
@@ -225,7 +248,7 @@ rm_run_report(const char *id)
 	SPI_connect();
 	if (!rm_report_claim(claimed))
 		elog(ERROR, "could not start report %s", id);
-	fill_report(id);
+	fill_report(id, false);
 	SPI_finish();
 }
 
@@ -279,6 +302,56 @@ claim_report(char *id)
 	return claimed;
 }
 
+/*
+ * Store the CSV fill_report() kept, in a transaction of its own whose
+ * commit does not wait for its WAL (a crash loses only the file, which
+ * is rendered from the rows until stored again).  A failure is logged and
+ * costs only the file: the report is Complete already.
+ */
+static void
+store_file(const char *id)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	TimestampTz t0 = GetCurrentTimestamp();
+	int64		bytes;
+
+	if (file_csv == NULL)
+	{
+		if (file_cxt != NULL)	/* a CSV not rendered in order */
+			MemoryContextReset(file_cxt);
+		return;
+	}
+	PG_TRY();
+	{
+		begin_step("storing a restmon report's CSV");
+		(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
+								 false);
+		(void) rm_report_file_store(id, file_csv, file_etag, &bytes);
+		end_step();
+		elog(DEBUG2, "restmon report %s: file stored %.1f ms after the commit",
+			 id, rm_ms_between(t0, GetCurrentTimestamp()));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("could not store the CSV of restmon report %s: %s",
+						id, edata->message),
+				 errdetail("The report is complete; its CSV is rendered from its rows until it is stored.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextReset(file_cxt);
+	file_csv = NULL;
+	file_etag = NULL;
+}
+
 /* fill a claimed report; an error marks it Failed, with its SQLSTATE */
 static void
 run_claimed_report(const char *id)
@@ -293,7 +366,7 @@ run_claimed_report(const char *id)
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "computing a restmon report");
-		fill_report(id);
+		fill_report(id, true);
 		end_step();
 		elog(DEBUG2, "restmon report %s: committed %.1f ms after its start",
 			 id, rm_ms_between(GetCurrentStatementStartTimestamp(),
@@ -308,15 +381,21 @@ run_claimed_report(const char *id)
 	}
 	PG_END_TRY();
 
-	if (edata != NULL)
+	if (edata == NULL)
 	{
-		ereport(LOG,
-				(errmsg("restmon report %s failed: %s", id, edata->message)));
-		begin_step(NULL);
-		rm_report_fail(id, unpack_sql_state(edata->sqlerrcode), edata->message);
-		end_step();
-		FreeErrorData(edata);
+		store_file(id);
+		return;
 	}
+	if (file_cxt != NULL)		/* a file kept before the error: not stored */
+		MemoryContextReset(file_cxt);
+	file_csv = NULL;
+	file_etag = NULL;
+	ereport(LOG,
+			(errmsg("restmon report %s failed: %s", id, edata->message)));
+	begin_step(NULL);
+	rm_report_fail(id, unpack_sql_state(edata->sqlerrcode), edata->message);
+	end_step();
+	FreeErrorData(edata);
 }
 
 /*

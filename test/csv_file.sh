@@ -84,7 +84,15 @@ SQL
 id=$(q -c "SELECT restmon_trigger_report()")
 q -c "SELECT restmon_wait_report('$id', '60 s')" > /dev/null
 id2=$(q -c "SELECT restmon_trigger_report(store_id => 'a,\"q\"', wait => true)")
-is "a report that completes has its file" "1" \
+is "a report computed with wait => true has its file when it returns" "1" \
+	"$(q -c "SELECT count(*) FROM restmon.report_file WHERE report_id = '$id2'")"
+# the worker stores the file in its own transaction right after the
+# report's commit (src/report_worker.c): wait for it, up to 10 s
+for _ in $(seq 100); do
+	[ "$(q -c "SELECT count(*) FROM restmon.report_file WHERE report_id = '$id'")" = 1 ] && break
+	sleep 0.1
+done
+is "a report a worker completes has its file right after" "1" \
 	"$(q -c "SELECT count(*) FROM restmon.report_file WHERE report_id = '$id'")"
 # every line by hand from the rows: semantics §6 (a field quoted only when
 # it holds a comma, a quote or a line break, quotes doubled)
