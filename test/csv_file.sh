@@ -8,7 +8,8 @@
 # without a file (completed before 0.4.0) gets one on its first request; a
 # gateway without a cache (--csv-cache-mb=0) streams the same bytes, in
 # pages cut from the file, with the same ETag; a burst of first requests
-# for a report gets the same bytes.  Run by scripts/test.sh after the other suites.
+# for a report gets the same bytes; a file that cannot be stored after the
+# report's commit leaves it Complete, its CSV rendered from the rows.  Run by scripts/test.sh after the other suites.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -199,6 +200,34 @@ seq 16 | xargs -P 16 -I{} curl -s -o "$tmp/burst.{}" -w '%{http_code}\n' \
 is "16 first requests at once for a report not cached: all 200" 16 "$(grep -c '^200$' "$tmp/burst")"
 is "... all the CSV byte for byte" "$(q -c "SELECT md5(restmon_report_csv('$big'))")" \
 	"$(md5sum "$tmp"/burst.* | cut -c1-32 | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# --- storing the file fails after the report's commit (a trigger on
+# restmon.report_file refuses it): the report stays Complete, the server
+# log says why, and the CSV is rendered from the rows, the same bytes ---
+log="$(cluster_dir)/server.log"
+q -c "CREATE FUNCTION public.refuse_file() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN RAISE EXCEPTION 'no file today'; END \$\$" \
+	-c "CREATE TRIGGER refuse BEFORE INSERT ON restmon.report_file
+	FOR EACH ROW EXECUTE FUNCTION public.refuse_file()" > /dev/null
+id3=$(q -c "SELECT restmon_trigger_report()")
+is "a report whose file cannot be stored completes" "Complete" "$(q -c "SELECT restmon_wait_report('$id3', '60 s')")"
+for _ in $(seq 100); do
+	grep -q "could not store the CSV of restmon report $id3: no file today" "$log" && break
+	sleep 0.1
+done
+is "... the server log says why" 1 "$(grep -c "could not store the CSV of restmon report $id3: no file today" "$log")"
+q -c "DROP TRIGGER refuse ON restmon.report_file" -c "DROP FUNCTION public.refuse_file()" > /dev/null
+is "... it has no file, and is still Complete" "0 Complete" \
+	"$(q -F' ' -c "SELECT (SELECT count(*) FROM restmon.report_file WHERE report_id = '$id3'), status
+		FROM restmon.report WHERE report_id = '$id3'")"
+is "... its CSV: a header and a line per row, rendered from the rows" "t" \
+	"$(q -c "SELECT restmon_report_csv('$id3') = 'store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week' || E'\n'
+		|| (SELECT string_agg(CASE WHEN r.store_id ~ '[,\"\r\n]'
+				THEN '\"' || replace(r.store_id, '\"', '\"\"') || '\"' ELSE r.store_id END
+			|| ',' || concat_ws(',', r.uptime_last_hour, r.uptime_last_day, r.uptime_last_week,
+				r.downtime_last_hour, r.downtime_last_day, r.downtime_last_week) || E'\n', ''
+			ORDER BY r.store_id COLLATE \"C\")
+			FROM restmon.report_row r WHERE r.report_id = '$id3')")"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
