@@ -11,7 +11,9 @@
  * heap visited only for pages not all-visible): no scan key evaluated per
  * item, no plan, slot or tuple copy per row, and no descent from the root
  * for a store that starts on the page the previous store ended on (and
- * the next page prefetched when the range goes on).
+ * the next page prefetched when the range goes on), nor for one that
+ * starts under the same level-1 page (older polls kept before its
+ * horizon): only that page's binary search.
  * Ingestion's inserts through the same handle are observation_write.c's.
  *
  *-------------------------------------------------------------------------
@@ -97,6 +99,7 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 
 	o->vmbuffer = InvalidBuffer;
 	o->leaf = InvalidBuffer;
+	o->parent = InvalidBuffer;
 	o->cxt = CurrentMemoryContext;
 }
 
@@ -176,6 +179,49 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
 }
 
 /*
+ * The leaf page, read-locked, where the first item > key is, found from the
+ * level-1 page of the last descent (o->parent, kept pinned) when key lies
+ * under it, else InvalidBuffer (o->parent released).  A later store whose
+ * range starts some leaves on (older polls kept before its horizon) needs
+ * no root nor levels above: key is past the last key searched, so past
+ * the page's low bound, kept (as a leaf's, leaf_find) until it is deleted.
+ */
+static Buffer
+leaf_from_parent(RmObsTable *o)
+{
+	Buffer		buf = o->parent;
+	Page		page;
+	BTPageOpaque opaque;
+	OffsetNumber off;
+	BlockNumber child = P_NONE;
+
+	o->parent = InvalidBuffer;
+	_bt_lockbuf(o->index, buf, BT_READ);
+	page = BufferGetPage(buf);
+	opaque = BTPageGetOpaque(page);
+	if (!P_ISLEAF(opaque) && !P_IGNORE(opaque) && opaque->btpo_level == 1 &&
+		(P_RIGHTMOST(opaque) ||
+		 _bt_compare(o->index, o->key, page, P_HIKEY) < 0))
+	{
+		/* the last pivot <= key (the first is minus infinity) */
+		off = leaf_first_after(o->index, o->key, page) - 1;
+		child = BTreeTupleGetDownLink((IndexTuple)
+									  PageGetItem(page, PageGetItemId(page, off)));
+	}
+	_bt_unlockbuf(o->index, buf);
+	if (child == P_NONE)
+	{
+		ReleaseBuffer(buf);
+		return InvalidBuffer;
+	}
+	o->parent = buf;
+	/* the child may have split since: on to the right, as _bt_search does */
+	return _bt_moveright(o->index, o->key,
+						 _bt_getbuf(o->index, child, BT_READ), false, NULL,
+						 BT_READ, o->snapshot);
+}
+
+/*
  * The leaf page, read-locked, where the first item > key is (or, at its
  * end, its right sibling's first): the page the last read ended on when
  * key lies in it, else found from the root.  The last read ended on its
@@ -211,7 +257,16 @@ leaf_find(RmObsTable *o, const char *id, int len)
 		else
 			ReleaseBuffer(buf);
 	}
+	if (BufferIsValid(o->parent) && o->byte_order &&
+		rm_key_cmp(id, len, o->last_id, o->last_len) > 0 &&
+		(buf = leaf_from_parent(o)) != InvalidBuffer)
+		return buf;
+	if (BufferIsValid(o->parent))
+		ReleaseBuffer(o->parent);
 	stack = _bt_search(o->index, o->key, &buf, BT_READ, o->snapshot);
+	/* the leaf's parent (level 1), kept pinned for the next stores */
+	o->parent = stack != NULL && BufferIsValid(buf) ?
+		ReadBuffer(o->index, stack->bts_blkno) : InvalidBuffer;
 	_bt_freestack(stack);
 	if (!BufferIsValid(buf))
 		PredicateLockRelation(o->index, o->snapshot);	/* an empty index */
@@ -540,24 +595,4 @@ rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 	Assert(nback > 0 && nback <= MaxIndexTuplesPerPage / 2);
 	return obs_read(o, store_id, lo, hi, floor, nback, back_done, polls,
 					cap);
-}
-
-void
-rm_obs_close(RmObsTable *o)
-{
-	bool		rebuild = rm_obs_write_end(o);
-	Oid			relid = RelationGetRelid(o->heap);
-
-	if (BufferIsValid(o->vmbuffer))
-		ReleaseBuffer(o->vmbuffer);
-	if (BufferIsValid(o->leaf))
-		ReleaseBuffer(o->leaf);
-	if (o->slot != NULL)
-		ExecDropSingleTupleTableSlot(o->slot);
-	if (o->fetch != NULL)
-		table_index_fetch_end(o->fetch);
-	index_close(o->index, NoLock);
-	table_close(o->heap, NoLock);
-	if (rebuild)
-		rm_obs_rebuild_indexes(relid);
 }

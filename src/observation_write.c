@@ -2,7 +2,7 @@
  *
  * src/observation_write.c
  *	  Ordered bulk inserts into restmon.observation, through the handle
- *	  observation.c opens (RmObsTable).
+ *	  observation.c opens (RmObsTable), and the handle's close.
  *
  * Ingestion inserts new polls the way COPY does (table_multi_insert, then
  * one index insertion per row), in key order.
@@ -194,4 +194,30 @@ rm_obs_rebuild_indexes(Oid relid)
 
 	CommandCounterIncrement();
 	reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+}
+
+/*
+ * Close the handle: the buffered inserts written (and the indexes rebuilt
+ * after a bulk load), then the pins of its reads (observation.c) released.
+ */
+void
+rm_obs_close(RmObsTable *o)
+{
+	bool		rebuild = rm_obs_write_end(o);
+	Oid			relid = RelationGetRelid(o->heap);
+
+	if (BufferIsValid(o->vmbuffer))
+		ReleaseBuffer(o->vmbuffer);
+	if (BufferIsValid(o->leaf))
+		ReleaseBuffer(o->leaf);
+	if (BufferIsValid(o->parent))
+		ReleaseBuffer(o->parent);
+	if (o->slot != NULL)
+		ExecDropSingleTupleTableSlot(o->slot);
+	if (o->fetch != NULL)
+		table_index_fetch_end(o->fetch);
+	index_close(o->index, NoLock);
+	table_close(o->heap, NoLock);
+	if (rebuild)
+		rm_obs_rebuild_indexes(relid);
 }
