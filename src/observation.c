@@ -32,8 +32,6 @@
 #include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/index.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -46,7 +44,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "observation.h"
@@ -57,51 +54,6 @@
 #else
 #define rm_prefetch_mem(a)	((void) 0)
 #endif
-
-/*
- * Open restmon.observation and its primary key with the given lock, after
- * checking the privilege the equivalent SQL would need.
- */
-void
-rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
-{
-	Oid			relid = get_relname_relid("observation",
-										  get_namespace_oid("restmon", false));
-	AclResult	aclresult;
-	Oid			indexid;
-
-	memset(o, 0, sizeof(*o));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table restmon.observation is missing");
-	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
-
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on restmon.observation is not supported"),
-				 errdetail("restmon reads and writes the table through its primary key, past row-level security.")));
-
-	o->heap = table_open(relid, lockmode);
-	indexid = RelationGetPrimaryKeyIndex(o->heap);
-	if (!OidIsValid(indexid))
-		elog(ERROR, "table restmon.observation has no primary key");
-	o->index = index_open(indexid, lockmode);
-	if (o->index->rd_rel->relam != BTREE_AM_OID ||
-		IndexRelationGetNumberOfAttributes(o->index) != 3 ||
-		IndexRelationGetNumberOfKeyAttributes(o->index) != 2 ||
-		RelationGetDescr(o->heap)->natts != 3 ||
-		o->index->rd_index->indkey.values[0] != 1 ||
-		o->index->rd_index->indkey.values[1] != 2 ||
-		o->index->rd_index->indkey.values[2] != 3)
-		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
-
-	o->vmbuffer = InvalidBuffer;
-	o->leaf = InvalidBuffer;
-	o->parent = InvalidBuffer;
-	o->cxt = CurrentMemoryContext;
-}
 
 /* an index item of a leaf page, kept while the page is read */
 typedef struct RmLeafItem
@@ -176,6 +128,38 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
 			hi = mid;
 	}
 	return lo;
+}
+
+/*
+ * leaf_first_after for store ids in byte order: the first offset of the
+ * leaf page whose item is > (id, lo), the items' values compared in place
+ * (leaf_values) rather than through _bt_compare's calls per attribute.
+ */
+static OffsetNumber
+leaf_first_after_bytes(TupleDesc desc, Page page, const char *id, int len,
+					   TimestampTz lo)
+{
+	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page));
+	OffsetNumber high = PageGetMaxOffsetNumber(page) + 1;
+
+	while (low < high)
+	{
+		OffsetNumber mid = low + (high - low) / 2;
+		const char *iid_id;
+		int			iid_len;
+		TimestampTz t;
+		bool		active;
+		int			c;
+
+		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, mid)),
+					&iid_id, &iid_len, &t, &active);
+		c = rm_key_cmp(iid_id, iid_len, id, len);
+		if (c < 0 || (c == 0 && t <= lo))
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low;
 }
 
 /*
@@ -537,7 +521,9 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	if (BufferIsValid(buf))
 	{
 		Page		page = BufferGetPage(buf);
-		OffsetNumber off = leaf_first_after(o->index, o->key, page);
+		OffsetNumber off = o->byte_order ?
+		leaf_first_after_bytes(RelationGetDescr(o->index), page, id, len, lo) :
+		leaf_first_after(o->index, o->key, page);
 		int			nback_read = 0;
 
 		if (nback > 0)
