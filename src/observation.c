@@ -11,7 +11,9 @@
  * heap visited only for pages not all-visible): no scan key evaluated per
  * item, no plan, slot or tuple copy per row, and no descent from the root
  * for a store that starts on the page the previous store ended on (and
- * the next page prefetched when the range goes on).
+ * the next page prefetched when the range goes on), nor for one that
+ * starts under the same level-1 page (older polls kept before its
+ * horizon): only that page's binary search.
  * Ingestion's inserts through the same handle are observation_write.c's.
  *
  *-------------------------------------------------------------------------
@@ -30,8 +32,6 @@
 #include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/index.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_am.h"
 #include "catalog/pg_collation.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -44,7 +44,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "observation.h"
@@ -55,50 +54,6 @@
 #else
 #define rm_prefetch_mem(a)	((void) 0)
 #endif
-
-/*
- * Open restmon.observation and its primary key with the given lock, after
- * checking the privilege the equivalent SQL would need.
- */
-void
-rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
-{
-	Oid			relid = get_relname_relid("observation",
-										  get_namespace_oid("restmon", false));
-	AclResult	aclresult;
-	Oid			indexid;
-
-	memset(o, 0, sizeof(*o));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table restmon.observation is missing");
-	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
-
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on restmon.observation is not supported"),
-				 errdetail("restmon reads and writes the table through its primary key, past row-level security.")));
-
-	o->heap = table_open(relid, lockmode);
-	indexid = RelationGetPrimaryKeyIndex(o->heap);
-	if (!OidIsValid(indexid))
-		elog(ERROR, "table restmon.observation has no primary key");
-	o->index = index_open(indexid, lockmode);
-	if (o->index->rd_rel->relam != BTREE_AM_OID ||
-		IndexRelationGetNumberOfAttributes(o->index) != 3 ||
-		IndexRelationGetNumberOfKeyAttributes(o->index) != 2 ||
-		RelationGetDescr(o->heap)->natts != 3 ||
-		o->index->rd_index->indkey.values[0] != 1 ||
-		o->index->rd_index->indkey.values[1] != 2 ||
-		o->index->rd_index->indkey.values[2] != 3)
-		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
-
-	o->vmbuffer = InvalidBuffer;
-	o->leaf = InvalidBuffer;
-	o->cxt = CurrentMemoryContext;
-}
 
 /* an index item of a leaf page, kept while the page is read */
 typedef struct RmLeafItem
@@ -176,6 +131,81 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
 }
 
 /*
+ * leaf_first_after for store ids in byte order: the first offset of the
+ * leaf page whose item is > (id, lo), the items' values compared in place
+ * (leaf_values) rather than through _bt_compare's calls per attribute.
+ */
+static OffsetNumber
+leaf_first_after_bytes(TupleDesc desc, Page page, const char *id, int len,
+					   TimestampTz lo)
+{
+	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page));
+	OffsetNumber high = PageGetMaxOffsetNumber(page) + 1;
+
+	while (low < high)
+	{
+		OffsetNumber mid = low + (high - low) / 2;
+		const char *iid_id;
+		int			iid_len;
+		TimestampTz t;
+		bool		active;
+		int			c;
+
+		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, mid)),
+					&iid_id, &iid_len, &t, &active);
+		c = rm_key_cmp(iid_id, iid_len, id, len);
+		if (c < 0 || (c == 0 && t <= lo))
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low;
+}
+
+/*
+ * The leaf page, read-locked, where the first item > key is, found from the
+ * level-1 page of the last descent (o->parent, kept pinned) when key lies
+ * under it, else InvalidBuffer (o->parent released).  A later store whose
+ * range starts some leaves on (older polls kept before its horizon) needs
+ * no root nor levels above: key is past the last key searched, so past
+ * the page's low bound, kept (as a leaf's, leaf_find) until it is deleted.
+ */
+static Buffer
+leaf_from_parent(RmObsTable *o)
+{
+	Buffer		buf = o->parent;
+	Page		page;
+	BTPageOpaque opaque;
+	OffsetNumber off;
+	BlockNumber child = P_NONE;
+
+	o->parent = InvalidBuffer;
+	_bt_lockbuf(o->index, buf, BT_READ);
+	page = BufferGetPage(buf);
+	opaque = BTPageGetOpaque(page);
+	if (!P_ISLEAF(opaque) && !P_IGNORE(opaque) && opaque->btpo_level == 1 &&
+		(P_RIGHTMOST(opaque) ||
+		 _bt_compare(o->index, o->key, page, P_HIKEY) < 0))
+	{
+		/* the last pivot <= key (the first is minus infinity) */
+		off = leaf_first_after(o->index, o->key, page) - 1;
+		child = BTreeTupleGetDownLink((IndexTuple)
+									  PageGetItem(page, PageGetItemId(page, off)));
+	}
+	_bt_unlockbuf(o->index, buf);
+	if (child == P_NONE)
+	{
+		ReleaseBuffer(buf);
+		return InvalidBuffer;
+	}
+	o->parent = buf;
+	/* the child may have split since: on to the right, as _bt_search does */
+	return _bt_moveright(o->index, o->key,
+						 _bt_getbuf(o->index, child, BT_READ), false, NULL,
+						 BT_READ, o->snapshot);
+}
+
+/*
  * The leaf page, read-locked, where the first item > key is (or, at its
  * end, its right sibling's first): the page the last read ended on when
  * key lies in it, else found from the root.  The last read ended on its
@@ -211,7 +241,16 @@ leaf_find(RmObsTable *o, const char *id, int len)
 		else
 			ReleaseBuffer(buf);
 	}
+	if (BufferIsValid(o->parent) && o->byte_order &&
+		rm_key_cmp(id, len, o->last_id, o->last_len) > 0 &&
+		(buf = leaf_from_parent(o)) != InvalidBuffer)
+		return buf;
+	if (BufferIsValid(o->parent))
+		ReleaseBuffer(o->parent);
 	stack = _bt_search(o->index, o->key, &buf, BT_READ, o->snapshot);
+	/* the leaf's parent (level 1), kept pinned for the next stores */
+	o->parent = stack != NULL && BufferIsValid(buf) ?
+		ReadBuffer(o->index, stack->bts_blkno) : InvalidBuffer;
 	_bt_freestack(stack);
 	if (!BufferIsValid(buf))
 		PredicateLockRelation(o->index, o->snapshot);	/* an empty index */
@@ -482,7 +521,9 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	if (BufferIsValid(buf))
 	{
 		Page		page = BufferGetPage(buf);
-		OffsetNumber off = leaf_first_after(o->index, o->key, page);
+		OffsetNumber off = o->byte_order ?
+		leaf_first_after_bytes(RelationGetDescr(o->index), page, id, len, lo) :
+		leaf_first_after(o->index, o->key, page);
 		int			nback_read = 0;
 
 		if (nback > 0)
@@ -540,24 +581,4 @@ rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 	Assert(nback > 0 && nback <= MaxIndexTuplesPerPage / 2);
 	return obs_read(o, store_id, lo, hi, floor, nback, back_done, polls,
 					cap);
-}
-
-void
-rm_obs_close(RmObsTable *o)
-{
-	bool		rebuild = rm_obs_write_end(o);
-	Oid			relid = RelationGetRelid(o->heap);
-
-	if (BufferIsValid(o->vmbuffer))
-		ReleaseBuffer(o->vmbuffer);
-	if (BufferIsValid(o->leaf))
-		ReleaseBuffer(o->leaf);
-	if (o->slot != NULL)
-		ExecDropSingleTupleTableSlot(o->slot);
-	if (o->fetch != NULL)
-		table_index_fetch_end(o->fetch);
-	index_close(o->index, NoLock);
-	table_close(o->heap, NoLock);
-	if (rebuild)
-		rm_obs_rebuild_indexes(relid);
 }

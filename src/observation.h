@@ -33,6 +33,7 @@ typedef struct RmObsTable
 	bool		skip_killed;	/* skip index items marked dead */
 	bool		byte_order;		/* store_id sorts in byte order ("C") */
 	Buffer		leaf;			/* pinned: the page the last read ended on */
+	Buffer		parent;			/* pinned: the last descent's level-1 page */
 	char	   *last_id;		/* the store id of the last read */
 	int			last_len;
 	struct RmLeafItem *items;	/* one leaf page's items in range */

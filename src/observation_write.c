@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation_write.c
- *	  Ordered bulk inserts into restmon.observation, through the handle
- *	  observation.c opens (RmObsTable).
+ *	  The handle on restmon.observation (RmObsTable): its opening and
+ *	  closing, and its ordered bulk inserts; its reads are observation.c's.
  *
  * Ingestion inserts new polls the way COPY does (table_multi_insert, then
  * one index insertion per row), in key order.
@@ -25,18 +25,72 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "observation.h"
+
+/*
+ * Open restmon.observation and its primary key with the given lock, after
+ * checking the privilege the equivalent SQL would need.
+ */
+void
+rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
+{
+	Oid			relid = get_relname_relid("observation",
+										  get_namespace_oid("restmon", false));
+	AclResult	aclresult;
+	Oid			indexid;
+
+	memset(o, 0, sizeof(*o));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table restmon.observation is missing");
+	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
+
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on restmon.observation is not supported"),
+				 errdetail("restmon reads and writes the table through its primary key, past row-level security.")));
+
+	o->heap = table_open(relid, lockmode);
+	indexid = RelationGetPrimaryKeyIndex(o->heap);
+	if (!OidIsValid(indexid))
+		elog(ERROR, "table restmon.observation has no primary key");
+	o->index = index_open(indexid, lockmode);
+	if (o->index->rd_rel->relam != BTREE_AM_OID ||
+		IndexRelationGetNumberOfAttributes(o->index) != 3 ||
+		IndexRelationGetNumberOfKeyAttributes(o->index) != 2 ||
+		RelationGetDescr(o->heap)->natts != 3 ||
+		o->index->rd_index->indkey.values[0] != 1 ||
+		o->index->rd_index->indkey.values[1] != 2 ||
+		o->index->rd_index->indkey.values[2] != 3)
+		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
+
+	o->vmbuffer = InvalidBuffer;
+	o->leaf = InvalidBuffer;
+	o->parent = InvalidBuffer;
+	o->cxt = CurrentMemoryContext;
+}
 
 /* rows handed to table_multi_insert at once, as COPY does */
 #define RM_INSERT_BATCH 1000
@@ -194,4 +248,30 @@ rm_obs_rebuild_indexes(Oid relid)
 
 	CommandCounterIncrement();
 	reindex_relation(relid, REINDEX_REL_CHECK_CONSTRAINTS, &params);
+}
+
+/*
+ * Close the handle: the buffered inserts written (and the indexes rebuilt
+ * after a bulk load), then the pins of its reads (observation.c) released.
+ */
+void
+rm_obs_close(RmObsTable *o)
+{
+	bool		rebuild = rm_obs_write_end(o);
+	Oid			relid = RelationGetRelid(o->heap);
+
+	if (BufferIsValid(o->vmbuffer))
+		ReleaseBuffer(o->vmbuffer);
+	if (BufferIsValid(o->leaf))
+		ReleaseBuffer(o->leaf);
+	if (BufferIsValid(o->parent))
+		ReleaseBuffer(o->parent);
+	if (o->slot != NULL)
+		ExecDropSingleTupleTableSlot(o->slot);
+	if (o->fetch != NULL)
+		table_index_fetch_end(o->fetch);
+	index_close(o->index, NoLock);
+	table_close(o->heap, NoLock);
+	if (rebuild)
+		rm_obs_rebuild_indexes(relid);
 }
