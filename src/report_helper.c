@@ -44,6 +44,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
@@ -63,6 +65,7 @@ static dsm_segment *seg = NULL;
 static RmHelperCtl *ctl = NULL;
 static BackgroundWorkerHandle **handles = NULL;
 static int	nhelpers = 0;		/* slots [0, nhelpers) have a helper */
+static uint32 pass_gen = 0;		/* the pass under way, 0 for none */
 
 /* the segment's size for nslots helpers and maxranges ranges */
 static Size
@@ -371,6 +374,7 @@ begin_pass(RmLeader *L, const RmParallelPass *pass, int maxranges)
 	gen = pg_atomic_add_fetch_u32(&ctl->gen, 1);
 	if (gen == 0)				/* 0 means none */
 		gen = pg_atomic_add_fetch_u32(&ctl->gen, 1);
+	pass_gen = gen;
 	ConditionVariableBroadcast(&ctl->work_cv);
 	return gen;
 }
@@ -379,6 +383,7 @@ begin_pass(RmLeader *L, const RmParallelPass *pass, int maxranges)
 static void
 end_pass(RmLeader *L, uint32 gen)
 {
+	pass_gen = 0;
 	pg_atomic_write_u32(&ctl->over, gen);
 	pg_memory_barrier();
 	for (int i = 0; i < L->nqueues; i++)
@@ -396,8 +401,8 @@ end_pass(RmLeader *L, uint32 gen)
  * computed, and pass->done; at DEBUG2 the log says where the time went.
  */
 static void
-run_pass(RmLeader *L, const RmParallelPass *pass, int nprocs, int maxranges,
-		 text **firsts, int nranges)
+run_pass(RmLeader *L, const RmParallelPass *pass, int nprocs, text **firsts,
+		 int nranges)
 {
 	TimestampTz t[3];
 
@@ -427,47 +432,114 @@ rm_helpers_on(void)
 }
 
 /*
+ * The ranges' bounds of the last pass that cut them, kept for the next
+ * passes while restmon.store's estimate stays within RM_KEPT_DRIFT of
+ * what it was: any bounds partition the stores (range i is [bound i,
+ * bound i+1), the first and last unbounded), so the rows are the same;
+ * only how evenly the ranges share the stores depends on them, and the
+ * helpers need not wait for the cut (a read of every store's id).
+ */
+#define RM_KEPT_DRIFT	0.1
+static text **kept_firsts = NULL;
+static int	kept_nranges = 0;
+static int	kept_maxranges = 0;
+static double kept_estimate = 0;
+
+static bool
+kept_bounds_fit(int maxranges, double estimate)
+{
+	return kept_firsts != NULL && kept_maxranges == maxranges &&
+		estimate > 0 &&
+		fabs(estimate - kept_estimate) <= kept_estimate * RM_KEPT_DRIFT;
+}
+
+static void
+keep_bounds(text **firsts, int nranges, int maxranges, double estimate)
+{
+	MemoryContext oldcxt;
+
+	if (kept_firsts != NULL)
+	{
+		for (int i = 1; i < kept_nranges; i++)
+			pfree(kept_firsts[i]);
+		pfree(kept_firsts);
+		kept_firsts = NULL;
+	}
+	if (estimate <= 0 || nranges < 2)
+		return;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	kept_firsts = palloc0(sizeof(text *) * nranges);
+	for (int i = 1; i < nranges; i++)
+		kept_firsts[i] = (text *) pg_detoast_datum_copy((struct varlena *) firsts[i]);
+	MemoryContextSwitchTo(oldcxt);
+	kept_nranges = nranges;
+	kept_maxranges = maxranges;
+	kept_estimate = estimate;
+}
+
+/*
+ * The ranges cut, and kept; the helpers woken before the cut when the
+ * estimate is large, and not at all (gen 0) when there turn out to be too
+ * few stores to share.  Returns the pass's generation.
+ */
+static uint32
+cut_and_begin(RmLeader *L, const RmParallelPass *pass, int nprocs,
+			  int maxranges, double estimate)
+{
+	uint32		gen = 0;
+	text	  **firsts;
+	int			nstores;
+	int			nranges;
+
+	if (estimate >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
+		gen = begin_pass(L, pass, maxranges);
+	nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
+							   &firsts, &nstores);
+	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
+		nranges = 1;			/* the leader alone: one unbounded range */
+	else
+		keep_bounds(firsts, nranges, maxranges, estimate);
+	if (gen == 0 && nranges > 1)
+		gen = begin_pass(L, pass, maxranges);
+	if (gen != 0)
+		run_pass(L, pass, nprocs, firsts, nranges);
+	return gen;
+}
+
+/*
  * rm_parallel_pass() in a report worker (rm_helpers_on()), nprocs > 1:
- * the same contract, computed with the kept helpers.  When restmon.store's
- * estimate is large the helpers are woken before the ranges are cut; false
- * (nothing done) when there turn out to be too few stores to share.
+ * the same contract, computed with the kept helpers, on the kept bounds
+ * if they fit, else on bounds cut now; false (nothing done) when there
+ * are too few stores to share.
  */
 bool
 rm_helpers_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg,
 				int nprocs)
 {
 	int			maxranges = nprocs * RM_RANGES_PER_PROC;
-	bool		early;
-	text	  **firsts;
-	int			nstores;
-	int			nranges;
-	volatile uint32 gen = 0;
+	double		estimate = rm_par_store_estimate();
+	uint32		gen = 0;
 	RmLeader	L;
 
 	memset(&L, 0, sizeof(L));
 	L.started = GetCurrentTimestamp();
 	L.put = put;
 	L.put_arg = put_arg;
-	early = rm_par_store_estimate() >=
-		(double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES;
 	ensure_helpers(nprocs - 1, maxranges);
 	PG_TRY();
 	{
-		if (early)
+		if (kept_bounds_fit(maxranges, estimate))
+		{
 			gen = begin_pass(&L, pass, maxranges);
-		nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
-								   &firsts, &nstores);
-		if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
-			nranges = 1;		/* the leader alone: one unbounded range */
-		if (gen == 0 && nranges > 1)
-			gen = begin_pass(&L, pass, maxranges);
-		if (gen != 0)
-			run_pass(&L, pass, nprocs, maxranges, firsts, nranges);
+			run_pass(&L, pass, nprocs, kept_firsts, kept_nranges);
+		}
+		else
+			gen = cut_and_begin(&L, pass, nprocs, maxranges, estimate);
 	}
 	PG_CATCH();
 	{
-		if (gen != 0)
-			end_pass(&L, gen);
+		if (pass_gen != 0)
+			end_pass(&L, pass_gen);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
