@@ -204,6 +204,7 @@ start_helper(int i)
 	args.roleoid = GetSessionUserId();
 	args.handle = dsm_segment_handle(seg);
 	args.slot = i;
+	args.incarnation = ++ctl->slot[i].incarnation;
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
 	ctl->slot[i].stop = false;
@@ -424,10 +425,15 @@ run_pass(RmLeader *L, const RmParallelPass *pass, int nprocs, text **firsts,
 	rm_par_leader_free(L);
 }
 
-/* is this a report worker whose passes use kept helpers? */
+/*
+ * Is this a report worker whose passes use kept helpers?  (If
+ * restmon.report_helpers was turned off meanwhile, its helpers exit now.)
+ */
 bool
 rm_helpers_on(void)
 {
+	if (helpers_on && !restmon_report_helpers && ctl != NULL)
+		teardown();
 	return helpers_on && restmon_report_helpers;
 }
 

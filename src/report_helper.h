@@ -31,6 +31,7 @@ typedef struct RmHelperSlot
 	int			err_code;		/* the error's SQLSTATE */
 	char		err_msg[RM_HELPER_ERRLEN];
 	bool		stop;			/* the leader asks it to exit */
+	uint32		incarnation;	/* of the helper started last for the slot */
 } RmHelperSlot;
 
 typedef struct RmHelperCtl
@@ -59,6 +60,7 @@ typedef struct RmHelperArgs
 	Oid			roleoid;
 	uint32		handle;			/* the segment's dsm_handle */
 	int			slot;
+	uint32		incarnation;	/* an older one for the slot exits */
 } RmHelperArgs;
 
 #define rm_helper_queue(ctl, i) \

@@ -72,6 +72,7 @@ typedef struct RmHelper
 	RmHelperCtl *ctl;
 	RmHelperSlot *slot;
 	int			index;
+	uint32		incarnation;
 	dsm_segment *seg;
 } RmHelper;
 
@@ -143,6 +144,16 @@ keep_error(RmHelper *h, uint32 gen, MemoryContext cxt)
 	FreeErrorData(edata);
 }
 
+/* should this helper exit? (the leader stopped it, or is gone) */
+static bool
+must_exit(RmHelper *h, bool check_leader)
+{
+	if (h->ctl->stop || h->slot->stop ||
+		h->slot->incarnation != h->incarnation)
+		return true;
+	return check_leader && BackendPidGetProc(h->ctl->leader_pid) == NULL;
+}
+
 /* take part in pass gen if it is still current and not over */
 static void
 take_part(RmHelper *h, uint32 gen)
@@ -151,6 +162,8 @@ take_part(RmHelper *h, uint32 gen)
 	shm_mq_handle *mqh;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	if (must_exit(h, false))
+		return;					/* a newer helper has the slot */
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;
@@ -180,15 +193,6 @@ take_part(RmHelper *h, uint32 gen)
 	ConditionVariableBroadcast(&h->ctl->idle_cv);
 }
 
-/* should this helper exit? (the leader stopped it, or is gone) */
-static bool
-must_exit(RmHelper *h, bool check_leader)
-{
-	if (h->ctl->stop || h->slot->stop)
-		return true;
-	return check_leader && BackendPidGetProc(h->ctl->leader_pid) == NULL;
-}
-
 void
 restmon_report_helper_main(Datum main_arg pg_attribute_unused())
 {
@@ -210,6 +214,7 @@ restmon_report_helper_main(Datum main_arg pg_attribute_unused())
 	h.ctl = dsm_segment_address(h.seg);
 	h.index = args.slot;
 	h.slot = &h.ctl->slot[args.slot];
+	h.incarnation = args.incarnation;
 	if (must_exit(&h, false) ||
 		!BecomeLockGroupMember(h.ctl->leader_proc, h.ctl->leader_pid))
 		proc_exit(0);
