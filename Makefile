@@ -10,7 +10,8 @@ OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/store_id_hash.o src/header.o src/ingest.o \
 	src/store_uptime.o src/store_reader.o src/timeline.o src/record_polls.o src/alerts.o src/alert_hours.o \
-	src/report_parallel.o src/report_parallel_worker.o src/coordinator.o \
+	src/report_parallel.o src/report_parallel_worker.o src/report_helper.o \
+	src/report_helper_worker.o src/coordinator.o \
 	src/report_queue.o src/report_csv.o src/report_worker.o src/report_slots.o src/report.o \
 	src/store_zone.o src/prune.o src/report_rows.o src/report_file.o \
 	src/store_track.o src/gather.o

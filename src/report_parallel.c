@@ -76,34 +76,6 @@
 #include "report_parallel_int.h"
 #include "restmon.h"
 
-#define RM_RANGES_PER_PROC	16	/* ranges per process: the leader, which also
-								 * writes the rows, and late workers even out */
-#define RM_MIN_RANGE_STORES 8	/* stores per range at least */
-#define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
-#define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
-#define RM_EARLY_STORES		4	/* workers launched before the ranges are cut
-								 * when the estimate is RM_MIN_PROC_STORES
-								 * times this per process */
-
-/* the leader's state */
-typedef struct RmLeader
-{
-	TimestampTz started;		/* the pass's start, for its DEBUG2 timings */
-	RmRangeEmit put;			/* where results go, in store order */
-	void	   *put_arg;
-	RmParallelShared *sh;
-	int			next_emit;		/* the range whose rows go out now */
-	bool	   *ended;
-	StringInfoData *held;		/* per range: RmRowMsg, until its turn */
-	int			nqueues;
-	shm_mq_handle **queues;		/* NULL once detached */
-	int			nlive;
-	int			range;			/* the range the leader computes */
-	int			stores;			/* stores it computed since it last read */
-	MemoryContext msgcxt;		/* reset after each read of the queues */
-	MemoryContext rowcxt;		/* reset after each held row emitted */
-} RmLeader;
-
 /* restmon.report_workers resolved: how many processes, the leader included */
 int
 rm_report_processes(void)
@@ -123,8 +95,8 @@ claim_range(RmParallelShared *sh)
 }
 
 /* the size of the shared struct with room for maxranges bounds */
-static Size
-shared_size(int maxranges)
+Size
+rm_par_shared_size(int maxranges)
 {
 	Size		sz = MAXALIGN(add_size(offsetof(RmParallelShared, bound_off),
 									   mul_size(sizeof(Size), maxranges + 1)));
@@ -133,8 +105,8 @@ shared_size(int maxranges)
 }
 
 /* the pass, its ranges not published yet */
-static void
-init_shared(RmParallelShared *sh, const RmParallelPass *pass, int maxranges)
+void
+rm_par_init_shared(RmParallelShared *sh, const RmParallelPass *pass, int maxranges)
 {
 	sh->kind = pass->kind;
 	sh->T = pass->T;
@@ -148,8 +120,8 @@ init_shared(RmParallelShared *sh, const RmParallelPass *pass, int maxranges)
 }
 
 /* publish the ranges (at most maxranges) and wake the waiting workers */
-static void
-publish_ranges(RmParallelShared *sh, text **firsts, int nranges)
+void
+rm_par_publish(RmParallelShared *sh, text **firsts, int nranges)
 {
 	Size		off = MAXALIGN(offsetof(RmParallelShared, bound_off) +
 							   sizeof(Size) * (sh->maxranges + 1));
@@ -174,6 +146,29 @@ publish_ranges(RmParallelShared *sh, text **firsts, int nranges)
 	pg_write_barrier();
 	pg_atomic_write_u32(&sh->ready, 1);
 	ConditionVariableBroadcast(&sh->ready_cv);
+}
+
+/* the leader's state for a pass of nranges ranges */
+void
+rm_par_leader_init(RmLeader *L, int nranges)
+{
+	L->ended = palloc0(sizeof(bool) * nranges);
+	L->held = palloc0(sizeof(StringInfoData) * nranges);
+	for (int i = 0; i < nranges; i++)
+		initStringInfo(&L->held[i]);
+	L->msgcxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "restmon parallel report messages",
+									  ALLOCSET_DEFAULT_SIZES);
+	L->rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "restmon parallel report rows",
+									  ALLOCSET_SMALL_SIZES);
+}
+
+void
+rm_par_leader_free(RmLeader *L)
+{
+	MemoryContextDelete(L->msgcxt);
+	MemoryContextDelete(L->rowcxt);
 }
 
 /* ---------------------------------------------------------------------
@@ -265,6 +260,8 @@ read_queues(RmLeader *L)
 				shm_mq_detach(L->queues[i]);
 				L->queues[i] = NULL;
 				L->nlive--;
+				if (L->detached != NULL)
+					L->detached(L, i);
 				break;
 			}
 			m = (RmRowMsg *) data;
@@ -294,8 +291,8 @@ leader_emit(void *arg, const char *key, int keylen, const void *data,
 }
 
 /* compute ranges and read the workers' rows until every range has ended */
-static void
-lead(RmLeader *L, ParallelContext *pcxt)
+void
+rm_par_lead(RmLeader *L)
 {
 	RmParallelShared *sh = L->sh;
 
@@ -317,7 +314,8 @@ lead(RmLeader *L, ParallelContext *pcxt)
 			if (L->nlive == 0)
 			{
 				/* a worker's error is raised here; else none is left */
-				WaitForParallelWorkersToFinish(pcxt);
+				if (L->pcxt != NULL)
+					WaitForParallelWorkersToFinish(L->pcxt);
 				elog(ERROR, "a parallel worker left report ranges unfinished");
 			}
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1,
@@ -359,7 +357,7 @@ static ParallelContext *
 launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 {
 	ParallelContext *pcxt;
-	Size		shsize = shared_size(maxranges);
+	Size		shsize = rm_par_shared_size(maxranges);
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("restmon", "restmon_report_parallel_main",
@@ -371,7 +369,7 @@ launch(RmLeader *L, const RmParallelPass *pass, int nworkers, int maxranges)
 	InitializeParallelDSM(pcxt);	/* may set nworkers to 0 */
 
 	L->sh = shm_toc_allocate(pcxt->toc, shsize);
-	init_shared(L->sh, pass, maxranges);
+	rm_par_init_shared(L->sh, pass, maxranges);
 	shm_toc_insert(pcxt->toc, RM_PKEY_SHARED, L->sh);
 	L->queues = create_queues(pcxt);
 
@@ -417,11 +415,12 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 	TimestampTz t[4];
 
 	t[0] = GetCurrentTimestamp();
-	publish_ranges(L->sh, firsts, nranges);
+	rm_par_publish(L->sh, firsts, nranges);
 	elog(DEBUG1, "restmon %s: %d ranges, %d of %d parallel workers launched",
 		 pass->kind == RM_PASS_REPORT ? "report" : "incidents",
 		 nranges, pcxt->nworkers_launched, pcxt->nworkers);
-	lead(L, pcxt);
+	L->pcxt = pcxt;
+	rm_par_lead(L);
 	t[1] = GetCurrentTimestamp();
 	if (pass->done != NULL)
 		pass->done(L->put_arg);
@@ -440,8 +439,8 @@ run_ranges(RmLeader *L, ParallelContext *pcxt, text **firsts, int nranges,
 }
 
 /* restmon.store's row estimate (pg_class.reltuples; -1: never counted) */
-static double
-store_estimate(void)
+double
+rm_par_store_estimate(void)
 {
 	Oid			nsp = get_namespace_oid("restmon", true);
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid("store", nsp) :
@@ -484,12 +483,14 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 
 	if (nprocs <= 1 || IsInParallelMode())
 		return false;
+	if (rm_helpers_on())		/* a report worker: its kept helpers */
+		return rm_helpers_pass(pass, put, put_arg, nprocs);
 
 	memset(&L, 0, sizeof(L));
 	L.started = GetCurrentTimestamp();
 	L.put = put;
 	L.put_arg = put_arg;
-	if (store_estimate() >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
+	if (rm_par_store_estimate() >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
 		pcxt = launch(&L, pass, nprocs - 1, maxranges);
 
 	nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
@@ -501,23 +502,12 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 		nranges = 1;			/* the leader alone: one unbounded range */
 	}
 
-	L.ended = palloc0(sizeof(bool) * nranges);
-	L.held = palloc0(sizeof(StringInfoData) * nranges);
-	for (int i = 0; i < nranges; i++)
-		initStringInfo(&L.held[i]);
-	L.msgcxt = AllocSetContextCreate(CurrentMemoryContext,
-									 "restmon parallel report messages",
-									 ALLOCSET_DEFAULT_SIZES);
-	L.rowcxt = AllocSetContextCreate(CurrentMemoryContext,
-									 "restmon parallel report rows",
-									 ALLOCSET_SMALL_SIZES);
+	rm_par_leader_init(&L, nranges);
 
 	if (pcxt == NULL)
 		pcxt = launch(&L, pass, Min(nprocs - 1, nranges - 1), maxranges);
 	run_ranges(&L, pcxt, firsts, nranges, pass);
-
-	MemoryContextDelete(L.msgcxt);
-	MemoryContextDelete(L.rowcxt);
+	rm_par_leader_free(&L);
 	return true;
 }
 

@@ -80,4 +80,8 @@ extern bool rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put,
 extern bool rm_report_parallel(TimestampTz T, RmStoreEmit emit,
 							   RmPassDone done, void *arg);
 
+/* report_helper.c: a report worker's kept helpers */
+extern void rm_helpers_enable(void);
+extern void rm_helpers_trim(void);
+
 #endif							/* RESTMON_REPORT_PARALLEL_H */

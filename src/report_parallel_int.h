@@ -10,7 +10,10 @@
 #ifndef RESTMON_REPORT_PARALLEL_INT_H
 #define RESTMON_REPORT_PARALLEL_INT_H
 
+#include "access/parallel.h"
+#include "lib/stringinfo.h"
 #include "port/atomics.h"
+#include "storage/shm_mq.h"
 #include "storage/condition_variable.h"
 
 #include "report_parallel.h"
@@ -55,9 +58,58 @@ typedef struct RmRowMsg
 #define RM_MSG_SIZE(keylen, len) \
 	MAXALIGN(offsetof(RmRowMsg, key) + (keylen) + (len))
 
+#define RM_RANGES_PER_PROC	16	/* ranges per process: the leader, which also
+								 * writes the rows, and late workers even out */
+#define RM_MIN_RANGE_STORES 8	/* stores per range at least */
+#define RM_MIN_PROC_STORES	32	/* fewer stores per process: computed alone */
+#define RM_DRAIN_EVERY		32	/* the leader reads its queues every n stores */
+#define RM_EARLY_STORES		4	/* workers launched before the ranges are cut
+								 * when the estimate is RM_MIN_PROC_STORES
+								 * times this per process */
+
+/* the leader's state */
+typedef struct RmLeader
+{
+	TimestampTz started;		/* the pass's start, for its DEBUG2 timings */
+	RmRangeEmit put;			/* where results go, in store order */
+	void	   *put_arg;
+	RmParallelShared *sh;
+	int			next_emit;		/* the range whose rows go out now */
+	bool	   *ended;
+	StringInfoData *held;		/* per range: RmRowMsg, until its turn */
+	int			nqueues;
+	shm_mq_handle **queues;		/* NULL once detached */
+	int			nlive;
+	int			range;			/* the range the leader computes */
+	int			stores;			/* stores it computed since it last read */
+	MemoryContext msgcxt;		/* reset after each read of the queues */
+	MemoryContext rowcxt;		/* reset after each held row emitted */
+	ParallelContext *pcxt;		/* its workers; NULL: kept helpers */
+	/* kept helpers: queue i detached (raises a helper's error) */
+	void		(*detached) (struct RmLeader *L, int queue);
+	void	   *helpers;		/* kept helpers: report_helper.c's state */
+} RmLeader;
+
 /* report_parallel.c */
+extern Size rm_par_shared_size(int maxranges);
+extern void rm_par_init_shared(RmParallelShared *sh, const RmParallelPass *pass,
+							   int maxranges);
+extern void rm_par_publish(RmParallelShared *sh, text **firsts, int nranges);
+extern void rm_par_leader_init(RmLeader *L, int nranges);
+extern void rm_par_leader_free(RmLeader *L);
+extern void rm_par_lead(RmLeader *L);
+extern double rm_par_store_estimate(void);
+
+/* report_parallel_worker.c */
 extern text *rm_par_bound(RmParallelShared *sh, int i);
 extern void rm_par_compute_range(RmParallelShared *sh, int i,
 								 RmRangeEmit emit, void *arg);
+extern int	rm_par_claim_worker_range(RmParallelShared *sh);
+extern void rm_par_send_ranges(RmParallelShared *sh, shm_mq_handle *mqh);
+
+/* report_helper.c: kept helpers of a report worker */
+extern bool rm_helpers_on(void);
+extern bool rm_helpers_pass(const RmParallelPass *pass, RmRangeEmit put,
+							void *put_arg, int nprocs);
 
 #endif							/* RESTMON_REPORT_PARALLEL_INT_H */

@@ -69,8 +69,8 @@ rm_par_compute_range(RmParallelShared *sh, int i, RmRangeEmit emit,
  * A worker's next range: the next one no process took, or nranges when
  * only the last RM_LEADER_TAIL are left (the leader takes them)
  */
-static int
-claim_worker_range(RmParallelShared *sh)
+int
+rm_par_claim_worker_range(RmParallelShared *sh)
 {
 	uint32		r = pg_atomic_read_u32(&sh->next_range);
 
@@ -139,6 +139,32 @@ worker_emit(void *arg, const char *key, int keylen, const void *data,
 }
 
 /*
+ * Ranges until none is left, each store's result sent through mqh, which
+ * is detached when it returns (the leader's end of every range sent).
+ * Inside a transaction with the leader's snapshot.
+ */
+void
+rm_par_send_ranges(RmParallelShared *sh, shm_mq_handle *mqh)
+{
+	RmWorkerOut *out = palloc0(sizeof(RmWorkerOut));
+
+	out->mqh = mqh;
+	out->msg_cap = MAXALIGN(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES +
+							sizeof(RmResult));
+	out->msg = palloc(out->msg_cap);
+	SPI_connect();
+	while (!out->detached &&
+		   (out->range = rm_par_claim_worker_range(sh)) < sh->nranges)
+	{
+		rm_par_compute_range(sh, out->range, worker_emit, out);
+		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */
+	}
+	SPI_finish();
+	pfree(out->msg);
+	pfree(out);
+}
+
+/*
  * A parallel worker (ParallelWorkerMain has restored the leader's
  * transaction, snapshots, user and settings): ranges until none is left.
  */
@@ -148,22 +174,11 @@ restmon_report_parallel_main(dsm_segment *seg, shm_toc *toc)
 	RmParallelShared *sh = shm_toc_lookup(toc, RM_PKEY_SHARED, false);
 	char	   *space = shm_toc_lookup(toc, RM_PKEY_QUEUES, false);
 	shm_mq	   *mq = (shm_mq *) (space + (Size) ParallelWorkerNumber * RM_QUEUE_SIZE);
-	RmWorkerOut *out = palloc0(sizeof(RmWorkerOut));
+	shm_mq_handle *mqh;
 
 	shm_mq_set_sender(mq, MyProc);
-	out->mqh = shm_mq_attach(mq, seg, NULL);
-	out->msg_cap = MAXALIGN(offsetof(RmRowMsg, key) + RM_STORE_ID_MAX_BYTES +
-							sizeof(RmResult));
-	out->msg = palloc(out->msg_cap);
-
+	mqh = shm_mq_attach(mq, seg, NULL);
 	wait_ranges(sh);
-	SPI_connect();
-	while (!out->detached &&
-		   (out->range = claim_worker_range(sh)) < sh->nranges)
-	{
-		rm_par_compute_range(sh, out->range, worker_emit, out);
-		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */
-	}
-	SPI_finish();
-	shm_mq_detach(out->mqh);
+	rm_par_send_ranges(sh, mqh);
+	shm_mq_detach(mqh);
 }

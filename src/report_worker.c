@@ -70,6 +70,7 @@
 #include "utils/wait_event.h"
 
 #include "report_file.h"
+#include "report_parallel.h"
 #include "report_queue.h"
 #include "report_slots.h"
 #include "report_worker.h"
@@ -455,6 +456,7 @@ wait_idle(void)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			rm_helpers_trim();	/* restmon.report_workers lowered */
 			if (rm_slot_held() >= rm_max_report_workers())
 				break;
 		}
@@ -508,6 +510,7 @@ restmon_report_worker_main(Datum main_arg pg_attribute_unused())
 	if (!rm_slot_take_waiting(args.wait_slot))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	rm_helpers_enable();		/* its reports' kept helpers (report_helper.c) */
 
 	/*
 	 * Every queued report, and those that come while it waits idle; then the

@@ -186,5 +186,6 @@ _PG_init(void)
 {
 	define_load_gucs();
 	define_report_gucs();
+	rm_helper_define_gucs();	/* report_helper_worker.c */
 	MarkGUCPrefixReserved("restmon");
 }
