@@ -58,6 +58,7 @@
 #include "utils/wait_event.h"
 
 #include "report_helper.h"
+#include "report_worker.h"
 
 /* the report worker's helpers (NULL/0 in every other process) */
 static bool helpers_on = false;
@@ -189,16 +190,10 @@ start_helper(int i)
 	MemoryContext oldcxt;
 	bool		ok;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "restmon");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "restmon_report_helper_main");
+	rm_bgworker_init(&worker, "restmon_report_helper_main",
+					 "restmon report helper");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "restmon report helper %d of pid %d",
 			 i + 1, MyProcPid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "restmon report helper");
 	worker.bgw_notify_pid = MyProcPid;
 	args.dboid = MyDatabaseId;
 	args.roleoid = GetSessionUserId();

@@ -100,6 +100,26 @@ static bool xact_callback_registered = false;
  * ---------------------------------------------------------------------
  */
 
+/*
+ * A dynamic background worker of restmon's, one that connects to a
+ * database and is never restarted: function is its entry point in this
+ * library, type what pg_stat_activity shows.  The caller names it and
+ * fills bgw_notify_pid and bgw_extra.
+ */
+void
+rm_bgworker_init(BackgroundWorker *worker, const char *function,
+				 const char *type)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "restmon");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+}
+
 /* register one worker; false when no background worker slot is free */
 static bool
 register_worker(Oid dboid, Oid roleoid, bool wait_slot)
@@ -107,16 +127,10 @@ register_worker(Oid dboid, Oid roleoid, bool wait_slot)
 	BackgroundWorker worker;
 	RmWorkerArgs args;
 
-	memset(&worker, 0, sizeof(worker));
 	memset(&args, 0, sizeof(args));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
-		BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "restmon");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "restmon_report_worker_main");
+	rm_bgworker_init(&worker, "restmon_report_worker_main",
+					 "restmon report worker");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "restmon report worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "restmon report worker");
 	worker.bgw_notify_pid = 0;
 
 	args.dboid = dboid;
