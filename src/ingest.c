@@ -262,6 +262,7 @@ rm_ingest_status_text(RmIngest *st, const char *name, const char *data,
 	st->path = name;
 	st->reader = &reader;
 	st->state_alerts = true;
+	st->max_items = len / 16 + 1;	/* a poll's line is longer than 16 bytes */
 	rm_reader_open_mem(&reader, data, len, name);
 	rm_batch_init(st);
 	read_header(st, &reader);

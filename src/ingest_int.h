@@ -142,6 +142,13 @@ typedef struct RmIngest
 	bool		state_alerts;
 	void	   *api;			/* the API batch being recorded */
 
+	/*
+	 * A load of at most max_items polls (0: not known, a file) that fits
+	 * one chunk locks its stores' rows instead of the table (polls.c)
+	 */
+	int64		max_items;
+	bool		store_locks;
+
 	/* retention (prune.c): polls older than edge are not loaded */
 	bool		edge_known;		/* edge looked up, at the first poll */
 	bool		has_edge;		/* retention on and polls stored */
@@ -245,6 +252,7 @@ extern void rm_polls_finish(RmIngest *st);
 
 /* store_track.c: restmon.store after a chunk of new polls (inside SPI) */
 extern void rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n);
+extern void rm_lock_stores(Datum *ids, Datum *firsts, Datum *lasts, int n);
 
 /* snapshot.c: business hours and time zones */
 extern void rm_stage_create(RmIngest *st);

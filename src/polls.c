@@ -43,6 +43,7 @@
 #include "utils/timestamp.h"
 
 #include "alerts.h"
+#include "coordinator.h"
 #include "ingest_int.h"
 #include "observation.h"
 
@@ -142,6 +143,8 @@ rm_polls_init(RmIngest *st)
 							  (int64) sizeof(RmPollRow),
 							  (int64) (MaxAllocHugeSize / sizeof(RmPollRow)));
 	st->max_polls = Max(st->max_polls, 1024);
+	st->store_locks = st->max_items > 0 && st->max_items <= st->max_polls &&
+		!rm_coordinator_active();
 	st->poll_cap = Min(st->max_polls, initial_cap(st->reader));
 	st->polls = MemoryContextAllocHuge(st->pollcxt,
 									   sizeof(RmPollRow) * (Size) st->poll_cap);
@@ -499,6 +502,32 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 						nstored, ap->added, nadded);
 }
 
+/*
+ * Before a chunk that is the whole load is applied: each of its stores'
+ * rows in restmon.store widened to the chunk's polls of it and locked to
+ * the end of the transaction, in store order (store_track.c).  What the
+ * chunk adds is inside that range: a poll it inserts, and a duplicate,
+ * which is stored already.
+ */
+static void
+lock_chunk_stores(RmIngest *st, text **by_rank)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * st->nstores);
+	Datum	   *firsts = palloc(sizeof(Datum) * st->nstores);
+	Datum	   *lasts = palloc(sizeof(Datum) * st->nstores);
+	int			n = 0;
+
+	for (int i = 0, j; i < st->npolls; i = j)
+	{
+		for (j = i + 1; j < st->npolls && st->polls[j].store == st->polls[i].store; j++)
+			;
+		ids[n] = PointerGetDatum(by_rank[st->polls[i].store]);
+		firsts[n] = TimestampTzGetDatum(st->polls[i].t);
+		lasts[n++] = TimestampTzGetDatum(st->polls[j - 1].t);
+	}
+	rm_lock_stores(ids, firsts, lasts, n);
+}
+
 /* apply the chunk gathered so far, then start an empty one */
 static void
 apply_chunk(RmIngest *st)
@@ -516,12 +545,22 @@ apply_chunk(RmIngest *st)
 	ap.by_rank = sort_chunk(st);
 
 	/*
-	 * One status ingestion at a time, so what it found absent stays absent
-	 * until it inserts it; then a snapshot taken after the lock (in READ
-	 * COMMITTED) that also sees the chunks applied before this one.
+	 * One writer of a store's polls at a time, so what it found absent stays
+	 * absent until it inserts it: a file's load holds the table, a load that
+	 * fits one chunk its stores' rows (the banner); then a snapshot taken
+	 * after the locks (in READ COMMITTED) that also sees the chunks applied
+	 * before this one.
 	 */
-	rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
-	(void) rm_obs_bulk_if_empty(&ap.obs);	/* an empty table: indexes by sort */
+	if (st->store_locks)
+	{
+		rm_obs_open(&ap.obs, RowExclusiveLock, ACL_SELECT | ACL_INSERT);
+		lock_chunk_stores(st, ap.by_rank);
+	}
+	else
+	{
+		rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+		(void) rm_obs_bulk_if_empty(&ap.obs);	/* empty: indexes by sort */
+	}
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	UpdateActiveSnapshotCommandId();
@@ -549,7 +588,8 @@ apply_chunk(RmIngest *st)
 	PopActiveSnapshot();
 
 	/* restmon.store, as the statement trigger keeps it for other writers */
-	rm_track_stores(ap.track_id, ap.track_lo, ap.track_hi, ap.ntrack);
+	if (!st->store_locks)
+		rm_track_stores(ap.track_id, ap.track_lo, ap.track_hi, ap.ntrack);
 	if (st->reject_conflicts != NULL)
 		st->reject_conflicts(st, ap.conflict_no, ap.nconflicts);
 	else

@@ -25,12 +25,13 @@
  *	  whose polls are all gone keeps its row, hours and zone, and stays in
  *	  the reports it was in;
  *	- a batch never waits for an ingestion: it takes its lock on
- *	  restmon.observation only if no ingestion holds one (else it deletes
+ *	  restmon.observation (ShareRowExclusiveLock, which every status load's
+ *	  lock conflicts with) only if no ingestion holds one (else it deletes
  *	  nothing, and the next upkeep tries again), and deletes per store
  *	  through the primary key until about max_rows rows are gone or about
  *	  max_ms milliseconds have passed, so an ingestion that starts
- *	  meanwhile waits at most for one batch; a RowExclusiveLock never
- *	  blocks a report (AccessShareLock).
+ *	  meanwhile waits at most for one batch; that lock never blocks a
+ *	  report (AccessShareLock).
  *
  *-------------------------------------------------------------------------
  */
@@ -182,8 +183,14 @@ rm_prune_observations(int64 max_rows, int max_ms)
 	relid = get_relname_relid("observation", get_namespace_oid("restmon", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "table restmon.observation is missing");
-	/* an ingestion holds ShareRowExclusiveLock: never wait for it */
-	if (!ConditionalLockRelationOid(relid, RowExclusiveLock))
+	/*
+	 * Every status load holds the table (ShareRowExclusiveLock) or writes
+	 * its rows (RowExclusiveLock): never wait for one, and hold both off
+	 * (with other prunes) until this transaction ends, so that no load
+	 * brings back what this deletes: a load's edge is then looked up after
+	 * this commits.
+	 */
+	if (!ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
 		return 0;
 
 	SPI_connect();
@@ -220,9 +227,9 @@ restmon_prune_observations(PG_FUNCTION_ARGS)
 
 /*
  * The retention edge of this load, looked up at its first poll: first the
- * lock that serializes status loads (apply_chunk's; held to the end of the
- * transaction, and pruning never waits for it), then the latest poll
- * stored, in a snapshot taken after the lock (READ COMMITTED).
+ * lock apply_chunk will take (held to the end of the transaction; pruning
+ * never waits for it, and no prune runs while it is held), then the latest
+ * poll stored, in a snapshot taken after the lock (READ COMMITTED).
  */
 static void
 find_edge(RmIngest *st)
@@ -232,7 +239,8 @@ find_edge(RmIngest *st)
 	st->edge_known = true;
 	if (restmon_observation_retention < 0)
 		return;
-	rm_obs_open(&obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
+	rm_obs_open(&obs, st->store_locks ? RowExclusiveLock : ShareRowExclusiveLock,
+				ACL_SELECT | ACL_INSERT);
 	rm_obs_close(&obs);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	st->has_edge = rm_retention_edge_bound(&st->edge, &st->edge_exact);

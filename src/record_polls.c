@@ -161,6 +161,7 @@ record_batch(RmIngest *st, Jsonb *polls, const char *name)
 	st->api = &polls->root;
 	st->reject_conflicts = reject_conflicts;
 	st->state_alerts = true;
+	st->max_items = n;
 	rm_batch_init(st);
 	rm_polls_init(st);
 

@@ -291,11 +291,29 @@ store_close(RmStoreRel *s)
 }
 
 /*
- * One store: true when its row is there and now covers [first, last]
- * (widened in place if needed); false when the SQL upsert must do it.
+ * Lock the row version in s->slot, or the newest one after it, as UPDATE
+ * would (waiting for a writer that holds it): false when it is gone.
  */
 static bool
-track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
+lock_row(RmStoreRel *s)
+{
+	TM_FailureData tmfd;
+
+	return table_tuple_lock(s->heap, &s->slot->tts_tid, GetActiveSnapshot(),
+							s->newslot, GetCurrentCommandId(true),
+							LockTupleNoKeyExclusive, LockWaitBlock,
+							TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+							&tmfd) == TM_Ok;
+}
+
+/*
+ * One store: true when its row is there and now covers [first, last]
+ * (widened in place if needed), and with lock is locked too; false when
+ * SQL must do it.
+ */
+static bool
+track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last,
+		  bool lock)
 {
 	bool		isnull;
 	TimestampTz was_first;
@@ -316,7 +334,7 @@ track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 	was_first = DatumGetTimestampTz(slot_getattr(s->slot, 2, &isnull));
 	was_last = DatumGetTimestampTz(slot_getattr(s->slot, 3, &isnull));
 	if (was_first <= first && was_last >= last)
-		return true;			/* nothing to widen */
+		return !lock || lock_row(s);	/* nothing to widen */
 
 	ExecClearTuple(s->newslot);
 	s->newslot->tts_values[0] = slot_getattr(s->slot, 1, &isnull);
@@ -329,7 +347,7 @@ track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 								InvalidSnapshot, true, &tmfd, &lockmode,
 								&update_indexes);
 	if (result != TM_Ok)
-		return false;			/* changed meanwhile: the upsert decides */
+		return false;			/* changed meanwhile: SQL decides */
 	/* not HOT: new index entries (update = false: no range table here) */
 	if (update_indexes)
 	{
@@ -342,11 +360,31 @@ track_one(RmStoreRel *s, Datum id, TimestampTz first, TimestampTz last)
 }
 
 /*
- * restmon.store after a chunk of new polls: store ids[i] got new polls
- * from firsts[i] to lasts[i] (timestamptz).  Inside SPI.
+ * One store's row through SQL, now: the upsert, then a lock on the row
+ * (which the upsert leaves unlocked when it has nothing to change)
  */
-void
-rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
+static void
+lock_in_sql(Datum id, Datum first, Datum last)
+{
+	static SPIPlanPtr plan = NULL;
+	RmTrackRest one = {&id, &first, &last, 1};
+	Oid			type = TEXTOID;
+	SPIPlanPtr	p = rm_kept_plan(&plan,
+								 "SELECT FROM restmon.store s"
+								 " WHERE s.store_id = $1 FOR NO KEY UPDATE",
+								 1, &type);
+
+	track_in_sql(&one);
+	if (SPI_execute_plan(p, &id, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock a row of restmon.store");
+}
+
+/*
+ * ids[0..n) widened to firsts[i] .. lasts[i]; with lock, each row locked
+ * too, in the order given, and the poll bound raised before any of them.
+ */
+static void
+track(Datum *ids, Datum *firsts, Datum *lasts, int n, bool lock)
 {
 	RmTrackRest rest = {0};
 	RmStoreRel	s;
@@ -355,6 +393,10 @@ rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
 
 	if (n == 0)
 		return;
+	for (int i = 0; i < n; i++)
+		latest = Max(latest, DatumGetTimestampTz(lasts[i]));
+	if (lock)
+		raise_poll_bound(latest);
 	rest.ids = palloc(sizeof(Datum) * n);
 	rest.firsts = palloc(sizeof(Datum) * n);
 	rest.lasts = palloc(sizeof(Datum) * n);
@@ -365,16 +407,39 @@ rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
 	for (int i = 0; i < n; i++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!direct || !track_one(&s, ids[i],
-								  DatumGetTimestampTz(firsts[i]),
-								  DatumGetTimestampTz(lasts[i])))
+		if (direct && track_one(&s, ids[i], DatumGetTimestampTz(firsts[i]),
+								DatumGetTimestampTz(lasts[i]), lock))
+			continue;
+		if (lock)
+			lock_in_sql(ids[i], firsts[i], lasts[i]);
+		else
 			rest_add(&rest, ids[i], firsts[i], lasts[i]);
-		latest = Max(latest, DatumGetTimestampTz(lasts[i]));
 	}
 	if (direct)
 		store_close(&s);
 	PopActiveSnapshot();
-	if (direct)
+	if (direct && !lock)
 		raise_poll_bound(latest);
 	track_in_sql(&rest);
+}
+
+/*
+ * restmon.store after a chunk of new polls: store ids[i] got new polls
+ * from firsts[i] to lasts[i] (timestamptz).  Inside SPI.
+ */
+void
+rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
+{
+	track(ids, firsts, lasts, n, false);
+}
+
+/*
+ * Before a chunk that is a whole load is applied (polls.c): store ids[i]
+ * will get polls from firsts[i] to lasts[i], ids in store order; each row
+ * widened and locked, in that order.  Inside SPI.
+ */
+void
+rm_lock_stores(Datum *ids, Datum *firsts, Datum *lasts, int n)
+{
+	track(ids, firsts, lasts, n, true);
 }
