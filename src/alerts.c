@@ -12,8 +12,8 @@
  * its inputs while polls.c applies a chunk, store by store, from the one
  * read of the primary key that polls.c makes anyway to find duplicates
  * (the rows of the chunk not yet inserted; polls.c holds the lock that
- * keeps every other writer out, so what it read and what it inserts are
- * all the store has when the chunk is applied):
+ * keeps every other writer of the store out, so what it read and what it
+ * inserts are all the store has when the chunk is applied):
  *
  *	1. before the chunk: its stores' zones and business hours
  *	   (alert_hours.c, cached across batches);

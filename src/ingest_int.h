@@ -96,6 +96,15 @@ struct rmstore_hash;			/* polls.c: interned store ids */
 struct RmLineReader;			/* csv.c */
 
 /* state of one file's ingestion, or of one API batch */
+/* a status poll gathered (polls.c), 24 bytes */
+typedef struct RmPollRow
+{
+	TimestampTz t;
+	int64		line_no;
+	int32		store;			/* index in store_text; rank while sorting */
+	bool		active;
+} RmPollRow;
+
 typedef struct RmIngest
 {
 	const RmSourceDef *def;
@@ -143,8 +152,8 @@ typedef struct RmIngest
 	void	   *api;			/* the API batch being recorded */
 
 	/*
-	 * A load of at most max_items polls (0: not known, a file) that fits
-	 * one chunk locks its stores' rows instead of the table (polls.c)
+	 * A load of at most max_items polls (0: not known, a file) that fits one
+	 * chunk locks its stores' rows instead of the table (polls.c)
 	 */
 	int64		max_items;
 	bool		store_locks;
@@ -253,6 +262,7 @@ extern void rm_polls_finish(RmIngest *st);
 /* store_track.c: restmon.store after a chunk of new polls (inside SPI) */
 extern void rm_track_stores(Datum *ids, Datum *firsts, Datum *lasts, int n);
 extern void rm_lock_stores(Datum *ids, Datum *firsts, Datum *lasts, int n);
+extern text **rm_sort_chunk(RmIngest *st);	/* poll_sort.c */
 
 /* snapshot.c: business hours and time zones */
 extern void rm_stage_create(RmIngest *st);

@@ -183,12 +183,12 @@ rm_prune_observations(int64 max_rows, int max_ms)
 	relid = get_relname_relid("observation", get_namespace_oid("restmon", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "table restmon.observation is missing");
+
 	/*
-	 * Every status load holds the table (ShareRowExclusiveLock) or writes
-	 * its rows (RowExclusiveLock): never wait for one, and hold both off
-	 * (with other prunes) until this transaction ends, so that no load
-	 * brings back what this deletes: a load's edge is then looked up after
-	 * this commits.
+	 * Every status load holds the table (ShareRowExclusiveLock) or writes its
+	 * rows (RowExclusiveLock): never wait for one, and hold both off (with
+	 * other prunes) until this transaction ends, so that no load brings back
+	 * what this deletes: a load's edge is then looked up after this commits.
 	 */
 	if (!ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
 		return 0;

@@ -26,6 +26,14 @@
  * session, pruned, moved by VACUUM FULL, a rolled-back update) sends the
  * lookup to the primary key as before, which puts the TID right again.
  *
+ * A load that fits one chunk (polls.c) calls rm_lock_stores before it
+ * reads its stores' polls: the same widening, with the chunk's polls of
+ * each store, and every row locked as UPDATE locks it, store after store
+ * in the order given (store order), waiting for another load that holds
+ * one.  A store that needs SQL there gets it at once, in its turn, so the
+ * order holds; restmon.poll_bound is raised before the first row (the
+ * one row every load may update, taken before any store's).
+ *
  * Invariants:
  *	- afterwards every store given has a row whose range covers its new
  *	  polls, widened exactly as the SQL function widens it (LEAST of the
