@@ -40,7 +40,7 @@ FROM generate_series(0, 19) s \gset
 INSERT INTO restmon.observation VALUES ('seed', '2023-03-05 00:00+00', true);
 \unset ON_ERROR_STOP
 
-SELECT plan(13);
+SELECT plan(17);
 SELECT is((SELECT latest_at FROM restmon.poll_bound), '2023-03-06 00:00+00'::timestamptz,
 	'the poll bound is the day after the latest poll');
 
@@ -142,6 +142,34 @@ SELECT dblink_exec('c1', 'COMMIT');
 SELECT is(restmon_prune_observations(), 1::bigint, 'and the old poll once it committed');
 SELECT is((SELECT count(*) FROM restmon.observation WHERE store_id = 'old'), 0::bigint,
 	'store old has no poll left');
+
+-- restmon.store with a trigger of the user's: every row goes through SQL
+-- (store_track.c), still one store after another; the trigger sees each
+-- new store's insert, then the update that widens t1
+CREATE TABLE public.store_writes (store_id text, op text);
+CREATE FUNCTION public.note_store_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.store_writes VALUES (NEW.store_id, TG_OP);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER note AFTER INSERT OR UPDATE ON restmon.store
+	FOR EACH ROW EXECUTE FUNCTION public.note_store_write();
+SELECT is((SELECT row(received, loaded, duplicate, rejected)::text
+		   FROM restmon_record_polls(pg_temp.polls('{t2,t1}', 0, 1))),
+	'(4,4,0,0)', 'with a user trigger on restmon.store: a batch of two new stores');
+SELECT is((SELECT row(received, loaded, duplicate, rejected)::text
+		   FROM restmon_record_polls(pg_temp.polls('{t1}', 1, 2))),
+	'(2,1,1,0)', 'and one that widens store t1');
+SELECT is((SELECT string_agg(store_id || ' ' || op, ', ' ORDER BY store_id, op)
+		   FROM public.store_writes),
+	't1 INSERT, t1 UPDATE, t2 INSERT', 'the trigger saw each write');
+SELECT is((SELECT string_agg(store_id || ' ' || to_char(first_observed_at, 'HH24') || '-' ||
+							 to_char(last_observed_at, 'HH24'), ', ' ORDER BY store_id)
+		   FROM restmon.store WHERE store_id LIKE 't%'),
+	't1 00-02, t2 00-01', 'the rows hold each store''s first and latest poll');
+DROP TRIGGER note ON restmon.store;
+DROP FUNCTION public.note_store_write();
+DROP TABLE public.store_writes;
 
 SELECT count(*) FROM (
 	SELECT dblink_disconnect('c' || j) FROM generate_series(1, 4) j) d;
