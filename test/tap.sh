@@ -88,6 +88,12 @@ listen_stop() {
 		"$tmp/listen" > "$tmp/got"
 }
 
+# listen_is DESCRIPTION: after listen_stop, "is" on the payloads received
+# ($tmp/got) against the expected ones, one a line on standard input.
+listen_is() {
+	is "$1" "$(cat)" "$(cat "$tmp/got")"
+}
+
 # alerts_fresh id...: the alert suites' start, a fresh restmon whose stores
 # (the ids) are in UTC and open 09:00-17:00 every day (semantics §1, §3).
 alerts_fresh() {
