@@ -91,11 +91,9 @@ typedef struct RmSourceDef
 /* sources.c: indexed by RmSource */
 extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 
-struct RmPollRow;				/* polls.c */
 struct rmstore_hash;			/* polls.c: interned store ids */
 struct RmLineReader;			/* csv.c */
 
-/* state of one file's ingestion, or of one API batch */
 /* a status poll gathered (polls.c), 24 bytes */
 typedef struct RmPollRow
 {
@@ -105,6 +103,7 @@ typedef struct RmPollRow
 	bool		active;
 } RmPollRow;
 
+/* state of one file's ingestion, or of one API batch */
 typedef struct RmIngest
 {
 	const RmSourceDef *def;
