@@ -275,7 +275,8 @@ typedef struct RmApply
 	int64	   *conflict_no;	/* lines of conflicting duplicates */
 	int			nconflicts;
 	int			conflict_cap;
-	Datum	   *track_id;		/* stores with new polls, and their range */
+	Datum	   *track_id;		/* stores with new polls, and their range;
+								 * with store locks, the chunk's stores */
 	Datum	   *track_lo;
 	Datum	   *track_hi;
 	int			ntrack;
@@ -355,7 +356,7 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 				add_conflict(ap, polls[r].line_no);
 		}
 	}
-	if (nadded > 0)
+	if (nadded > 0 && !st->store_locks) /* else tracked before */
 	{
 		ap->track_id[ap->ntrack] = id;
 		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(ap->added[0].t);
@@ -375,22 +376,17 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
  * which is stored already.
  */
 static void
-lock_chunk_stores(RmIngest *st, text **by_rank)
+lock_chunk_stores(RmIngest *st, RmApply *ap)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * st->nstores);
-	Datum	   *firsts = palloc(sizeof(Datum) * st->nstores);
-	Datum	   *lasts = palloc(sizeof(Datum) * st->nstores);
-	int			n = 0;
-
 	for (int i = 0, j; i < st->npolls; i = j)
 	{
 		for (j = i + 1; j < st->npolls && st->polls[j].store == st->polls[i].store; j++)
 			;
-		ids[n] = PointerGetDatum(by_rank[st->polls[i].store]);
-		firsts[n] = TimestampTzGetDatum(st->polls[i].t);
-		lasts[n++] = TimestampTzGetDatum(st->polls[j - 1].t);
+		ap->track_id[ap->ntrack] = PointerGetDatum(ap->by_rank[st->polls[i].store]);
+		ap->track_lo[ap->ntrack] = TimestampTzGetDatum(st->polls[i].t);
+		ap->track_hi[ap->ntrack++] = TimestampTzGetDatum(st->polls[j - 1].t);
 	}
-	rm_lock_stores(ids, firsts, lasts, n);
+	rm_lock_stores(ap->track_id, ap->track_lo, ap->track_hi, ap->ntrack);
 }
 
 /* apply the chunk gathered so far, then start an empty one */
@@ -408,6 +404,9 @@ apply_chunk(RmIngest *st)
 									 ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(applycxt);
 	ap.by_rank = rm_sort_chunk(st);
+	ap.track_id = palloc(sizeof(Datum) * st->nstores);
+	ap.track_lo = palloc(sizeof(Datum) * st->nstores);
+	ap.track_hi = palloc(sizeof(Datum) * st->nstores);
 
 	/*
 	 * One writer of a store's polls at a time, so what it found absent stays
@@ -419,7 +418,7 @@ apply_chunk(RmIngest *st)
 	if (st->store_locks)
 	{
 		rm_obs_open(&ap.obs, RowExclusiveLock, ACL_SELECT | ACL_INSERT);
-		lock_chunk_stores(st, ap.by_rank);
+		lock_chunk_stores(st, &ap);
 	}
 	else
 	{
@@ -432,9 +431,6 @@ apply_chunk(RmIngest *st)
 
 	ap.stored_cap = 256;
 	ap.stored = palloc(sizeof(RmObs) * ap.stored_cap);
-	ap.track_id = palloc(sizeof(Datum) * st->nstores);
-	ap.track_lo = palloc(sizeof(Datum) * st->nstores);
-	ap.track_hi = palloc(sizeof(Datum) * st->nstores);
 	ap.added_cap = 256;
 	ap.added = palloc(sizeof(RmObs) * ap.added_cap);
 	if (st->state_alerts)
