@@ -40,33 +40,6 @@
 
 PGDLLEXPORT void restmon_report_helper_main(Datum main_arg);
 
-/* restmon.debug_report_helper_error: a test's way to make a helper fail */
-bool		restmon_debug_report_helper_error = false;
-
-/* restmon.report_helpers: report workers keep their helpers */
-bool		restmon_report_helpers = true;
-
-void
-rm_helper_define_gucs(void)
-{
-	DefineCustomBoolVariable("restmon.report_helpers",
-							 "Report workers keep the other processes of their parallel reports alive, waiting for the next report.",
-							 "Off: a report worker starts parallel workers for each report, as restmon_store_uptime() does.",
-							 &restmon_report_helpers,
-							 true,
-							 PGC_SIGHUP,
-							 0,
-							 NULL, NULL, NULL);
-	DefineCustomBoolVariable("restmon.debug_report_helper_error",
-							 "Makes every kept report helper fail each report it takes part in (for tests).",
-							 "A report worker then also waits, at the end of each report, for its helpers to have taken part.",
-							 &restmon_debug_report_helper_error,
-							 false,
-							 PGC_SUSET,
-							 GUC_NOT_IN_SAMPLE,
-							 NULL, NULL, NULL);
-}
-
 typedef struct RmHelper
 {
 	RmHelperCtl *ctl;
@@ -162,13 +135,6 @@ take_part(RmHelper *h, uint32 gen)
 	shm_mq_handle *mqh;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	if (must_exit(h, false))
-		return;					/* a newer helper has the slot */
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
 	pg_atomic_write_u32(&h->slot->busy, gen);
 	pg_memory_barrier();
 	if (pg_atomic_read_u32(&h->ctl->gen) == gen &&

@@ -87,7 +87,6 @@ typedef struct RmLeader
 	ParallelContext *pcxt;		/* its workers; NULL: kept helpers */
 	/* kept helpers: queue i detached (raises a helper's error) */
 	void		(*detached) (struct RmLeader *L, int queue);
-	void	   *helpers;		/* kept helpers: report_helper.c's state */
 } RmLeader;
 
 /* report_parallel.c */
@@ -104,7 +103,6 @@ extern double rm_par_store_estimate(void);
 extern text *rm_par_bound(RmParallelShared *sh, int i);
 extern void rm_par_compute_range(RmParallelShared *sh, int i,
 								 RmRangeEmit emit, void *arg);
-extern int	rm_par_claim_worker_range(RmParallelShared *sh);
 extern void rm_par_send_ranges(RmParallelShared *sh, shm_mq_handle *mqh);
 
 /* report_helper.c: kept helpers of a report worker */

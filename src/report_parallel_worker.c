@@ -69,8 +69,8 @@ rm_par_compute_range(RmParallelShared *sh, int i, RmRangeEmit emit,
  * A worker's next range: the next one no process took, or nranges when
  * only the last RM_LEADER_TAIL are left (the leader takes them)
  */
-int
-rm_par_claim_worker_range(RmParallelShared *sh)
+static int
+claim_worker_range(RmParallelShared *sh)
 {
 	uint32		r = pg_atomic_read_u32(&sh->next_range);
 
@@ -154,7 +154,7 @@ rm_par_send_ranges(RmParallelShared *sh, shm_mq_handle *mqh)
 	out->msg = palloc(out->msg_cap);
 	SPI_connect();
 	while (!out->detached &&
-		   (out->range = rm_par_claim_worker_range(sh)) < sh->nranges)
+		   (out->range = claim_worker_range(sh)) < sh->nranges)
 	{
 		rm_par_compute_range(sh, out->range, worker_emit, out);
 		send_msg(out, NULL, -1, NULL, 0);	/* the range's end */

@@ -31,6 +31,8 @@ int			restmon_report_workers = -1;
 int			restmon_report_worker_idle = RM_REPORT_WORKER_IDLE_DEFAULT;
 int			restmon_observation_retention = RM_OBSERVATION_RETENTION_DEFAULT;
 int			restmon_gather_chunk = RM_GATHER_CHUNK_DEFAULT;
+bool		restmon_report_helpers = true;
+bool		restmon_debug_report_helper_error = false;
 
 void		_PG_init(void);
 
@@ -179,6 +181,24 @@ define_report_gucs(void)
 							PGC_USERSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+
+	/* report_helper.c: kept helpers, and a test's way to make one fail */
+	DefineCustomBoolVariable("restmon.report_helpers",
+							 "Report workers keep the other processes of their parallel reports alive, waiting for the next report.",
+							 "Off: a report worker starts parallel workers for each report, as restmon_store_uptime() does.",
+							 &restmon_report_helpers,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("restmon.debug_report_helper_error",
+							 "Makes every kept report helper fail each report it takes part in (for tests).",
+							 "A report worker then also waits, at the end of each report, for its helpers to have taken part.",
+							 &restmon_debug_report_helper_error,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 }
 
 void
@@ -186,6 +206,5 @@ _PG_init(void)
 {
 	define_load_gucs();
 	define_report_gucs();
-	rm_helper_define_gucs();	/* report_helper_worker.c */
 	MarkGUCPrefixReserved("restmon");
 }

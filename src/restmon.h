@@ -21,14 +21,11 @@ extern int	restmon_max_future; /* minutes; -1: no limit */
 extern int	restmon_max_report_workers; /* -1: max_worker_processes / 4 */
 extern bool restmon_state_alerts;
 extern int	restmon_report_workers; /* -1: max_parallel_workers_per_gather */
-
-/* report_helper_worker.c: a test's way to make a kept report helper fail */
-extern bool restmon_debug_report_helper_error;
-extern bool restmon_report_helpers;
-extern void rm_helper_define_gucs(void);
 extern int	restmon_report_worker_idle; /* ms a report worker waits idle */
 extern int	restmon_observation_retention;	/* minutes; -1: keep all */
 extern int	restmon_gather_chunk;	/* bytes a value of gather.c, about */
+extern bool restmon_report_helpers; /* report workers keep their helpers */
+extern bool restmon_debug_report_helper_error;	/* tests: helpers fail */
 
 #define RM_GATHER_CHUNK_DEFAULT	(64 * 1024)
 
