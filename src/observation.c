@@ -9,12 +9,10 @@
  * key's leaf pages, a page at a time, as nbtree's own scan reads them, and
  * takes the values from the index items, as an index-only scan does (the
  * heap visited only for pages not all-visible): no scan key evaluated per
- * item, no plan, slot or tuple copy per row, and no descent from the root
- * for a store that starts on the page the previous store ended on (and
- * the next page prefetched when the range goes on), nor for one that
- * starts under the same level-1 page (older polls kept before its
- * horizon): only that page's binary search.
- * Ingestion's inserts through the same handle are observation_write.c's.
+ * item, no plan, slot or tuple copy per row, and the next page prefetched
+ * when the range goes on.  Where each range starts is observation_find.c's
+ * (mostly with no descent from the root); ingestion's inserts through the
+ * same handle are observation_write.c's.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,14 +44,8 @@
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
-#include "observation.h"
+#include "observation_int.h"
 #include "restmon.h"
-
-#ifdef __GNUC__
-#define rm_prefetch_mem(a)	__builtin_prefetch(a)
-#else
-#define rm_prefetch_mem(a)	((void) 0)
-#endif
 
 /* an index item of a leaf page, kept while the page is read */
 typedef struct RmLeafItem
@@ -62,200 +54,6 @@ typedef struct RmLeafItem
 	bool		active;
 	ItemPointerData tid;
 } RmLeafItem;
-
-/*
- * The values of a leaf item of the primary key: store_id's bytes,
- * observed_at and active, read in place (the layout index_form_tuple
- * gives three not-null columns).
- */
-static inline void
-leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
-			TimestampTz *t, bool *active)
-{
-	char	   *tp = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
-	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
-	Form_pg_attribute a2 = TupleDescAttr(desc, 2);
-	uint32		off;
-	struct varlena *v;
-
-	if (IndexTupleHasNulls(itup))
-		elog(ERROR, "a primary key item of restmon.observation holds a null");
-
-	/*
-	 * the common case, a store id with a 1-byte header (under 127 bytes),
-	 * unaligned, then observed_at aligned on a double, then active
-	 */
-	if (VARATT_IS_1B(tp) && !VARATT_IS_1B_E(tp) &&
-		a1->attlen == sizeof(TimestampTz) && a1->attalign == TYPALIGN_DOUBLE &&
-		a2->attlen == sizeof(bool) && a2->attalign == TYPALIGN_CHAR)
-	{
-		off = att_align_nominal(VARSIZE_1B(tp), TYPALIGN_DOUBLE);
-		*id = VARDATA_1B(tp);
-		*len = VARSIZE_1B(tp) - VARHDRSZ_SHORT;
-		*t = *(TimestampTz *) (tp + off);
-		*active = *(bool *) (tp + off + sizeof(TimestampTz));
-		return;
-	}
-	off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
-	v = (struct varlena *) (tp + off);
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
-	*id = VARDATA_ANY(v);
-	*len = VARSIZE_ANY_EXHDR(v);
-	off = att_addlength_pointer(off, -1, tp + off);
-	off = att_align_nominal(off, a1->attalign);
-	*t = DatumGetTimestampTz(fetchatt(a1, tp + off));
-	off = att_addlength_pointer(off, a1->attlen, tp + off);
-	off = att_align_nominal(off, a2->attalign);
-	*active = DatumGetBool(fetchatt(a2, tp + off));
-}
-
-/* the first offset of the leaf page whose item is > key (maxoff + 1: none) */
-static OffsetNumber
-leaf_first_after(Relation index, BTScanInsert key, Page page)
-{
-	BTPageOpaque opaque = BTPageGetOpaque(page);
-	OffsetNumber lo = P_FIRSTDATAKEY(opaque);
-	OffsetNumber hi = PageGetMaxOffsetNumber(page) + 1;
-
-	while (lo < hi)
-	{
-		OffsetNumber mid = lo + (hi - lo) / 2;
-
-		if (_bt_compare(index, key, page, mid) >= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * leaf_first_after for store ids in byte order: the first offset of the
- * leaf page whose item is > (id, lo), the items' values compared in place
- * (leaf_values) rather than through _bt_compare's calls per attribute.
- */
-static OffsetNumber
-leaf_first_after_bytes(TupleDesc desc, Page page, const char *id, int len,
-					   TimestampTz lo)
-{
-	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page));
-	OffsetNumber high = PageGetMaxOffsetNumber(page) + 1;
-
-	while (low < high)
-	{
-		OffsetNumber mid = low + (high - low) / 2;
-		const char *iid_id;
-		int			iid_len;
-		TimestampTz t;
-		bool		active;
-		int			c;
-
-		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, mid)),
-					&iid_id, &iid_len, &t, &active);
-		c = rm_key_cmp(iid_id, iid_len, id, len);
-		if (c < 0 || (c == 0 && t <= lo))
-			low = mid + 1;
-		else
-			high = mid;
-	}
-	return low;
-}
-
-/*
- * The leaf page, read-locked, where the first item > key is, found from the
- * level-1 page of the last descent (o->parent, kept pinned) when key lies
- * under it, else InvalidBuffer (o->parent released).  A later store whose
- * range starts some leaves on (older polls kept before its horizon) needs
- * no root nor levels above: key is past the last key searched, so past
- * the page's low bound, kept (as a leaf's, leaf_find) until it is deleted.
- */
-static Buffer
-leaf_from_parent(RmObsTable *o)
-{
-	Buffer		buf = o->parent;
-	Page		page;
-	BTPageOpaque opaque;
-	OffsetNumber off;
-	BlockNumber child = P_NONE;
-
-	o->parent = InvalidBuffer;
-	_bt_lockbuf(o->index, buf, BT_READ);
-	page = BufferGetPage(buf);
-	opaque = BTPageGetOpaque(page);
-	if (!P_ISLEAF(opaque) && !P_IGNORE(opaque) && opaque->btpo_level == 1 &&
-		(P_RIGHTMOST(opaque) ||
-		 _bt_compare(o->index, o->key, page, P_HIKEY) < 0))
-	{
-		/* the last pivot <= key (the first is minus infinity) */
-		off = leaf_first_after(o->index, o->key, page) - 1;
-		child = BTreeTupleGetDownLink((IndexTuple)
-									  PageGetItem(page, PageGetItemId(page, off)));
-	}
-	_bt_unlockbuf(o->index, buf);
-	if (child == P_NONE)
-	{
-		ReleaseBuffer(buf);
-		return InvalidBuffer;
-	}
-	o->parent = buf;
-	/* the child may have split since: on to the right, as _bt_search does */
-	return _bt_moveright(o->index, o->key,
-						 _bt_getbuf(o->index, child, BT_READ), false, NULL,
-						 BT_READ, o->snapshot);
-}
-
-/*
- * The leaf page, read-locked, where the first item > key is (or, at its
- * end, its right sibling's first): the page the last read ended on when
- * key lies in it, else found from the root.  The last read ended on its
- * first item past its range, and every item before that one is before
- * key when the store is a later one (in byte order, the index's):
- * items only ever move right, and a page keeps its low bound until it is
- * deleted, which its pin and this snapshot's xmin keep from being
- * recycled.
- */
-static Buffer
-leaf_find(RmObsTable *o, const char *id, int len)
-{
-	Buffer		buf = o->leaf;
-	BTStack		stack;
-
-	o->leaf = InvalidBuffer;
-	if (BufferIsValid(buf))
-	{
-		Page		page;
-		BTPageOpaque opaque;
-
-		if (o->byte_order && rm_key_cmp(id, len, o->last_id, o->last_len) > 0)
-		{
-			_bt_lockbuf(o->index, buf, BT_READ);
-			page = BufferGetPage(buf);
-			opaque = BTPageGetOpaque(page);
-			if (P_ISLEAF(opaque) && !P_IGNORE(opaque) &&
-				(P_RIGHTMOST(opaque) ||
-				 _bt_compare(o->index, o->key, page, P_HIKEY) < 0))
-				return buf;
-			_bt_relbuf(o->index, buf);
-		}
-		else
-			ReleaseBuffer(buf);
-	}
-	if (BufferIsValid(o->parent) && o->byte_order &&
-		rm_key_cmp(id, len, o->last_id, o->last_len) > 0 &&
-		(buf = leaf_from_parent(o)) != InvalidBuffer)
-		return buf;
-	if (BufferIsValid(o->parent))
-		ReleaseBuffer(o->parent);
-	stack = _bt_search(o->index, o->key, &buf, BT_READ, o->snapshot);
-	/* the leaf's parent (level 1), kept pinned for the next stores */
-	o->parent = stack != NULL && BufferIsValid(buf) ?
-		ReadBuffer(o->index, stack->bts_blkno) : InvalidBuffer;
-	_bt_freestack(stack);
-	if (!BufferIsValid(buf))
-		PredicateLockRelation(o->index, o->snapshot);	/* an empty index */
-	return buf;
-}
 
 /*
  * Look up the right sibling, next, and pull its first bytes into the CPU's
@@ -331,8 +129,8 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 	 */
 	if (off <= maxoff)
 	{
-		leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
-					&iid_id, &iid_len, &t, &active);
+		rm_leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
+					   &iid_id, &iid_len, &t, &active);
 		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
 	}
 	/* the range goes on to the right: that page is read next */
@@ -347,11 +145,12 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
-		leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
+		rm_leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
 		if (!all_in &&
 			(iid_len != len || memcmp(iid_id, id, len) != 0 || t > hi))
 		{
 			*done = true;
+			o->end_off = off;
 			break;
 		}
 		o->items[n].t = t;
@@ -389,7 +188,7 @@ leaf_back(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
-		leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
+		rm_leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
 		if (iid_len != len || memcmp(iid_id, id, len) != 0 || t <= floor)
 		{
 			*done = true;
@@ -517,14 +316,13 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	o->key->scankeys[0].sk_argument = PointerGetDatum(sid);
 	o->key->scankeys[1].sk_argument = TimestampTzGetDatum(lo);
 
-	buf = leaf_find(o, id, len);
+	buf = rm_obs_find_leaf(o, id, len, lo);
 	if (BufferIsValid(buf))
 	{
 		Page		page = BufferGetPage(buf);
-		OffsetNumber off = o->byte_order ?
-		leaf_first_after_bytes(RelationGetDescr(o->index), page, id, len, lo) :
-		leaf_first_after(o->index, o->key, page);
+		OffsetNumber off = rm_obs_find_start(o, page, id, len, lo);
 		int			nback_read = 0;
+		bool		predict = false;
 
 		if (nback > 0)
 			nback_read = leaf_back(o, page, off, id, len, floor, nback,
@@ -542,6 +340,8 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			nitems = leaf_collect(o, page, off, id, len, hi, &done, &recent,
 								  nback_read);
 			nback_read = 0;
+			if (done)
+				predict = rm_obs_next_store(o, page, id, len, lo);
 			_bt_unlockbuf(o->index, buf);
 			if (done)
 				o->leaf = buf;	/* kept pinned for the next store */
@@ -553,6 +353,8 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			page = BufferGetPage(buf);
 			off = P_FIRSTDATAKEY(BTPageGetOpaque(page));
 		}
+		if (predict)
+			rm_obs_predict(o, lo);
 	}
 	memcpy(o->last_id, id, len);
 	o->last_len = len;

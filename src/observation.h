@@ -36,6 +36,13 @@ typedef struct RmObsTable
 	Buffer		parent;			/* pinned: the last descent's level-1 page */
 	char	   *last_id;		/* the store id of the last read */
 	int			last_len;
+	/* the next store's range start, found at the end of the last read */
+	BlockNumber next_block;		/* its leaf, or InvalidBlockNumber */
+	Buffer		next_recent;	/* the buffer that held it, for the read */
+	char	   *next_id;		/* the store id it is for */
+	int			next_len;
+	TimestampTz next_lo;
+	OffsetNumber end_off;		/* the last read's first item past it */
 	struct RmLeafItem *items;	/* one leaf page's items in range */
 	struct IndexFetchTableData *fetch;	/* visibility checks on the heap */
 	TupleTableSlot *slot;

@@ -89,6 +89,8 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 	o->vmbuffer = InvalidBuffer;
 	o->leaf = InvalidBuffer;
 	o->parent = InvalidBuffer;
+	o->next_block = InvalidBlockNumber;
+	o->next_id = NULL;
 	o->cxt = CurrentMemoryContext;
 }
 

@@ -181,8 +181,12 @@ define_report_gucs(void)
 							PGC_USERSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+}
 
-	/* report_helper.c: kept helpers, and a test's way to make one fail */
+/* report_helper.c: kept helpers, and a test's way to make one fail */
+static void
+define_helper_gucs(void)
+{
 	DefineCustomBoolVariable("restmon.report_helpers",
 							 "Report workers keep the other processes of their parallel reports alive, waiting for the next report.",
 							 "Off: a report worker starts parallel workers for each report, as restmon_store_uptime() does.",
@@ -206,5 +210,6 @@ _PG_init(void)
 {
 	define_load_gucs();
 	define_report_gucs();
+	define_helper_gucs();
 	MarkGUCPrefixReserved("restmon");
 }

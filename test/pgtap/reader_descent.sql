@@ -2,7 +2,9 @@
 -- A report reads each store's evidence horizon (semantics §5: the 192
 -- hours up to T) as a range of the primary key (src/observation.c), found
 -- from the leaf where the previous store's range ended, else from the
--- level-1 page of the last descent, else from the root.  Here every store
+-- leaf found for it at the end of the previous store's read (the item
+-- after that range is this store's oldest poll, src/observation_find.c),
+-- else from the level-1 page of the last descent, else from the root.  Here every store
 -- keeps 40 days of hourly polls, as restmon keeps 35 days by default
 -- (doc/operations.md, Retention): a store's horizon starts leaves after
 -- the previous store's range, under the same level-1 page for most stores
@@ -15,7 +17,7 @@
 \i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(7);
+SELECT plan(10);
 
 -- 400 stores (no hours: open 24/7, semantics §2), one poll an hour for 40
 -- days up to T = 2023-03-01 00:00 UTC, 960 each, active or not by a fixed
@@ -62,5 +64,29 @@ TRUNCATE restmon.observation;
 INSERT INTO restmon.observation SELECT * FROM horizon ORDER BY 1, 2;
 SELECT set_eq('SELECT * FROM restmon_store_uptime()', 'TABLE r_history',
 	'the horizon''s polls alone: the same rows');
+
+-- polls recorded as they arrive read each store's stored polls at their
+-- instants first (semantics §1.6: a poll already stored is a duplicate):
+-- one poll of every store at the same instant is read through the leaf
+-- found at the end of the previous store's read, as a report's are
+CREATE FUNCTION pg_temp.hour_of_polls(h int) RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT jsonb_agg(jsonb_build_object('store_id', format('st%s', lpad(s::text, 4, '0')),
+		'status', 'active',
+		'timestamp_utc', to_char(timestamptz '2023-03-01 00:00 UTC' + h * interval '1 hour',
+								 'YYYY-MM-DD"T"HH24:MI:SS"Z"')) ORDER BY s)
+	FROM generate_series(0, 399) s
+$$;
+SELECT row_eq($$SELECT loaded, duplicate FROM restmon_record_polls(pg_temp.hour_of_polls(1))$$,
+	ROW(400::bigint, 0::bigint), 'an hour later, one poll of every store: all new');
+SELECT row_eq($$SELECT loaded, duplicate FROM restmon_record_polls(pg_temp.hour_of_polls(1))$$,
+	ROW(0::bigint, 400::bigint), 'the same again: every store''s poll found, all duplicates');
+-- T itself, hour 0 of the start: store s was polled active there when
+-- 13 s % 5 <> 0, that is when s % 5 <> 0 (13 = 3 mod 5): 320 stores, whose
+-- active poll is a duplicate; the 80 others' stored inactive one wins and
+-- the active one is rejected as a conflicting duplicate (semantics §1.6)
+SELECT row_eq($$SELECT loaded, duplicate, rejected FROM restmon_record_polls(pg_temp.hour_of_polls(0))$$,
+	ROW(0::bigint, 320::bigint, 80::bigint),
+	'the polls at T: 320 duplicates, 80 conflicting duplicates');
 
 SELECT * FROM finish();

@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/observation_int.h
+ *	  What the two halves of the primary key's reader share: an item's
+ *	  values read in place (observation.c reads a store's range,
+ *	  observation_find.c finds where it starts).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RESTMON_OBSERVATION_INT_H
+#define RESTMON_OBSERVATION_INT_H
+
+#include "access/itup.h"
+#include "access/tupmacs.h"
+#include "storage/bufpage.h"
+
+#include "observation.h"
+
+#ifdef __GNUC__
+#define rm_prefetch_mem(a)	__builtin_prefetch(a)
+#else
+#define rm_prefetch_mem(a)	((void) 0)
+#endif
+
+/*
+ * The values of a leaf item of the primary key: store_id's bytes,
+ * observed_at and active, read in place (the layout index_form_tuple
+ * gives three not-null columns).
+ */
+static inline void
+rm_leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
+			   TimestampTz *t, bool *active)
+{
+	char	   *tp = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
+	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
+	Form_pg_attribute a2 = TupleDescAttr(desc, 2);
+	uint32		off;
+	struct varlena *v;
+
+	if (IndexTupleHasNulls(itup))
+		elog(ERROR, "a primary key item of restmon.observation holds a null");
+
+	/*
+	 * the common case, a store id with a 1-byte header (under 127 bytes),
+	 * unaligned, then observed_at aligned on a double, then active
+	 */
+	if (VARATT_IS_1B(tp) && !VARATT_IS_1B_E(tp) &&
+		a1->attlen == sizeof(TimestampTz) && a1->attalign == TYPALIGN_DOUBLE &&
+		a2->attlen == sizeof(bool) && a2->attalign == TYPALIGN_CHAR)
+	{
+		off = att_align_nominal(VARSIZE_1B(tp), TYPALIGN_DOUBLE);
+		*id = VARDATA_1B(tp);
+		*len = VARSIZE_1B(tp) - VARHDRSZ_SHORT;
+		*t = *(TimestampTz *) (tp + off);
+		*active = *(bool *) (tp + off + sizeof(TimestampTz));
+		return;
+	}
+	off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
+	v = (struct varlena *) (tp + off);
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
+	*id = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	off = att_addlength_pointer(off, -1, tp + off);
+	off = att_align_nominal(off, a1->attalign);
+	*t = DatumGetTimestampTz(fetchatt(a1, tp + off));
+	off = att_addlength_pointer(off, a1->attlen, tp + off);
+	off = att_align_nominal(off, a2->attalign);
+	*active = DatumGetBool(fetchatt(a2, tp + off));
+}
+
+/* observation_find.c */
+extern Buffer rm_obs_find_leaf(RmObsTable *o, const char *id, int len,
+							   TimestampTz lo);
+extern OffsetNumber rm_obs_find_start(RmObsTable *o, Page page,
+									  const char *id, int len,
+									  TimestampTz lo);
+extern bool rm_obs_next_store(RmObsTable *o, Page page, const char *id,
+							  int len, TimestampTz lo);
+extern void rm_obs_predict(RmObsTable *o, TimestampTz lo);
+
+#endif							/* RESTMON_OBSERVATION_INT_H */
