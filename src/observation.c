@@ -55,10 +55,12 @@ typedef struct RmLeafItem
 	ItemPointerData tid;
 } RmLeafItem;
 
+/* lines of a page */
+#define RM_PAGE_LINES	(BLCKSZ / 64)
+
 /*
- * Look up the right sibling, next, and pull its first bytes into the CPU's
- * cache while this page is read (leaf pages are in shared buffers: memory
- * is what waits); returns the buffer that held it, or InvalidBuffer.
+ * Look up the right sibling, next, whose items are read next; returns the
+ * buffer that held it, or InvalidBuffer.
  */
 static Buffer
 leaf_prefetch(RmObsTable *o, BlockNumber next)
@@ -69,10 +71,18 @@ leaf_prefetch(RmObsTable *o, BlockNumber next)
 		r = PrefetchBuffer(o->index, MAIN_FORKNUM, next);
 	if (!BufferIsValid(r.recent_buffer) || BufferIsLocal(r.recent_buffer))
 		return InvalidBuffer;
-	for (int i = 0; i < 4; i++)
-		rm_prefetch_mem((char *) BufferGetBlock(r.recent_buffer) + i * 64);
-	rm_prefetch_mem((char *) BufferGetBlock(r.recent_buffer) + BLCKSZ - 64);
 	return r.recent_buffer;
+}
+
+/*
+ * Line k of a page (0 .. RM_PAGE_LINES - 1) in the order a read takes
+ * them: the line pointers first, then from its end down, where the first
+ * items are on a page built by sorting
+ */
+static inline char *
+page_line(char *page, int k)
+{
+	return page + 64 * (k < 8 ? k : RM_PAGE_LINES + 7 - k);
 }
 
 /* the next page to the right not being deleted (recent: leaf_prefetch's) */
@@ -122,6 +132,8 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 	int			iid_len;
 	TimestampTz t;
 	bool		active;
+	char	   *right;
+	int			line = 0;
 
 	/*
 	 * items are in key order, dead ones too: when the page's last is in
@@ -133,14 +145,23 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 					   &iid_id, &iid_len, &t, &active);
 		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
 	}
-	/* the range goes on to the right: that page is read next */
+
+	/*
+	 * the range goes on to the right: that page is read next, pulled into the
+	 * CPU's cache a line an item read here (leaf pages are in shared buffers,
+	 * so memory is what waits; spread, the prefetches never queue)
+	 */
 	*recent = all_in ? leaf_prefetch(o, BTPageGetOpaque(page)->btpo_next) :
 		InvalidBuffer;
+	right = BufferIsValid(*recent) ? (char *) BufferGetBlock(*recent) : NULL;
 	*done = false;
 	for (; off <= maxoff; off++)
 	{
 		ItemId		iid = PageGetItemId(page, off);
 		IndexTuple	itup;
+
+		if (right != NULL && line < RM_PAGE_LINES)
+			rm_prefetch_mem(page_line(right, line++));
 
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
