@@ -35,6 +35,13 @@ build_and_install
 scripts/cluster.sh destroy
 scripts/cluster.sh start > /dev/null
 eval "$(scripts/cluster.sh env)"
+# restmon preloaded, as doc/operations.md ("Preloading restmon") advises
+# for a server that runs reports: no library load in each new session
+# and each parallel worker
+psql -X -q -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron', 'restmon'"
+scripts/cluster.sh stop > /dev/null
+scripts/cluster.sh start > /dev/null
+PRELOAD=$(psql -X -At -d postgres -c "SHOW shared_preload_libraries")
 DIR=$(cluster_dir)
 DATA="$DIR/data-bench"
 mkdir -p "$DATA"
@@ -506,6 +513,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'): PostgreSQL $pgv,"
 	echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory, shared_buffers $(q -d b_ref -c 'SHOW shared_buffers'),"
 	echo "shared memory in huge pages: $HUGE (scripts/cluster.sh reserves them when run as root)."
+	echo "shared_preload_libraries = '$PRELOAD' (doc/operations.md, \"Preloading restmon\")."
 	echo "Dataset: $STORES stores x 8 days of ~hourly polls ($POLLS polls), the demo generator's layout."
 	echo "Times are medians of $RUNS runs; every ratio compares figures of this run."
 	echo "HTTP figures: \`wrk -t2 -c16 -d${WRK_SECS}s\` against restmon-http (defaults) after a 1 s warm-up run of the same URL."

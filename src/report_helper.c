@@ -495,7 +495,7 @@ cut_and_begin(RmLeader *L, const RmParallelPass *pass, int nprocs,
 	if (estimate >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
 		gen = begin_pass(L, pass, maxranges);
 	nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
-							   &firsts, &nstores);
+							   estimate, &firsts, &nstores);
 	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
 		nranges = 1;			/* the leader alone: one unbounded range */
 	else

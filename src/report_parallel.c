@@ -32,9 +32,10 @@
  * ended is stopped rather than waited for.
  *
  * Invariants:
- *	- the ranges partition the stores of the report: bound i is the first
- *	  store of range i (rm_uptime_bounds(), in the leader's snapshot),
- *	  range i is [bound i, bound i+1), the first and last are unbounded;
+ *	- the ranges partition the stores of the report: bound i is a store id
+ *	  at or before the first store of range i (rm_uptime_bounds(),
+ *	  store_bounds.c), range i is [bound i, bound i+1), the first and last
+ *	  are unbounded;
  *	  no process computes a range before the leader has published them all
  *	  (ready);
  *	- a range is computed by one process, which sends its stores' results
@@ -479,6 +480,7 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 	text	  **firsts;
 	int			nstores;
 	int			nranges;
+	double		estimate;
 	RmLeader	L;
 
 	if (nprocs <= 1 || IsInParallelMode())
@@ -490,11 +492,12 @@ rm_parallel_pass(const RmParallelPass *pass, RmRangeEmit put, void *put_arg)
 	L.started = GetCurrentTimestamp();
 	L.put = put;
 	L.put_arg = put_arg;
-	if (rm_par_store_estimate() >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
+	estimate = rm_par_store_estimate();
+	if (estimate >= (double) nprocs * RM_MIN_PROC_STORES * RM_EARLY_STORES)
 		pcxt = launch(&L, pass, nprocs - 1, maxranges);
 
 	nranges = rm_uptime_bounds(pass->T, maxranges, RM_MIN_RANGE_STORES,
-							   &firsts, &nstores);
+							   estimate, &firsts, &nstores);
 	if (nranges < 2 || nstores / nprocs < RM_MIN_PROC_STORES)
 	{
 		if (pcxt == NULL)

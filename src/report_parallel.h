@@ -49,8 +49,10 @@ typedef struct RmParallelPass
 /* store_uptime.c (inside SPI) */
 extern void rm_uptime_range(TimestampTz T, text *lo, text *hi,
 							RmStoreEmit emit, void *arg);
+
+/* store_bounds.c */
 extern int	rm_uptime_bounds(TimestampTz T, int nranges, int min_stores,
-							 text ***firsts, int *nstores);
+							 double estimate, text ***firsts, int *nstores);
 extern void rm_uptime_put_row(ReturnSetInfo *rsinfo, const char *key,
 							  int keylen, const RmResult *res);
 extern void rm_uptime_values(const char *key, int keylen,

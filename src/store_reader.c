@@ -74,6 +74,54 @@ rm_keyed_next(RmReader *r)
 }
 
 /*
+ * restmon.<table>, opened with AccessShareLock once the privilege the
+ * equivalent SELECT would need is checked (and row-level security, which
+ * an index read would pass, is found off)
+ */
+Relation
+rm_keyed_table(const char *table)
+{
+	Oid			relid = get_relname_relid(table,
+										  get_namespace_oid("restmon", false));
+	AclResult	aclresult;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table restmon.%s is missing", table);
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, table);
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on restmon.%s is not supported", table),
+				 errdetail("restmon reads the table through its index on store_id, past row-level security.")));
+	return table_open(relid, AccessShareLock);
+}
+
+/* heap's valid btree index whose first column is att, in byte order */
+Relation
+rm_keyed_index(Relation heap, AttrNumber att)
+{
+	ListCell   *lc;
+
+	foreach(lc, RelationGetIndexList(heap))
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (index->rd_rel->relam == BTREE_AM_OID &&
+			index->rd_index->indkey.values[0] == att &&
+			index->rd_indcollation[0] == C_COLLATION_OID &&
+			RelationGetIndexPredicate(index) == NIL &&
+			index->rd_index->indisvalid)
+			return index;
+		index_close(index, AccessShareLock);
+	}
+	elog(ERROR, "table restmon.%s has no index on store_id",
+		 RelationGetRelationName(heap));
+	return NULL;				/* not reached */
+}
+
+/*
  * Open a reader on restmon.<table>, whose columns cols (store_id first)
  * become the reader's 1, 2, ...: its rows of store only, or of [lo, hi)
  * (NULL: unbounded), and, with until, only those whose last column (a
@@ -87,53 +135,22 @@ rm_keyed_open(RmReader *r, const char *table, const char *const *cols,
 			  int ncols, text *only, text *lo, text *hi,
 			  const TimestampTz *until)
 {
-	Oid			relid = get_relname_relid(table,
-										  get_namespace_oid("restmon", false));
-	AclResult	aclresult;
 	ScanKeyData keys[2];
 	int			nkeys = 0;
-	ListCell   *lc;
 
 	memset(r, 0, sizeof(*r));
 	r->cxt = CurrentMemoryContext;
-	if (!OidIsValid(relid))
-		elog(ERROR, "table restmon.%s is missing", table);
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, table);
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on restmon.%s is not supported", table),
-				 errdetail("restmon reads the table through its index on store_id, past row-level security.")));
-	r->heap = table_open(relid, AccessShareLock);
+	r->heap = rm_keyed_table(table);
 	for (int i = 0; i < ncols; i++)
-		if ((r->att[i] = get_attnum(relid, cols[i])) == InvalidAttrNumber)
+		if ((r->att[i] = get_attnum(RelationGetRelid(r->heap), cols[i])) ==
+			InvalidAttrNumber)
 			elog(ERROR, "column %s of restmon.%s is missing", cols[i], table);
 	if (until != NULL)
 	{
 		r->until_att = r->att[ncols - 1];
 		r->until = *until;
 	}
-
-	/* the btree index whose first column is store_id, in byte order */
-	foreach(lc, RelationGetIndexList(r->heap))
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-
-		if (index->rd_rel->relam == BTREE_AM_OID &&
-			index->rd_index->indkey.values[0] == r->att[0] &&
-			index->rd_indcollation[0] == C_COLLATION_OID &&
-			RelationGetIndexPredicate(index) == NIL &&
-			index->rd_index->indisvalid)
-		{
-			r->index = index;
-			break;
-		}
-		index_close(index, AccessShareLock);
-	}
-	if (r->index == NULL)
-		elog(ERROR, "table restmon.%s has no index on store_id", table);
+	r->index = rm_keyed_index(r->heap, r->att[0]);
 
 	if (only != NULL)
 		ScanKeyInit(&keys[nkeys++], 1, BTEqualStrategyNumber, F_TEXTEQ,

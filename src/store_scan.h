@@ -70,6 +70,8 @@ typedef struct RmStoreInputs
 } RmStoreInputs;
 
 /* store_reader.c */
+extern Relation rm_keyed_table(const char *table);
+extern Relation rm_keyed_index(Relation heap, AttrNumber att);
 extern void rm_keyed_open(RmReader *r, const char *table,
 						  const char *const *cols, int ncols, text *only,
 						  text *lo, text *hi, const TimestampTz *until);

@@ -391,43 +391,6 @@ rm_uptime_range(TimestampTz T, text *lo, text *hi, RmStoreEmit emit,
 }
 
 /*
- * The first store of each of up to nranges ranges of about the same
- * number of stores, at least min_stores each (one range if there are
- * fewer), of the stores of a full report as of T (semantics §6.1), in
- * byte order: a parallel report's ranges (report_parallel.c).  Returns
- * how many ranges, and in *nstores how many stores.
- */
-int
-rm_uptime_bounds(TimestampTz T, int nranges, int min_stores, text ***firsts,
-				 int *nstores)
-{
-	static const char *const store_cols[] = {"store_id", "first_observed_at"};
-	RmReader	r;
-	int			n = 0;
-	int			cap = 1024;
-	text	  **ids = palloc(sizeof(text *) * cap);
-	int			nr;
-
-	rm_keyed_open(&r, "store", store_cols, 2, NULL, NULL, NULL, &T);
-	for (; r.tuple != NULL; rm_keyed_next(&r))
-	{
-		if (n == cap)
-		{
-			cap *= 2;
-			ids = repalloc(ids, sizeof(text *) * cap);
-		}
-		ids[n++] = cstring_to_text_with_len(r.key, r.keylen);
-	}
-	rm_keyed_close(&r);
-	nr = Max(Min(nranges, n / Max(min_stores, 1)), Min(n, 1));
-	*firsts = palloc(sizeof(text *) * Max(nr, 1));
-	for (int i = 0; i < nr; i++)
-		(*firsts)[i] = ids[(int64) i * n / nr];
-	*nstores = n;
-	return nr;
-}
-
-/*
  * The full report as of T (a valid instant, rm_check_instant()), each
  * store's figures handed to emit in byte order: computed by several
  * processes (restmon.report_workers, report_parallel.c) or by this one.
