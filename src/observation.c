@@ -97,15 +97,7 @@ leaf_right(RmObsTable *o, BlockNumber next, Buffer recent)
 		if (next == P_NONE)
 			return InvalidBuffer;
 		CHECK_FOR_INTERRUPTS();
-		if (BufferIsValid(recent) &&
-			ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, next, recent))
-		{
-			buf = recent;
-			_bt_lockbuf(o->index, buf, BT_READ);
-			_bt_checkpage(o->index, buf);
-		}
-		else
-			buf = _bt_getbuf(o->index, next, BT_READ);
+		buf = rm_obs_getbuf(o, next, recent);
 		recent = InvalidBuffer;
 		TestForOldSnapshot(o->snapshot, o->index, BufferGetPage(buf));
 		opaque = BTPageGetOpaque(BufferGetPage(buf));

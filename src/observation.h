@@ -40,7 +40,8 @@ typedef struct RmObsTable
 	BlockNumber next_block;		/* its leaf, or InvalidBlockNumber */
 	Buffer		next_recent;	/* the buffer that held it, for the read */
 	char	   *next_id;		/* the store id it is for */
-	int			next_len;
+	int			next_len;		/* -1: none kept */
+	bool		next_hit;		/* the last one kept was the store read */
 	TimestampTz next_lo;
 	OffsetNumber end_off;		/* the last read's first item past it */
 	struct RmLeafItem *items;	/* one leaf page's items in range */

@@ -161,30 +161,40 @@ parent_child(RmObsTable *o, const char *id, int len, TimestampTz lo)
 	return child;
 }
 
+/*
+ * Page blkno of the index, read-locked: through recent, the buffer that
+ * held it (PrefetchBuffer's), when it still does, with no lookup in the
+ * buffer table; else as _bt_getbuf reads it.
+ */
+Buffer
+rm_obs_getbuf(RmObsTable *o, BlockNumber blkno, Buffer recent)
+{
+	if (BufferIsValid(recent) && !BufferIsLocal(recent) &&
+		ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, blkno, recent))
+	{
+		_bt_lockbuf(o->index, recent, BT_READ);
+		_bt_checkpage(o->index, recent);
+		return recent;
+	}
+	return _bt_getbuf(o->index, blkno, BT_READ);
+}
+
 /* a child's page, read-locked, and on to the right past splits since */
 static Buffer
 child_leaf(RmObsTable *o, BlockNumber child, Buffer recent)
 {
-	Buffer		buf;
-
-	if (BufferIsValid(recent) && !BufferIsLocal(recent) &&
-		ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, child, recent))
-	{
-		buf = recent;
-		_bt_lockbuf(o->index, buf, BT_READ);
-		_bt_checkpage(o->index, buf);
-	}
-	else
-		buf = _bt_getbuf(o->index, child, BT_READ);
 	/* as _bt_search does */
-	return _bt_moveright(o->index, o->key, buf, false, NULL, BT_READ,
-						 o->snapshot);
+	return _bt_moveright(o->index, o->key, rm_obs_getbuf(o, child, recent),
+						 false, NULL, BT_READ, o->snapshot);
 }
 
 /*
- * After a store's range ended at o->end_off of a locked leaf page: whether
+ * After a store's range ended at o->end_off of a locked leaf page: when
  * the item there is another store's at or before lo, so that store's range
- * starts further on; its id is kept for rm_obs_predict.
+ * starts further on, its id is kept, and true if rm_obs_predict should
+ * look its leaf up: when the last store kept was the one read next (a
+ * report reads every store; a batch of polls only some, whose next store
+ * is seldom the one after in the index).
  */
 bool
 rm_obs_next_store(RmObsTable *o, Page page, const char *id, int len,
@@ -207,7 +217,9 @@ rm_obs_next_store(RmObsTable *o, Page page, const char *id, int len,
 		o->next_id = MemoryContextAlloc(o->cxt, RM_STORE_ID_MAX_BYTES);
 	memcpy(o->next_id, nid, nlen);
 	o->next_len = nlen;
-	return true;
+	o->next_lo = lo;
+	/* worth looking its leaf up only while the reads go store after store */
+	return o->next_hit;
 }
 
 /*
@@ -226,7 +238,6 @@ rm_obs_predict(RmObsTable *o, TimestampTz lo)
 		o->next_block = InvalidBlockNumber;
 		return;
 	}
-	o->next_lo = lo;
 	r = PrefetchBuffer(o->index, MAIN_FORKNUM, o->next_block);
 	o->next_recent = r.recent_buffer;
 	if (BufferIsValid(r.recent_buffer) && !BufferIsLocal(r.recent_buffer))
@@ -245,8 +256,11 @@ predicted_leaf(RmObsTable *o, const char *id, int len, TimestampTz lo)
 	BlockNumber block = o->next_block;
 
 	o->next_block = InvalidBlockNumber;
-	if (block == InvalidBlockNumber || lo < o->next_lo ||
-		len != o->next_len || memcmp(o->next_id, id, len) != 0)
+	o->next_hit = o->next_len < 0 ||
+		(lo >= o->next_lo && len == o->next_len &&
+		 memcmp(o->next_id, id, len) == 0);
+	o->next_len = -1;
+	if (block == InvalidBlockNumber || !o->next_hit)
 		return InvalidBuffer;
 	return child_leaf(o, block, o->next_recent);
 }

@@ -78,5 +78,6 @@ extern OffsetNumber rm_obs_find_start(RmObsTable *o, Page page,
 extern bool rm_obs_next_store(RmObsTable *o, Page page, const char *id,
 							  int len, TimestampTz lo);
 extern void rm_obs_predict(RmObsTable *o, TimestampTz lo);
+extern Buffer rm_obs_getbuf(RmObsTable *o, BlockNumber blkno, Buffer recent);
 
 #endif							/* RESTMON_OBSERVATION_INT_H */

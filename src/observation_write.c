@@ -91,6 +91,8 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
 	o->parent = InvalidBuffer;
 	o->next_block = InvalidBlockNumber;
 	o->next_id = NULL;
+	o->next_len = -1;
+	o->next_hit = true;
 	o->cxt = CurrentMemoryContext;
 }
 
