@@ -99,27 +99,22 @@ pivot_le(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
 	int			natts = BTreeTupleGetNAtts(itup, o->index);
-	TupleDesc	desc = RelationGetDescr(o->index);
-	char	   *tp = (char *) itup + IndexInfoFindDataOffset(itup->t_info);
-	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
-	uint32		at;
-	struct varlena *v;
+	const char *pid;
+	int			plen;
+	TimestampTz t;
 	int			c;
 
 	if (natts == 0)
 		return true;
 	if (IndexTupleHasNulls(itup))
 		elog(ERROR, "a primary key pivot of restmon.observation holds a null");
-	at = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
-	v = (struct varlena *) (tp + at);
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
-	c = rm_key_cmp(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), id, len);
+	rm_item_key(RelationGetDescr(o->index),
+				(char *) itup + IndexInfoFindDataOffset(itup->t_info), natts,
+				&pid, &plen, &t);
+	c = rm_key_cmp(pid, plen, id, len);
 	if (c != 0 || natts < 2)
 		return c <= 0;
-	at = att_addlength_pointer(at, -1, tp + at);
-	at = att_align_nominal(at, a1->attalign);
-	return DatumGetTimestampTz(fetchatt(a1, tp + at)) <= lo;
+	return t <= lo;
 }
 
 /*

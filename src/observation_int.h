@@ -23,9 +23,34 @@
 #endif
 
 /*
+ * The key of an item of the primary key, read in place at tp, its data (the
+ * layout index_form_tuple gives not-null columns): store_id's bytes and,
+ * when natts (the key attributes the item has: a pivot's may be fewer) is
+ * 2, observed_at.  Returns the offset past observed_at.
+ */
+static inline uint32
+rm_item_key(TupleDesc desc, char *tp, int natts, const char **id, int *len,
+			TimestampTz *t)
+{
+	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
+	uint32		off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
+	struct varlena *v = (struct varlena *) (tp + off);
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
+	*id = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	if (natts < 2)
+		return 0;
+	off = att_addlength_pointer(off, -1, tp + off);
+	off = att_align_nominal(off, a1->attalign);
+	*t = DatumGetTimestampTz(fetchatt(a1, tp + off));
+	return att_addlength_pointer(off, a1->attlen, tp + off);
+}
+
+/*
  * The values of a leaf item of the primary key: store_id's bytes,
- * observed_at and active, read in place (the layout index_form_tuple
- * gives three not-null columns).
+ * observed_at and active, read in place.
  */
 static inline void
 rm_leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
@@ -35,7 +60,6 @@ rm_leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
 	Form_pg_attribute a1 = TupleDescAttr(desc, 1);
 	Form_pg_attribute a2 = TupleDescAttr(desc, 2);
 	uint32		off;
-	struct varlena *v;
 
 	if (IndexTupleHasNulls(itup))
 		elog(ERROR, "a primary key item of restmon.observation holds a null");
@@ -55,16 +79,7 @@ rm_leaf_values(TupleDesc desc, IndexTuple itup, const char **id, int *len,
 		*active = *(bool *) (tp + off + sizeof(TimestampTz));
 		return;
 	}
-	off = att_align_pointer(0, TupleDescAttr(desc, 0)->attalign, -1, tp);
-	v = (struct varlena *) (tp + off);
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
-		v = pg_detoast_datum_packed(v); /* not for ids of <= 255 bytes */
-	*id = VARDATA_ANY(v);
-	*len = VARSIZE_ANY_EXHDR(v);
-	off = att_addlength_pointer(off, -1, tp + off);
-	off = att_align_nominal(off, a1->attalign);
-	*t = DatumGetTimestampTz(fetchatt(a1, tp + off));
-	off = att_addlength_pointer(off, a1->attlen, tp + off);
+	off = rm_item_key(desc, tp, 2, id, len, t);
 	off = att_align_nominal(off, a2->attalign);
 	*active = DatumGetBool(fetchatt(a2, tp + off));
 }

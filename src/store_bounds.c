@@ -103,25 +103,43 @@ level1_leftmost(Relation index)
 	return InvalidBuffer;
 }
 
-/* a pivot's store id (a copy), or NULL for minus infinity */
-static text *
-pivot_id(Relation index, Page page, OffsetNumber off)
+/*
+ * The store id of the pivot at off (a copy) appended to seps (n of them,
+ * room for *cap), unless minus infinity or not past the last one (one
+ * store's versions on two leaves)
+ */
+static void
+add_separator(Relation index, Page page, OffsetNumber off, text ***seps,
+			  int *n, int *cap)
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
+	text	   *id;
 	bool		isnull;
 	Datum		d;
 
 	if (BTreeTupleGetNAtts(itup, index) < 1)
-		return NULL;
+		return;
 	d = index_getattr(itup, 1, RelationGetDescr(index), &isnull);
-	return isnull ? NULL : DatumGetTextPCopy(d);
+	if (isnull)
+		return;
+	id = DatumGetTextPP(d);
+	if (*n > 0 && rm_key_cmp(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id),
+							 VARDATA_ANY((*seps)[*n - 1]),
+							 VARSIZE_ANY_EXHDR((*seps)[*n - 1])) <= 0)
+		return;
+	if (*n == *cap)
+	{
+		*cap *= 2;
+		*seps = repalloc(*seps, sizeof(text *) * *cap);
+	}
+	(*seps)[(*n)++] = DatumGetTextPCopy(d);
 }
 
 /*
  * The keys separating the leaves of the index, in order, from its level-1
- * pages (their pivots, and the high keys between them); returns how many
- * (0 when the root is a leaf).  Equal keys (one store's versions on two
- * leaves) are kept once.
+ * pages: their pivots (the first, minus infinity, aside) and the high key
+ * of each but the last (the next one's low bound); returns how many (0
+ * when the root is a leaf).
  */
 static int
 leaf_separators(Relation index, text ***seps)
@@ -135,27 +153,15 @@ leaf_separators(Relation index, text ***seps)
 	{
 		Page		page = BufferGetPage(buf);
 		BTPageOpaque opaque = BTPageGetOpaque(page);
-		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 
 		CHECK_FOR_INTERRUPTS();
-		for (OffsetNumber off = P_FIRSTDATAKEY(opaque) + 1;
-			 !P_IGNORE(opaque) && off <= maxoff + (P_RIGHTMOST(opaque) ? 0 : 1);
-			 off++)
+		if (!P_IGNORE(opaque))
 		{
-			/* past the items, the high key: the next page's low bound */
-			text	   *id = pivot_id(index, page, off <= maxoff ? off : P_HIKEY);
-
-			if (id == NULL ||
-				(n > 0 && rm_key_cmp(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id),
-									 VARDATA_ANY((*seps)[n - 1]),
-									 VARSIZE_ANY_EXHDR((*seps)[n - 1])) <= 0))
-				continue;
-			if (n == cap)
-			{
-				cap *= 2;
-				*seps = repalloc(*seps, sizeof(text *) * cap);
-			}
-			(*seps)[n++] = id;
+			for (OffsetNumber off = P_FIRSTDATAKEY(opaque) + 1;
+				 off <= PageGetMaxOffsetNumber(page); off++)
+				add_separator(index, page, off, seps, &n, &cap);
+			if (!P_RIGHTMOST(opaque))
+				add_separator(index, page, P_HIKEY, seps, &n, &cap);
 		}
 		if (P_RIGHTMOST(opaque))
 		{

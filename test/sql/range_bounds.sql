@@ -9,8 +9,8 @@
 \i test/preamble.psql
 
 -- 6,000 stores (no hours: open 24/7, semantics §2) with ids of 46 bytes,
--- so restmon.store's index holds some 140 a leaf (more than 32 leaves),
--- two polls each, an hour apart, up to T = 2023-03-01 00:00 UTC, active
+-- so restmon.store's index holds at most some 130 a leaf (at least 46
+-- leaves; how many, below), two polls each, an hour apart, up to T = 2023-03-01 00:00 UTC, active
 -- or not by a pattern that differs between stores; and 10 stores with a
 -- third poll on 2023-02-01, the only stores of a report as of
 -- 2023-02-02 (semantics §6.1: a store is reported from its first poll on)
@@ -25,11 +25,14 @@ SELECT format('%s-%s', repeat('r', 40), lpad(s::text, 5, '0')),
 FROM generate_series(600, 6000, 600) s;
 ANALYZE restmon.store;
 
--- the leaf cut's conditions for 2 processes (32 ranges): an estimate of
--- at least 32 x 64 stores, and at least 32 leaves
-SELECT reltuples >= 32 * 64 AS estimate_large
+-- the leaf cut's conditions (src/store_bounds.c) for 2 processes (32
+-- ranges) and for 4 (64): an estimate of at least 32 x 64 and 64 x 64
+-- stores, and at least 32 and 64 leaves (pages less the metapage and the
+-- root, the level-1 page)
+SELECT reltuples >= 32 * 64 AS estimate_for_32, reltuples >= 64 * 64 AS estimate_for_64
 FROM pg_class WHERE oid = 'restmon.store'::regclass;
-SELECT pg_relation_size('restmon.store_pkey') / 8192 > 33 AS leaves_enough;
+SELECT pg_relation_size('restmon.store_pkey') / 8192 - 2 >= 32 AS leaves_for_32,
+	   pg_relation_size('restmon.store_pkey') / 8192 - 2 >= 64 AS leaves_for_64;
 
 CREATE TEMP TABLE runs (processes int, t timestamptz, n bigint,
 	store_id text, uh numeric, ud numeric, uw numeric, dh numeric,
