@@ -244,6 +244,18 @@ is "routing: restmon_cluster_status() shows which partitions are down" \
 	"$(for i in 0 1 2 3; do [ "$i" = "$owner" ] && printf t || printf f; done)" \
 	"$(q -d $C -c "SELECT string_agg(CASE WHEN reachable THEN 't' ELSE 'f' END, '' ORDER BY partition) FROM restmon_cluster_status()")"
 for i in 0 1 2 3; do [ "$i" != "$owner" ] && up "shard_p$i"; done
+# the idle report worker's connections to the partitions taken down were
+# ended there, and PL/Proxy looks at a cached connection only once it has
+# been idle 2 s (doc/scale-out.md): a report sooner would fail on one of
+# them, not on the partition killed below.  Its report worker is ended, so
+# the next report starts one with new connections.
+q -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = '$C' AND backend_type = 'restmon report worker'" > /dev/null
+for _ in $(seq 100); do
+	[ "$(q -d postgres -c "SELECT count(*) FROM pg_stat_activity
+		WHERE datname = '$C' AND backend_type LIKE 'restmon report%'")" = 0 ] && break
+	sleep 0.1
+done
 
 # a partition killed mid-report: its server process ends while the report
 # waits on it (a lock held there); the report is Failed naming it

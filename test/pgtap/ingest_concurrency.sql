@@ -29,7 +29,7 @@ COPY (SELECT 'a' || s AS store_id,
 TO :'file_b' WITH (FORMAT csv, HEADER);
 \unset ON_ERROR_STOP
 
-SELECT plan(7);
+SELECT plan(9);
 
 SELECT dblink_connect('a', format('host=%s port=%s dbname=%s',
 	current_setting('unix_socket_directories'), current_setting('port'), current_database()));
@@ -87,6 +87,24 @@ SELECT results_eq(
 	$$SELECT count(*), min(first_observed_at), max(last_observed_at) FROM restmon.store$$,
 	$$VALUES (10::bigint, '2023-01-01 00:00+00'::timestamptz, '2023-01-07 05:00+00'::timestamptz)$$,
 	'restmon.store: 10 stores, from hour 0 to hour 149');
+
+-- a first load of its own into the empty table rebuilds the indexes by
+-- sort only when no other session holds a lock on them
+-- (src/observation_write.c): while session b's open transaction has read
+-- the table (its plan locked the primary key), the load inserts row by row
+-- and does not wait for b
+TRUNCATE restmon.observation, restmon.store;
+SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT dblink_exec('b', 'BEGIN');
+SELECT * FROM dblink('b', $$SELECT count(*) FROM restmon.observation WHERE store_id = 'a0'$$)
+	AS t(n bigint);
+SET statement_timeout = '10s';
+SELECT is((SELECT rows_loaded FROM restmon_ingest_status(:'file_a')), 1000::bigint,
+	'a first load while another session has read the table: 1,000 polls, without waiting');
+RESET statement_timeout;
+SELECT ok(pg_relation_filenode('restmon.observation_pkey') = :pkey_file,
+	'... inserted row by row: the primary key keeps its file');
+SELECT dblink_exec('b', 'COMMIT');
 
 SELECT dblink_disconnect('a');
 SELECT dblink_disconnect('b');

@@ -224,5 +224,48 @@ DROP INDEX restmon.observation_time_idx;
 SELECT count(*) AS stores, min(first_observed_at), max(last_observed_at)
 FROM restmon.store;
 
+-- a load of its own (not in a transaction block) into a table without a
+-- page, made in an earlier transaction as by CREATE EXTENSION, takes the
+-- same path when no other session holds a lock on the table's indexes
+-- (src/observation_write.c): the primary key gets a new file, the table
+-- keeps its own, and the rows are the same as the chunked load's
+TRUNCATE restmon.observation, restmon.store;
+SELECT pg_relation_filenode('restmon.observation') AS heap_file,
+       pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
+FROM restmon_ingest_status(:'chunks_file');
+SELECT pg_relation_filenode('restmon.observation') = :heap_file AS heap_kept,
+       pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
+  AS pkey_rebuilt;
+SELECT (SELECT count(*) FROM (SELECT * FROM chunked
+                              EXCEPT SELECT store_id, observed_at, active
+                              FROM restmon.observation) a) AS only_chunked,
+       (SELECT count(*) FROM (SELECT store_id, observed_at, active
+                              FROM restmon.observation
+                              EXCEPT SELECT * FROM chunked) b) AS only_bulk;
+SELECT bt_index_check('restmon.observation_pkey', true);
+-- the next load finds pages: one index insertion per row, the primary key
+-- keeps its file; the 1,000 polls of the indexed file are new
+SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'indexed_file');
+SELECT pg_relation_filenode('restmon.observation_pkey') = :pkey_file
+  AS pkey_kept;
+-- so does a first load in a transaction block, whose lock would last
+-- until the block's end: row by row, the same rows
+TRUNCATE restmon.observation, restmon.store;
+SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+BEGIN;
+SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
+FROM restmon_ingest_status(:'chunks_file');
+COMMIT;
+SELECT pg_relation_filenode('restmon.observation_pkey') = :pkey_file
+  AS pkey_kept;
+SELECT (SELECT count(*) FROM (SELECT * FROM chunked
+                              EXCEPT SELECT store_id, observed_at, active
+                              FROM restmon.observation) a) AS only_chunked,
+       (SELECT count(*) FROM (SELECT store_id, observed_at, active
+                              FROM restmon.observation
+                              EXCEPT SELECT * FROM chunked) b) AS only_row_by_row;
+
 DROP EXTENSION restmon;
 DROP EXTENSION amcheck;
