@@ -4,11 +4,14 @@
 -- from the leaf where the previous store's range ended, else from the
 -- leaf found for it at the end of the previous store's read (the item
 -- after that range is this store's oldest poll, src/observation_find.c),
--- else from the level-1 page of the last descent, else from the root.  Here every store
+-- else from the level-1 page of the last descent or one of the next few
+-- to its right, else from the root.  Here every store
 -- keeps 40 days of hourly polls, as restmon keeps 35 days by default
 -- (doc/operations.md, Retention): a store's horizon starts leaves after
 -- the previous store's range, under the same level-1 page for most stores
--- and under the next one for some.  Whatever the path, a store's figures
+-- and under the next one for some (reached through the right link of the
+-- one before: reading one page too far right there fails checks 4, 6 and
+-- 7).  Whatever the path, a store's figures
 -- are those of its horizon's polls alone: the report equals the report
 -- over those polls only, with 1 and 2 processes, and after the polls
 -- older than the retention are pruned (the leaves they held emptied).
