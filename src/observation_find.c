@@ -121,73 +121,66 @@ pivot_le(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 	return t <= lo;
 }
 
+/* level-1 pages a read steps right before it descends from the root */
+#define RM_PARENT_STEPS	4
+
+/* the child of a locked level-1 page for (id, lo), under it */
+static BlockNumber
+page_child(RmObsTable *o, Page page, const char *id, int len, TimestampTz lo)
+{
+	/* the last pivot <= (id, lo); the first is minus infinity */
+	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page)) + 1;
+	OffsetNumber high = PageGetMaxOffsetNumber(page) + 1;
+
+	while (low < high)
+	{
+		OffsetNumber mid = low + (high - low) / 2;
+
+		if (pivot_le(o, page, mid, id, len, lo))
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return BTreeTupleGetDownLink((IndexTuple)
+								 PageGetItem(page, PageGetItemId(page, low - 1)));
+}
+
 /*
- * The child of the level-1 page o->parent whose key range holds (id, lo),
- * or P_NONE when that is not under it: (id, lo) is past the last key
- * searched, so past the page's low bound (kept, as a leaf's, until it is
- * deleted); only its high key is checked.
+ * The child whose key range holds (id, lo), found under the level-1 page
+ * o->parent or, while (id, lo) is past a page's high key (or the page is
+ * being deleted), under the next one through its right link, as
+ * _bt_moveright moves, at most RM_PARENT_STEPS pages on (o->parent is left
+ * on the last one read): in a read in byte order the next stores are
+ * there, and a descent from the root would cost two more pages.  P_NONE
+ * when (id, lo) is further on still.  (id, lo) is past the last key
+ * searched, so past the first page's low bound (kept, as a leaf's, until
+ * it is deleted), and each next page's low bound is the high key passed;
+ * only high keys are checked.
  */
 static BlockNumber
 parent_child(RmObsTable *o, const char *id, int len, TimestampTz lo)
 {
-	Page		page;
-	BTPageOpaque opaque;
-	BlockNumber child = P_NONE;
-
-	_bt_lockbuf(o->index, o->parent, BT_READ);
-	page = BufferGetPage(o->parent);
-	opaque = BTPageGetOpaque(page);
-	if (!P_ISLEAF(opaque) && !P_IGNORE(opaque) && opaque->btpo_level == 1 &&
-		(P_RIGHTMOST(opaque) || !pivot_le(o, page, P_HIKEY, id, len, lo)))
-	{
-		/* the last pivot <= (id, lo); the first is minus infinity */
-		OffsetNumber low = P_FIRSTDATAKEY(opaque) + 1;
-		OffsetNumber high = PageGetMaxOffsetNumber(page) + 1;
-
-		while (low < high)
-		{
-			OffsetNumber mid = low + (high - low) / 2;
-
-			if (pivot_le(o, page, mid, id, len, lo))
-				low = mid + 1;
-			else
-				high = mid;
-		}
-		child = BTreeTupleGetDownLink((IndexTuple)
-									  PageGetItem(page, PageGetItemId(page, low - 1)));
-	}
-	_bt_unlockbuf(o->index, o->parent);
-	return child;
-}
-
-/* level-1 pages a read steps right before it descends from the root */
-#define RM_PARENT_STEPS	4
-
-/*
- * parent_child, with o->parent moved right along level 1 (as _bt_moveright
- * moves, through each page's right link) while (id, lo) is past its high
- * key, at most RM_PARENT_STEPS pages: in a read in byte order the next
- * stores are under the next level-1 pages, so this replaces a descent
- * from the root.  P_NONE when (id, lo) is further on still.
- */
-static BlockNumber
-parent_child_right(RmObsTable *o, const char *id, int len, TimestampTz lo)
-{
 	for (int step = 0;; step++)
 	{
-		BlockNumber child = parent_child(o, id, len, lo);
+		Page		page;
 		BTPageOpaque opaque;
-		BlockNumber next;
+		BlockNumber next = P_NONE;
+		BlockNumber child = P_NONE;
 
-		if (child != P_NONE || step == RM_PARENT_STEPS)
-			return child;
 		_bt_lockbuf(o->index, o->parent, BT_READ);
-		opaque = BTPageGetOpaque(BufferGetPage(o->parent));
-		next = !P_ISLEAF(opaque) && opaque->btpo_level == 1 ?
-			opaque->btpo_next : P_NONE;
+		page = BufferGetPage(o->parent);
+		opaque = BTPageGetOpaque(page);
+		if (!P_ISLEAF(opaque) && opaque->btpo_level == 1)
+		{
+			if (!P_IGNORE(opaque) &&
+				(P_RIGHTMOST(opaque) || !pivot_le(o, page, P_HIKEY, id, len, lo)))
+				child = page_child(o, page, id, len, lo);
+			else if (step < RM_PARENT_STEPS)
+				next = opaque->btpo_next;
+		}
 		_bt_unlockbuf(o->index, o->parent);
 		if (next == P_NONE)
-			return P_NONE;
+			return child;
 		ReleaseBuffer(o->parent);
 		o->parent = ReadBuffer(o->index, next);
 	}
@@ -264,7 +257,7 @@ rm_obs_predict(RmObsTable *o, TimestampTz lo)
 {
 	PrefetchBufferResult r;
 
-	o->next_block = parent_child_right(o, o->next_id, o->next_len, lo);
+	o->next_block = parent_child(o, o->next_id, o->next_len, lo);
 	if (o->next_block == P_NONE)
 	{
 		o->next_block = InvalidBlockNumber;
@@ -342,7 +335,7 @@ rm_obs_find_leaf(RmObsTable *o, const char *id, int len, TimestampTz lo)
 	if (BufferIsValid(o->parent) && o->byte_order &&
 		rm_key_cmp(id, len, o->last_id, o->last_len) > 0)
 	{
-		BlockNumber child = parent_child_right(o, id, len, lo);
+		BlockNumber child = parent_child(o, id, len, lo);
 
 		if (child != P_NONE)
 			return child_leaf(o, child, InvalidBuffer);

@@ -231,7 +231,9 @@ FROM restmon.store;
 -- page, made in an earlier transaction as by CREATE EXTENSION, takes the
 -- same path when no other session holds a lock on the table's indexes
 -- (src/observation_write.c): the primary key gets a new file, the table
--- keeps its own, and the rows are the same as the chunked load's
+-- keeps its own, and the counts are those of the first load above (no
+-- poll stored: 79,990 new, 20,000 duplicates, 10 conflicts, none
+-- expired) and the rows those of the chunked load
 TRUNCATE restmon.observation, restmon.store;
 SELECT pg_relation_filenode('restmon.observation') AS heap_file,
        pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
@@ -249,7 +251,7 @@ SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'indexed_file');
 SELECT pg_relation_filenode('restmon.observation_pkey') = :pkey_file
   AS pkey_kept;
 -- so does a first load in a transaction block, whose lock would last
--- until the block's end: row by row, the same rows
+-- until the block's end: row by row, the same counts and rows
 TRUNCATE restmon.observation, restmon.store;
 SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
 BEGIN;

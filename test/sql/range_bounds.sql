@@ -10,8 +10,9 @@
 
 -- 6,000 stores (no hours: open 24/7, semantics §2) with ids of 46 bytes,
 -- so restmon.store's index holds at most some 130 a leaf (at least 46
--- leaves; how many, below), two polls each, an hour apart, up to T = 2023-03-01 00:00 UTC, active
--- or not by a pattern that differs between stores; and 10 stores with a
+-- leaves; how many, below), two polls each, an hour apart, up to
+-- T = 2023-03-01 00:00 UTC, active or not by a pattern that differs
+-- between stores; and 10 stores with a
 -- third poll on 2023-02-01, the only stores of a report as of
 -- 2023-02-02 (semantics §6.1: a store is reported from its first poll on)
 INSERT INTO restmon.observation
