@@ -101,6 +101,21 @@ for _ in $(seq "$RUNS"); do
 	copyt_all="$copyt_all $(ms -d b_ingest)"
 done
 med() { tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# trigger_times db as_of: RUNS + 1 reports (as_of '' for the default), one
+# after another, each line "ms id", ms being finished_at - requested_at.
+# Each is triggered and waited for in one session, as a connected client
+# does: a psql started while the report runs would take one of the cores
+# from it (measured: 79-82 ms against 60-66 ms).  The first starts a
+# report worker; the later ones find it idle (restmon.report_worker_idle,
+# doc/operations.md), and the median is of those.
+trigger_times() {
+	for _ in $(seq $((RUNS + 1))); do
+		echo "SELECT restmon_trigger_report(${2:+'$2'}) AS id \\gset"
+		echo "SELECT restmon_wait_report(:'id') \\g /dev/null"
+		echo "SELECT round(extract(epoch FROM finished_at - requested_at) * 1000, 1), report_id FROM restmon.report WHERE report_id = :'id';"
+	done | q -F ' ' -d "$1"
+}
+warm_median() { med "$(tail -n +2 <<< "$1" | cut -d' ' -f1 | tr '\n' ' ')"; }
 ING=$(med "$ing_all")
 COPY=$(med "$copy_all")
 COPY_TEXT=$(med "$copyt_all")
@@ -190,17 +205,10 @@ else
 fi
 # report workers (trigger -> Complete) use the server's setting
 q -d b_ref -c "LOAD 'restmon'" -c "ALTER SYSTEM SET restmon.report_workers = $NPROC" -c "SELECT pg_reload_conf()" > /dev/null
-trig_all=""
-for _ in $(seq "$RUNS"); do
-	id=$(q -d b_ref -c "SELECT restmon_trigger_report()")
-	q -d b_ref -c "SELECT restmon_wait_report('$id')" > /dev/null
-	trig_all="$trig_all $(q -d b_ref -c "SELECT round(extract(epoch FROM finished_at - requested_at) * 1000, 1) FROM restmon.report WHERE report_id = '$id'")"
-done
-TRIG=$(med "$trig_all")
-# the first started its report worker; the others found it idle
-# (restmon.report_worker_idle, doc/operations.md)
-TRIG_COLD=$(awk '{print $1}' <<< "$trig_all")
-CSV_ID=$id
+trig_lines=$(trigger_times b_ref "")
+TRIG_COLD=$(head -1 <<< "$trig_lines" | cut -d' ' -f1)
+TRIG=$(warm_median "$trig_lines")
+CSV_ID=$(tail -1 <<< "$trig_lines" | cut -d' ' -f2)
 
 # --- 2b. incidents of every store (issue 14): the report's scan and the
 # core's timeline per store; target within 2x the report ---
@@ -420,15 +428,10 @@ for np in ${SHARDS:-1 2 4}; do
 	for i in $(seq 0 $((np - 1))); do
 		s_part=$(awk -v a="$s_part" -v b="$(timed "bs${np}_$i" "$s_sql")" 'BEGIN {print (a > b ? a : b)}')
 	done
-	s_trig=""
-	for _ in $(seq "$RUNS"); do
-		id=$(q -d "bsc$np" -c "SELECT restmon_trigger_report('$T')")
-		q -d "bsc$np" -c "SELECT restmon_wait_report('$id')" > /dev/null
-		s_trig="$s_trig $(q -d "bsc$np" -c "SELECT round(extract(epoch FROM finished_at - requested_at) * 1000, 1) FROM restmon.report WHERE report_id = '$id'")"
-	done
+	s_trig=$(warm_median "$(trigger_times "bsc$np" "$T")")
 	s_same=$([ "$(q -d "bsc$np" -c "SELECT md5(string_agg(u::text, ',' ORDER BY u.store_id COLLATE \"C\")) FROM restmon_store_uptime('$T') u")" = \
 		"$(q -d b_ref -c "SELECT md5(string_agg(u::text, ',' ORDER BY u.store_id COLLATE \"C\")) FROM restmon_store_uptime('$T') u")" ] && echo yes || echo NO)
-	shard_rows="$shard_rows$np|$s_ing|$s_rep|$s_part|$(med "$s_trig")|$s_same|$s_warm"$'\n'
+	shard_rows="$shard_rows$np|$s_ing|$s_rep|$s_part|$s_trig|$s_same|$s_warm"$'\n'
 	for i in $(seq 0 $((np - 1))); do
 		q -d postgres -c "DROP DATABASE bs${np}_$i" > /dev/null
 	done
@@ -575,7 +578,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "  \`CREATE TABLE horizon_plain AS SELECT store_id, observed_at AS ts, active FROM restmon.observation WHERE observed_at > T - interval '192 hours' AND observed_at <= T\`,"
 	echo "  then \`$floor_sql\`: serial with \`SET max_parallel_workers_per_gather = 0\`;"
 	echo "  parallel with \`SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0\` and \`max_parallel_workers_per_gather\` $((NPROC - 1)) or $NPROC, the faster."
-	echo "- restmon: \`$report_sql\` with \`SET restmon.report_workers = 1\` or $NPROC; trigger -> Complete is \`finished_at - requested_at\` of \`restmon_trigger_report()\` with \`restmon.report_workers = $NPROC\` in postgresql.auto.conf, $RUNS reports one after another: the first starts a report worker, the next find it waiting idle (\`restmon.report_worker_idle\`, 2 s)."
+	echo "- restmon: \`$report_sql\` with \`SET restmon.report_workers = 1\` or $NPROC; trigger -> Complete is \`finished_at - requested_at\` of \`restmon_trigger_report()\` with \`restmon.report_workers = $NPROC\` in postgresql.auto.conf, $((RUNS + 1)) reports one after another, each triggered and waited for (\`restmon_wait_report()\`) in one session: the first starts a report worker (its row above), the median is of the $RUNS after it, which find it waiting idle (\`restmon.report_worker_idle\`, 2 s)."
 	echo "- pinned to 1 core: \`taskset -pc 0\` on the postmaster, which every new backend and worker inherits."
 	echo
 	echo "Scaling and memory (the same 8 days, stores cloned with their hours and zones):"
