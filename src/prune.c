@@ -26,8 +26,9 @@
  *	  the reports it was in;
  *	- a batch never waits for an ingestion: it takes its lock on
  *	  restmon.observation (ShareRowExclusiveLock, which every status load's
- *	  lock conflicts with) only if no ingestion holds one (else it deletes
- *	  nothing, and the next upkeep tries again), and deletes per store
+ *	  lock conflicts with, and so does VACUUM's) only if no other process
+ *	  holds a conflicting one (else it deletes nothing, says so, and the
+ *	  next upkeep tries again), and deletes per store
  *	  through the primary key until about max_rows rows are gone or about
  *	  max_ms milliseconds have passed, so an ingestion that starts
  *	  meanwhile waits at most for one batch; that lock never blocks a
@@ -166,10 +167,12 @@ rm_retention_edge_bound(TimestampTz *edge, bool *exact)
 /*
  * Delete about max_rows polls older than the retention edge, for about
  * max_ms milliseconds at most; returns how many.  0 when the retention is
- * off, nothing is stored, or an ingestion holds the table.
+ * off, nothing is stored, or the table is in use: a load, a VACUUM or
+ * another prune holds a lock that conflicts with this one (*in_use set
+ * then, if in_use is not NULL).
  */
 int64
-rm_prune_observations(int64 max_rows, int max_ms)
+rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 {
 	Oid			relid;
 	TimestampTz edge;
@@ -190,8 +193,14 @@ rm_prune_observations(int64 max_rows, int max_ms)
 	 * other prunes) until this transaction ends, so that no load brings back
 	 * what this deletes: a load's edge is then looked up after this commits.
 	 */
+	if (in_use != NULL)
+		*in_use = false;
 	if (!ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
+	{
+		if (in_use != NULL)
+			*in_use = true;
 		return 0;
+	}
 
 	SPI_connect();
 	if (!rm_retention_edge(&edge))
@@ -217,12 +226,21 @@ Datum
 restmon_prune_observations(PG_FUNCTION_ARGS)
 {
 	int64		max_rows = PG_GETARG_INT64(0);
+	bool		in_use;
+	int64		n;
 
 	if (max_rows < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_rows must be at least 1")));
-	PG_RETURN_INT64(rm_prune_observations(max_rows, INT_MAX));
+	n = rm_prune_observations(max_rows, INT_MAX, &in_use);
+	if (in_use)
+		ereport(NOTICE,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("nothing pruned: table restmon.observation is in use"),
+				 errdetail("A status load, a VACUUM or another prune holds a lock that conflicts with pruning, and pruning never waits for one."),
+				 errhint("Call restmon_prune_observations() again later; restmon_upkeep() tries again each time it runs.")));
+	PG_RETURN_INT64(n);
 }
 
 /*

@@ -122,7 +122,8 @@ restmon_upkeep(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* one bounded batch of observation retention (prune.c) */
-	(void) rm_prune_observations(RM_UPKEEP_PRUNE_ROWS, RM_UPKEEP_PRUNE_MS);
+	(void) rm_prune_observations(RM_UPKEEP_PRUNE_ROWS, RM_UPKEEP_PRUNE_MS,
+								 NULL);
 
 	/* each worker takes queued reports until none is left */
 	PG_RETURN_INT32(rm_report_launch_at_commit((int) Min(queued, INT_MAX)));

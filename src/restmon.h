@@ -35,7 +35,7 @@ extern bool restmon_debug_report_helper_error;	/* tests: helpers fail */
 #define RM_OBSERVATION_RETENTION_DEFAULT	(35 * 24 * 60)
 #define RM_UPKEEP_PRUNE_ROWS	50000	/* polls deleted per upkeep, at most */
 #define RM_UPKEEP_PRUNE_MS		1000	/* and milliseconds spent, about */
-extern int64 rm_prune_observations(int64 max_rows, int max_ms);
+extern int64 rm_prune_observations(int64 max_rows, int max_ms, bool *in_use);
 
 /* load_log.c: a statement prepared once per backend */
 extern struct _SPI_plan *rm_kept_plan(struct _SPI_plan **plan, const char *sql,

@@ -39,6 +39,24 @@ SELECT restmon_default_as_of();
 
 CREATE TEMP TABLE report_before AS SELECT * FROM restmon_store_uptime();
 
+-- while another session holds a lock that conflicts with pruning (here
+-- VACUUM's, SHARE UPDATE EXCLUSIVE), a batch deletes nothing and says
+-- why, without waiting: the 3 polls before the edge (a's 1 us before it,
+-- old's two) stay
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS dblink;
+RESET client_min_messages;
+SELECT dblink_connect('vacuum', format('host=%s port=%s dbname=%s',
+	current_setting('unix_socket_directories'), current_setting('port'),
+	current_database()));
+SELECT dblink_exec('vacuum', 'BEGIN');
+SELECT dblink_exec('vacuum', 'LOCK restmon.observation IN SHARE UPDATE EXCLUSIVE MODE');
+SELECT restmon_prune_observations() AS pruned;
+SELECT count(*) AS polls_before_edge FROM restmon.observation
+WHERE observed_at < '2023-01-25 12:00:00+00';
+SELECT dblink_exec('vacuum', 'COMMIT');
+SELECT dblink_disconnect('vacuum');
+
 -- a batch of max_rows = 1 stops after the first store with old polls
 -- (stores in byte order: a, then old); then the rest; then nothing
 SELECT restmon_prune_observations(1) AS pruned;
