@@ -181,6 +181,8 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 	Oid			type = TIMESTAMPTZOID;
 	int64		n;
 
+	if (in_use != NULL)
+		*in_use = false;
 	if (restmon_observation_retention < 0)
 		return 0;
 	relid = get_relname_relid("observation", get_namespace_oid("restmon", false));
@@ -193,8 +195,6 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 	 * other prunes) until this transaction ends, so that no load brings back
 	 * what this deletes: a load's edge is then looked up after this commits.
 	 */
-	if (in_use != NULL)
-		*in_use = false;
 	if (!ConditionalLockRelationOid(relid, ShareRowExclusiveLock))
 	{
 		if (in_use != NULL)
