@@ -28,9 +28,11 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 # are kept as files.
 PARTS = sql/$(EXTVERSION)
 INSTALL_PARTS = $(addprefix $(PARTS)/,01-data.sql 02-reports.sql 03-api.sql \
-	05-retention.sql 06-ingest.sql 07-gather.sql)
+	05-retention.sql 06-ingest.sql 07-gather.sql 08-drop.sql \
+	09-drop-trigger.sql)
 UPGRADE_PARTS = $(addprefix $(PARTS)/,03-api.sql 04-from-0.3.0-grant.sql \
-	05-retention.sql 06-from-0.3.0-ingest.sql 06-ingest.sql 07-gather.sql)
+	05-retention.sql 06-from-0.3.0-ingest.sql 06-ingest.sql 07-gather.sql \
+	08-drop.sql)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \
 	sql/$(EXTENSION)--0.3.0--$(EXTVERSION).sql
 

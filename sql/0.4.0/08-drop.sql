@@ -1,0 +1,46 @@
+-- sql/0.4.0/08-drop.sql: part of restmon 0.4.0's scripts (Makefile),
+-- install and upgrade (changed in 0.4.0: a worker that exits while the
+-- drop ends it no longer gives a warning).
+
+-- DROP EXTENSION restmon: before the drop takes its locks, end this
+-- database's report workers (a worker holding one of restmon's tables while
+-- waiting for another would deadlock with the drop) and remove this
+-- database's pg_cron jobs where restmon can reach them (pg_cron's database,
+-- or through dblink; see restmon_unschedule).  The event trigger is a
+-- member of the extension and goes with it.
+CREATE OR REPLACE FUNCTION restmon.before_drop_extension() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	msgs text;
+BEGIN
+	IF pg_catalog.current_query() !~* '\mrestmon\M' THEN
+		RETURN;				-- another extension
+	END IF;
+	-- an idle worker may exit between the two (restmon.report_worker_idle):
+	-- pg_terminate_backend() then warns that its pid is no backend, which
+	-- says nothing to whoever drops restmon; such warnings are not shown
+	msgs := pg_catalog.current_setting('client_min_messages');
+	PERFORM pg_catalog.set_config('client_min_messages', 'error', true);
+	PERFORM pg_catalog.pg_terminate_backend(a.pid, 5000)
+	FROM pg_catalog.pg_stat_activity a
+	WHERE a.backend_type = 'restmon report worker'
+	  AND a.datname = pg_catalog.current_database();
+	PERFORM pg_catalog.set_config('client_min_messages', msgs, true);
+	IF pg_catalog.current_setting('cron.database_name', true) IS NOT NULL AND
+	   (EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') OR
+		EXISTS (SELECT FROM pg_extension WHERE extname = 'dblink')) THEN
+		BEGIN
+			PERFORM restmon.cron_query(pg_catalog.format(
+				'SELECT pg_catalog.count(cron.unschedule(jobid)) FROM cron.job'
+				' WHERE database = %L AND jobname IN (%L, %L, %L)',
+				pg_catalog.current_database(), restmon.job_name('ingest'),
+				restmon.job_name('upkeep'), restmon.job_name('prune')));
+		EXCEPTION WHEN OTHERS THEN
+			RAISE NOTICE 'restmon''s pg_cron jobs were not removed: %', SQLERRM
+				USING HINT = 'Remove them with cron.unschedule() in pg_cron''s database.';
+		END;
+	END IF;
+END
+$$;
