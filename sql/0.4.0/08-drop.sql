@@ -32,11 +32,7 @@ BEGIN
 	   (EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') OR
 		EXISTS (SELECT FROM pg_extension WHERE extname = 'dblink')) THEN
 		BEGIN
-			PERFORM restmon.cron_query(pg_catalog.format(
-				'SELECT pg_catalog.count(cron.unschedule(jobid)) FROM cron.job'
-				' WHERE database = %L AND jobname IN (%L, %L, %L)',
-				pg_catalog.current_database(), restmon.job_name('ingest'),
-				restmon.job_name('upkeep'), restmon.job_name('prune')));
+			PERFORM @extschema@.restmon_unschedule();
 		EXCEPTION WHEN OTHERS THEN
 			RAISE NOTICE 'restmon''s pg_cron jobs were not removed: %', SQLERRM
 				USING HINT = 'Remove them with cron.unschedule() in pg_cron''s database.';
