@@ -27,12 +27,12 @@
  *	- a batch never waits for an ingestion: it takes its lock on
  *	  restmon.observation (ShareRowExclusiveLock, which every status load's
  *	  lock conflicts with, and so does VACUUM's) only if no other process
- *	  holds a conflicting one (else it deletes nothing, says so, and the
- *	  next upkeep tries again), and deletes per store
- *	  through the primary key until about max_rows rows are gone or about
- *	  max_ms milliseconds have passed, so an ingestion that starts
- *	  meanwhile waits at most for one batch; that lock never blocks a
- *	  report (AccessShareLock).
+ *	  holds a conflicting one (else it deletes nothing, a NOTICE says so
+ *	  when it is called by hand, and the next upkeep tries again), and
+ *	  deletes per store through the primary key until about max_rows rows
+ *	  are gone or about max_ms milliseconds have passed, so an ingestion
+ *	  that starts meanwhile waits at most for one batch; that lock never
+ *	  blocks a report (AccessShareLock).
  *
  *-------------------------------------------------------------------------
  */

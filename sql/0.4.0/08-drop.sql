@@ -14,20 +14,33 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	msgs text;
+	worker int;
+	running int[];
 BEGIN
 	IF pg_catalog.current_query() !~* '\mrestmon\M' THEN
 		RETURN;				-- another extension
 	END IF;
 	-- an idle worker may exit between the two (restmon.report_worker_idle):
 	-- pg_terminate_backend() then warns that its pid is no backend, which
-	-- says nothing to whoever drops restmon; such warnings are not shown
+	-- says nothing to whoever drops restmon, so its warnings are not shown;
+	-- a worker still there after the 5 s it waits is named here instead
 	msgs := pg_catalog.current_setting('client_min_messages');
 	PERFORM pg_catalog.set_config('client_min_messages', 'error', true);
-	PERFORM pg_catalog.pg_terminate_backend(a.pid, 5000)
-	FROM pg_catalog.pg_stat_activity a
-	WHERE a.backend_type = 'restmon report worker'
-	  AND a.datname = pg_catalog.current_database();
+	FOR worker IN SELECT a.pid FROM pg_catalog.pg_stat_activity a
+		WHERE a.backend_type = 'restmon report worker'
+		  AND a.datname = pg_catalog.current_database()
+	LOOP
+		IF NOT pg_catalog.pg_terminate_backend(worker, 5000) THEN
+			running := running || worker;
+		END IF;
+	END LOOP;
 	PERFORM pg_catalog.set_config('client_min_messages', msgs, true);
+	SELECT pg_catalog.array_agg(a.pid) INTO running
+	FROM pg_catalog.pg_stat_activity a WHERE a.pid = ANY (running);
+	IF running IS NOT NULL THEN
+		RAISE WARNING 'restmon report workers % did not end within 5 s', running
+			USING HINT = 'DROP EXTENSION waits for the locks they hold.';
+	END IF;
 	IF pg_catalog.current_setting('cron.database_name', true) IS NOT NULL AND
 	   (EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') OR
 		EXISTS (SELECT FROM pg_extension WHERE extname = 'dblink')) THEN
