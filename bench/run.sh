@@ -312,6 +312,14 @@ paired() {
 PAIRS=$((RUNS < 5 ? 5 : RUNS))
 read -r HIST REPORT_AGAIN <<< "$(paired b_history b_ref "$report_sql")"
 HIST_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+# the same pairs after a restart: the buffer pool empty, each database's
+# pages read back by its warm run (right after the load the history has
+# measured 1.65x to 1.87x, after a restart 1.33x to 1.37x:
+# doc/operations.md, "The buffer pool after a bulk load")
+scripts/cluster.sh stop > /dev/null
+scripts/cluster.sh start > /dev/null
+read -r HIST_RESTART REPORT_RESTART <<< "$(paired b_history b_ref "$report_sql")"
+HIST_RESTART_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- 5b. retention: that history pruned to restmon.observation_retention
 # (its default, 35 days) in batches of PRUNE_BATCH, as restmon_upkeep()
@@ -373,7 +381,9 @@ q -d b_ref -c "
 # a report that stays Running: a request no worker was started for
 RUN_ID=AAAAAAAAAAAAAAAAAAAAAA
 q -d b_ref -c "INSERT INTO restmon.report (report_id, as_of) VALUES ('$RUN_ID', now())" > /dev/null
-PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT 2> /dev/null &
+GW_LOG="$DATA/gateway.log"
+: > "$GW_LOG"
+PGUSER=restmon_gateway PGDATABASE=b_ref "$PGBIN/restmon-http" --port $HTTP_PORT 2>> "$GW_LOG" &
 gw=$!
 sleep 0.5
 wrk_line() {	# url [wrk options]: "req/s p99 non-2xx", after a 1 s warm-up
@@ -384,9 +394,29 @@ wrk_line() {	# url [wrk options]: "req/s p99 non-2xx", after a 1 s warm-up
 		/Non-2xx/ {bad = $NF}
 		END {printf "%s %s %s", rps, p99, (bad == "" ? 0 : bad)}'
 }
+gw_p99() {	# from: " ms", the p99 of the access log's times after line from
+	tail -n +"$(($1 + 1))" "$GW_LOG" | grep -av "not completed" |
+		sed -n 's/.* \([0-9.]*\)ms$/\1/p' | sort -n |
+		awk '{t[NR] = $1} END {if (NR) printf " %s", t[int(NR * 0.99 + 0.5)]}'
+}
 if command -v wrk > /dev/null; then
 	read -r POLL_RPS POLL_P99 POLL_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$RUN_ID")"
-	read -r CSV_RPS CSV_P99 CSV_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID")"
+	# the CSV: 3 runs (one run's p99 has ranged from 2.4 ms to 1.4 s on a
+	# quiet machine), the median of their req/s and of their p99s, each
+	# run's p99 shown; and the p99 of the same requests' times in the
+	# gateway's access log (from the request read to the response handed
+	# to the kernel)
+	CSV_RUNS=""; CSV_BAD=0
+	for _ in 1 2 3; do
+		from=$(wc -l < "$GW_LOG")
+		read -r r p b <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID")"
+		CSV_RUNS="$CSV_RUNS$r $p$(gw_p99 "$from")"$'\n'
+		CSV_BAD=$((CSV_BAD + b))
+	done
+	CSV_RPS=$(cut -d' ' -f1 <<< "$CSV_RUNS" | grep . | sort -n | sed -n 2p)
+	CSV_P99=$(cut -d' ' -f2 <<< "$CSV_RUNS" | grep . | awk '{v = $1; if (v ~ /ms$/) v += 0; else if (v ~ /us$/) v = v / 1000; else v = v * 1000; print v}' | sort -n | sed -n 2p)
+	CSV_EACH=$(cut -d' ' -f2 <<< "$CSV_RUNS" | grep . | paste -sd/ | sed 's|/| / |g')
+	CSV_GW=$(cut -d' ' -f3 <<< "$CSV_RUNS" | grep . | paste -sd/ | sed 's|/| / |g')
 	# a client polling the complete report with its ETag: 304, no body
 	CSV_ETAG=$(curl -s -o /dev/null -D - "http://127.0.0.1:$HTTP_PORT/api/get_report?report_id=$CSV_ID" |
 		sed -n 's/^ETag: *//Ip' | tr -d '\r')
@@ -398,7 +428,7 @@ if command -v wrk > /dev/null; then
 	read -r PG_RPS PG_P99 PG_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/rpc/restmon_store_uptime?order=downtime_last_week.desc&limit=50" -c2 --timeout 60s)"
 	read -r PGR_RPS PGR_P99 PGR_BAD <<< "$(wrk_line "http://127.0.0.1:$HTTP_PORT/rpc/restmon_get_report?report_id=$CSV_ID&order=downtime_last_week.desc&limit=50")"
 else
-	POLL_RPS="-"; POLL_P99="-"; POLL_BAD="-"; CSV_RPS="-"; CSV_P99="-"; CSV_BAD="-"
+	POLL_RPS="-"; POLL_P99="-"; POLL_BAD="-"; CSV_RPS="-"; CSV_P99="-"; CSV_BAD="-"; CSV_EACH="-"; CSV_GW="-"
 	NM_RPS="-"; NM_P99="-"; NM_BAD="-"; NM_CODE="-"
 	PG_RPS="-"; PG_P99="-"; PG_BAD="-"; PGR_RPS="-"; PGR_P99="-"; PGR_BAD="-"
 fi
@@ -580,11 +610,12 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| incidents, restmon_incidents() over every store, $NINC rows (ms) | $INCIDENTS | report: $REPORT | $(ratio "$INCIDENTS" "$REPORT")x | <= 2x |"
 	echo "| pure-SQL reference implementation (ms) | $REPORT | bench/reference.sql: $REF | $(ratio "$REF" "$REPORT")x faster | >= 20x |"
 	echo "| history: $HROWS rows, $((HISTORY + 1))x (ms; medians of $PAIRS alternating pairs, load $HIST_LOAD) | $HIST | 8 days only: $REPORT_AGAIN | $(ratio "$HIST" "$REPORT_AGAIN")x | <= 1.5x |"
+	echo "| history, the same pairs after a server restart (ms; load $HIST_RESTART_LOAD) | $HIST_RESTART | 8 days only: $REPORT_RESTART | $(ratio "$HIST_RESTART" "$REPORT_RESTART")x | <= 1.5x |"
 	echo "| history pruned to the retention: $PRUNED of $HROWS rows deleted (ms; $IN_USE calls found the table in use) | $PRUNE_MS | slowest batch of $PRUNE_BATCH: $BATCH_MAX | | bounded |"
 	echo "| report after pruning, $PROWS rows (ms; medians of $PAIRS alternating pairs, load $PRUNED_LOAD) | $HIST_PRUNED | 8 days only: $REPORT_PRUNED_REF | $(ratio "$HIST_PRUNED" "$REPORT_PRUNED_REF")x | <= 1.2x |"
 	echo "| report after pruning and REINDEX CONCURRENTLY of the primary key ($REINDEX_MS ms) (ms; medians of $PAIRS alternating pairs, load $REINDEXED_LOAD) | $HIST_REINDEXED | 8 days only: $REPORT_REINDEXED_REF | $(ratio "$HIST_REINDEXED" "$REPORT_REINDEXED_REF")x | |"
 	echo "| HTTP status poll of a Running report | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
-	echo "| HTTP CSV of the complete $STORES-store report | $CSV_RPS req/s, p99 $CSV_P99 | non-2xx: $CSV_BAD | | >= 1000 req/s, p99 < 50 ms |"
+	echo "| HTTP CSV of the complete $STORES-store report (medians of 3 runs; p99 of each: $CSV_EACH; at the gateway, its access log: $CSV_GW ms) | $CSV_RPS req/s, p99 ${CSV_P99}ms | non-2xx: $CSV_BAD | | >= 1000 req/s, p99 < 50 ms |"
 	echo "| HTTP \`304\` to \`If-None-Match\` with the complete report's ETag | $NM_RPS req/s, p99 $NM_P99 | status $NM_CODE, 4xx/5xx: $NM_BAD | | |"
 	echo "| HTTP PostgREST sorted page, \`/rpc/restmon_store_uptime?order=downtime_last_week.desc&limit=50\` over $STORES stores (computed per request) | $PG_RPS req/s, p99 $PG_P99 | non-2xx: $PG_BAD | | |"
 	echo "| HTTP PostgREST sorted page of the complete report, \`/rpc/restmon_get_report?report_id=…&order=downtime_last_week.desc&limit=50\` | $PGR_RPS req/s, p99 $PGR_P99 | non-2xx: $PGR_BAD | | |"
