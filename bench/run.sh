@@ -282,6 +282,35 @@ for k in $SCALES; do
 	scale_rows="$scale_rows$k|$((STORES * k))|$rows|$t|$ns|$mem"$'\n'
 done
 
+# --- 4b. the same 8 days as hourly loads leave them: the first day at
+# once, then hour by hour, each hour's polls in key order as an ingestion
+# inserts them.  Every insert lands at the end of a store's range, inside
+# the primary key, where a full leaf splits in half, so the leaves end
+# about 60% full against the first load's 90% (doc/operations.md, "What
+# the retention costs a report"): the 8 days a server that loads hourly
+# keeps, the baseline for the history pruned below, whose leaves were
+# split the same way ---
+log "8 days loaded hour by hour"
+q -d postgres -c "DROP DATABASE IF EXISTS b_hourly" -c "CREATE DATABASE b_hourly TEMPLATE b_ref" > /dev/null
+q -d b_hourly -c "CREATE TABLE hourly_src AS SELECT * FROM restmon.observation" \
+	-c "TRUNCATE restmon.observation" -c "
+	INSERT INTO restmon.observation SELECT * FROM hourly_src
+	WHERE observed_at < (SELECT min(observed_at) FROM hourly_src) + interval '1 day'
+	ORDER BY 1, 2" -c "
+	DO \$\$
+	DECLARE t timestamptz; t_end timestamptz;
+	BEGIN
+		SELECT min(observed_at) + interval '1 day', max(observed_at)
+		INTO t, t_end FROM hourly_src;
+		WHILE t <= t_end LOOP
+			INSERT INTO restmon.observation SELECT * FROM hourly_src
+			WHERE observed_at >= t AND observed_at < t + interval '1 hour'
+			ORDER BY 1, 2;
+			t := t + interval '1 hour';
+		END LOOP;
+	END \$\$" -c "DROP TABLE hourly_src" -c "VACUUM ANALYZE" -c "CHECKPOINT" > /dev/null
+HOURLY_ROWS=$(q -d b_hourly -c "SELECT count(*) FROM restmon.observation")
+
 # --- 5. history: 20x older rows for the same stores ---
 log "history"
 q -d postgres -c "DROP DATABASE IF EXISTS b_history" -c "CREATE DATABASE b_history TEMPLATE b_ref" > /dev/null
@@ -356,6 +385,12 @@ PROWS=$(q -d b_history -c "SELECT count(*) FROM restmon.observation")
 # the pruned history and the 8 days, by turns, in the same machine state
 read -r HIST_PRUNED REPORT_PRUNED_REF <<< "$(paired b_history b_ref "$report_sql")"
 PRUNED_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+# and against the 8 days loaded hour by hour (4b), whose leaves were split
+# as the history's were; then those 8 days against the first load's
+read -r HIST_PRUNED_H REPORT_HOURLY <<< "$(paired b_history b_hourly "$report_sql")"
+PRUNED_H_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+read -r HOURLY_AGAIN HOURLY_REF <<< "$(paired b_hourly b_ref "$report_sql")"
+HOURLY_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 # the primary key's leaves are left about half full (doc/operations.md,
 # "What the retention costs a report"): packed again by REINDEX
 # CONCURRENTLY, then the same pairs
@@ -366,7 +401,7 @@ read -r HIST_REINDEXED REPORT_REINDEXED_REF <<< "$(paired b_history b_ref "$repo
 REINDEXED_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 # the history's 54M rows are done with: dropped, and their writes flushed,
 # so the next sections do not share the disk and cores with them
-q -d postgres -c "DROP DATABASE b_history" -c "DROP DATABASE IF EXISTS b_scale" -c "CHECKPOINT" > /dev/null
+q -d postgres -c "DROP DATABASE b_history" -c "DROP DATABASE b_hourly" -c "DROP DATABASE IF EXISTS b_scale" -c "CHECKPOINT" > /dev/null
 
 # --- 6. HTTP ---
 log "http"
@@ -615,6 +650,8 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| history, the same pairs after a server restart (ms; load $HIST_RESTART_LOAD) | $HIST_RESTART | 8 days only: $REPORT_RESTART | $(ratio "$HIST_RESTART" "$REPORT_RESTART")x | <= 1.5x |"
 	echo "| history pruned to the retention: $PRUNED of $HROWS rows deleted (ms; $IN_USE calls found the table in use) | $PRUNE_MS | slowest batch of $PRUNE_BATCH: $BATCH_MAX | | bounded |"
 	echo "| report after pruning, $PROWS rows (ms; medians of $PAIRS alternating pairs, load $PRUNED_LOAD) | $HIST_PRUNED | 8 days only: $REPORT_PRUNED_REF | $(ratio "$HIST_PRUNED" "$REPORT_PRUNED_REF")x | <= 1.2x |"
+	echo "| report after pruning, against the 8 days loaded hour by hour (ms; medians of $PAIRS alternating pairs, load $PRUNED_H_LOAD) | $HIST_PRUNED_H | 8 days, hourly: $REPORT_HOURLY | $(ratio "$HIST_PRUNED_H" "$REPORT_HOURLY")x | <= 1.2x |"
+	echo "| the 8 days loaded hour by hour, $HOURLY_ROWS rows, against their first load (ms; medians of $PAIRS alternating pairs, load $HOURLY_LOAD) | $HOURLY_AGAIN | first load: $HOURLY_REF | $(ratio "$HOURLY_AGAIN" "$HOURLY_REF")x | |"
 	echo "| report after pruning and REINDEX CONCURRENTLY of the primary key ($REINDEX_MS ms) (ms; medians of $PAIRS alternating pairs, load $REINDEXED_LOAD) | $HIST_REINDEXED | 8 days only: $REPORT_REINDEXED_REF | $(ratio "$HIST_REINDEXED" "$REPORT_REINDEXED_REF")x | |"
 	echo "| HTTP status poll of a Running report (p99 at the gateway, its access log:$POLL_GW ms) | $POLL_RPS req/s, p99 $POLL_P99 | non-2xx: $POLL_BAD | | >= 5000 req/s, p99 < 10 ms |"
 	echo "| HTTP CSV of the complete $STORES-store report (medians of 3 runs; p99 of each: $CSV_EACH; at the gateway, its access log: $CSV_GW ms) | $CSV_RPS req/s, p99 ${CSV_P99}ms | non-2xx: $CSV_BAD | | >= 1000 req/s, p99 < 50 ms |"
@@ -638,6 +675,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "  parallel with \`SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0\` and \`max_parallel_workers_per_gather\` $((NPROC - 1)) or $NPROC, the faster."
 	echo "- restmon: \`$report_sql\` with \`SET restmon.report_workers = 1\` or $NPROC; trigger -> Complete is \`finished_at - requested_at\` of \`restmon_trigger_report()\` with \`restmon.report_workers = $NPROC\` in postgresql.auto.conf, $((RUNS + 1)) reports one after another, each triggered and waited for (\`restmon_wait_report()\`) in one session: the first starts a report worker (its row above), the median is of the $RUNS after it, which find it waiting idle (\`restmon.report_worker_idle\`, 2 s)."
 	echo "- pinned to 1 core: \`taskset -pc 0\` on the postmaster, which every new backend and worker inherits."
+	echo "- the 8 days loaded hour by hour: a copy of the benchmark's database, its polls kept aside, the table truncated, the first day inserted at once in key order, then each following hour's polls inserted in key order, one statement an hour, as hourly ingestion inserts them (\`bench/run.sh\`, section 4b; its primary key ends about 60% full, the first load's 90%)."
 	echo
 	echo "Scaling and memory (the same 8 days, stores cloned with their hours and zones, inserted, then the primary key rebuilt by \`REINDEX\` as a first load builds it; the report with $NPROC processes; target: the cost per poll flat from 1x to 16x):"
 	echo
