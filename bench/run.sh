@@ -46,6 +46,9 @@ psql -X -q -d postgres -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_cron'
 # 1GB: 37 ns a poll against 24 ns at 1x, 2 processes)
 SB_MB=$(awk '/MemTotal/ {printf "%d", $2 / 4 / 1024}' /proc/meminfo)
 psql -X -q -d postgres -c "ALTER SYSTEM SET shared_buffers = '${SB_MB}MB'"
+# and the sorts of index builds in memory: with the default 64MB, the first
+# load's primary key is sorted on disk (doc/operations.md, "A first load")
+psql -X -q -d postgres -c "ALTER SYSTEM SET maintenance_work_mem = '1GB'"
 scripts/cluster.sh stop > /dev/null
 scripts/cluster.sh start > /dev/null
 PRELOAD=$(psql -X -At -d postgres -c "SHOW shared_preload_libraries")
@@ -619,7 +622,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "# restmon benchmark results"
 	echo
 	echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'): PostgreSQL $pgv,"
-	echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory, shared_buffers $(q -d b_ref -c 'SHOW shared_buffers'),"
+	echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB memory, shared_buffers $(q -d b_ref -c 'SHOW shared_buffers'), maintenance_work_mem $(q -d b_ref -c 'SHOW maintenance_work_mem'),"
 	echo "shared memory in huge pages: $HUGE (scripts/cluster.sh reserves them when run as root)."
 	echo "shared_preload_libraries = '$PRELOAD' (doc/operations.md, \"Preloading restmon\")."
 	echo "Dataset: $STORES stores x 8 days of ~hourly polls ($POLLS polls), the demo generator's layout."
