@@ -346,7 +346,7 @@ read -r HIST REPORT_AGAIN <<< "$(paired b_history b_ref "$report_sql")"
 HIST_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 # the same pairs after a restart: the buffer pool empty, each database's
 # pages read back by its warm run (right after the load the history has
-# measured 1.65x to 1.87x, after a restart 1.33x to 1.37x:
+# measured 1.57x to 1.87x, after a restart 1.33x to 1.42x:
 # doc/operations.md, "The buffer pool after a bulk load")
 scripts/cluster.sh stop > /dev/null
 scripts/cluster.sh start > /dev/null
