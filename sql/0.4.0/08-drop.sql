@@ -1,6 +1,8 @@
 -- sql/0.4.0/08-drop.sql: part of restmon 0.4.0's scripts (Makefile),
 -- install and upgrade (changed in 0.4.0: a worker that exits while the
--- drop ends it no longer gives a warning).
+-- drop ends it no longer gives a warning; the jobs are removed by
+-- restmon_unschedule(), whose restmon.cron_query() knows when there are
+-- none to remove).
 
 -- DROP EXTENSION restmon: before the drop takes its locks, end this
 -- database's report workers (a worker holding one of restmon's tables while
@@ -41,15 +43,16 @@ BEGIN
 		RAISE WARNING 'restmon report workers % did not end within 5 s', running
 			USING HINT = 'DROP EXTENSION waits for the locks they hold.';
 	END IF;
-	IF pg_catalog.current_setting('cron.database_name', true) IS NOT NULL AND
-	   (EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') OR
-		EXISTS (SELECT FROM pg_extension WHERE extname = 'dblink')) THEN
-		BEGIN
-			PERFORM @extschema@.restmon_unschedule();
-		EXCEPTION WHEN OTHERS THEN
+	-- restmon.cron_query() says when scheduling is not set up (no pg_cron,
+	-- or no dblink to reach its database): then there are no jobs to remove
+	BEGIN
+		PERFORM @extschema@.restmon_unschedule();
+	EXCEPTION
+		WHEN undefined_object THEN
+			NULL;
+		WHEN OTHERS THEN
 			RAISE NOTICE 'restmon''s pg_cron jobs were not removed: %', SQLERRM
 				USING HINT = 'Remove them with cron.unschedule() in pg_cron''s database.';
-		END;
-	END IF;
+	END;
 END
 $$;
