@@ -6,7 +6,8 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = restmon
-OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation_write.o src/observation_find.o src/store_bounds.o src/poll_sort.o \
+OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation_write.o src/observation_find.o src/observation_parts.o \
+	src/store_bounds.o src/poll_sort.o \
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/store_id_hash.o src/header.o src/ingest.o \
 	src/store_uptime.o src/store_reader.o src/timeline.o src/record_polls.o src/alerts.o src/alert_hours.o \

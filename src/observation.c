@@ -63,7 +63,7 @@ typedef struct RmLeafItem
  * buffer that held it, or InvalidBuffer.
  */
 static Buffer
-leaf_prefetch(RmObsTable *o, BlockNumber next)
+leaf_prefetch(RmObsPart * o, BlockNumber next)
 {
 	PrefetchBufferResult r = {InvalidBuffer, false};
 
@@ -87,7 +87,7 @@ page_line(char *page, int k)
 
 /* the next page to the right not being deleted (recent: leaf_prefetch's) */
 static Buffer
-leaf_right(RmObsTable *o, BlockNumber next, Buffer recent)
+leaf_right(RmObsPart * o, BlockNumber next, Buffer recent)
 {
 	for (;;)
 	{
@@ -114,7 +114,7 @@ leaf_right(RmObsTable *o, BlockNumber next, Buffer recent)
  * *done when its range ends on this page.
  */
 static int
-leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
+leaf_collect(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 			 int len, TimestampTz hi, bool *done, Buffer *recent, int n)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -181,7 +181,7 @@ leaf_collect(RmObsTable *o, Page page, OffsetNumber off, const char *id,
  * them above floor (another store's item, floor, or the index's start).
  */
 static int
-leaf_back(RmObsTable *o, Page page, OffsetNumber off, const char *id,
+leaf_back(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 		  int len, TimestampTz floor, int nback, bool *done)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -230,7 +230,7 @@ leaf_back(RmObsTable *o, Page page, OffsetNumber off, const char *id,
  * map tells once per run of items on one heap page (read after the items).
  */
 static int
-leaf_emit(RmObsTable *o, int n, RmObs **polls, int *cap, int np)
+leaf_emit(RmObsPart * o, int n, RmObs **polls, int *cap, int np)
 {
 	BlockNumber vm_block = InvalidBlockNumber;
 	bool		all_visible = false;
@@ -276,7 +276,7 @@ leaf_emit(RmObsTable *o, int n, RmObs **polls, int *cap, int np)
 
 /* the first read: the insertion scan key, room for a page, the heap fetch */
 static void
-read_begin(RmObsTable *o)
+read_begin(RmObsPart * o)
 {
 	o->snapshot = GetActiveSnapshot();
 	o->key = _bt_mkscankey(o->index, NULL);
@@ -297,7 +297,11 @@ read_begin(RmObsTable *o)
 /*
  * Append the polls of one store with lo < observed_at <= hi, in time order,
  * to *polls (capacity *cap, grown with repalloc); returns their number.
- * Every read of an RmObsTable uses the snapshot active at its first read:
+ * With nback > 0, first up to nback of the store's polls with floor <
+ * observed_at <= lo from the leaf page where the range starts (the visible
+ * ones, in time order), *back_done when every poll of the store in
+ * (floor, lo] of this part is among them.
+ * Every read of a part uses the snapshot active at its first read:
  * open one per snapshot.
  *
  * The primary key's leaf pages are read directly, a page at a time, as
@@ -307,10 +311,10 @@ read_begin(RmObsTable *o)
  * previous one ended on (the common case, stores in order) needs no
  * descent from the root.
  */
-static int
-obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
-		 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
-		 int *cap)
+int
+rm_part_read(RmObsPart * o, Datum store_id, TimestampTz lo, TimestampTz hi,
+			 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
+			 int *cap)
 {
 	text	   *sid = DatumGetTextPP(store_id);
 	const char *id = VARDATA_ANY(sid);
@@ -373,27 +377,4 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	o->last_len = len;
 	MemoryContextSwitchTo(oldcxt);
 	return n;
-}
-
-int
-rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
-			RmObs **polls, int *cap)
-{
-	return obs_read(o, store_id, lo, hi, 0, 0, NULL, polls, cap);
-}
-
-/*
- * rm_obs_read, and before its range up to nback of the store's polls with
- * floor < observed_at from the leaf page where the range starts (the
- * visible ones: first in *polls, in time order).  *back_done when every
- * poll of the store in (floor, lo] is among those returned.
- */
-int
-rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
-				 TimestampTz hi, TimestampTz floor, int nback,
-				 bool *back_done, RmObs **polls, int *cap)
-{
-	Assert(nback > 0 && nback <= MaxIndexTuplesPerPage / 2);
-	return obs_read(o, store_id, lo, hi, floor, nback, back_done, polls,
-					cap);
 }

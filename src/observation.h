@@ -2,7 +2,8 @@
  *
  * src/observation.h
  *	  A handle on restmon.observation read and written through its primary
- *	  key (store_id, observed_at) INCLUDE (active): observation.c.
+ *	  key (store_id, observed_at) INCLUDE (active), or through each of its
+ *	  partitions' (observation_parts.c).
  *
  * One handle per snapshot: every read uses the snapshot active at its
  * first read.  Rows inserted through it fire no trigger; the caller keeps
@@ -22,12 +23,20 @@
 
 #include "core.h"
 
-typedef struct RmObsTable
+/*
+ * One relation holding polls: the table itself, or one of its partitions,
+ * with the range of observed_at it holds, lo <= observed_at < hi
+ * (observation.c reads it, observation_write.c writes it).
+ */
+typedef struct RmObsPart
 {
-	Relation	heap;
+	Oid			relid;
+	TimestampTz lo;
+	TimestampTz hi;
+	Relation	heap;			/* NULL until first used */
 	Relation	index;
 	MemoryContext cxt;			/* where the scan and the slots live */
-	/* reads (rm_obs_read), straight from the primary key's leaf pages */
+	/* reads (rm_part_read), straight from the primary key's leaf pages */
 	struct BTScanInsertData *key;	/* (store_id, observed_at) > (id, lo) */
 	Snapshot	snapshot;		/* the reads' */
 	bool		skip_killed;	/* skip index items marked dead */
@@ -55,21 +64,48 @@ typedef struct RmObsTable
 	BulkInsertState bistate;
 	EState	   *estate;			/* for index insertion */
 	ResultRelInfo *resultrel;
+}			RmObsPart;
+
+/*
+ * restmon.observation: a table, or a table partitioned by ranges of
+ * observed_at, whose partitions are opened as they are first read or
+ * written (observation_parts.c).
+ */
+typedef struct RmObsTable
+{
+	Relation	rel;
+	LOCKMODE	lockmode;
+	MemoryContext cxt;
+	int			nparts;
+	RmObsPart  *parts;			/* in time order */
+	int			last;			/* the part last written */
+	bool		bulk;			/* rm_obs_bulk_if_empty: each part checked */
+	bool		checked;		/* the table's triggers, at the first insert */
 } RmObsTable;
 
+/* observation_parts.c: the handle */
 extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
 extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 						TimestampTz hi, RmObs **polls, int *cap);
 extern int	rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 							 TimestampTz hi, TimestampTz floor, int nback,
 							 bool *back_done, RmObs **polls, int *cap);
-extern bool rm_obs_bulk_if_empty(RmObsTable *o);
+extern void rm_obs_bulk_if_empty(RmObsTable *o);
 extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
 						  bool active);
 extern void rm_obs_close(RmObsTable *o);
 
-/* observation_write.c: the end of the inserts, for rm_obs_close() */
-extern bool rm_obs_write_end(RmObsTable *o);
-extern void rm_obs_rebuild_indexes(Oid relid);
+/* observation.c: one part's reads */
+extern int	rm_part_read(RmObsPart * p, Datum store_id, TimestampTz lo,
+						 TimestampTz hi, TimestampTz floor, int nback,
+						 bool *back_done, RmObs **polls, int *cap);
+
+/* observation_write.c: one part's opening, inserts and closing */
+extern void rm_part_open(RmObsPart * p, Relation heap, LOCKMODE lockmode);
+extern void rm_obs_check_triggers(Relation heap);
+extern bool rm_part_bulk_if_empty(RmObsPart * p);
+extern void rm_part_insert(RmObsPart * p, Datum store_id, TimestampTz t,
+						   bool active);
+extern void rm_part_close(RmObsPart * p);
 
 #endif							/* RESTMON_OBSERVATION_H */

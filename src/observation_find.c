@@ -62,7 +62,7 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
  * store ids in byte order, by comparing the items' values in place.
  */
 OffsetNumber
-rm_obs_find_start(RmObsTable *o, Page page, const char *id, int len,
+rm_obs_find_start(RmObsPart * o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -98,7 +98,7 @@ rm_obs_find_start(RmObsTable *o, Page page, const char *id, int len,
  * As _bt_compare with no heap TID in the key: equal is <=.
  */
 static bool
-pivot_le(RmObsTable *o, Page page, OffsetNumber off, const char *id,
+pivot_le(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 		 int len, TimestampTz lo)
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
@@ -126,7 +126,7 @@ pivot_le(RmObsTable *o, Page page, OffsetNumber off, const char *id,
 
 /* the child of a locked level-1 page for (id, lo), under it */
 static BlockNumber
-page_child(RmObsTable *o, Page page, const char *id, int len, TimestampTz lo)
+page_child(RmObsPart * o, Page page, const char *id, int len, TimestampTz lo)
 {
 	/* the last pivot <= (id, lo); the first is minus infinity */
 	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page)) + 1;
@@ -158,7 +158,7 @@ page_child(RmObsTable *o, Page page, const char *id, int len, TimestampTz lo)
  * only high keys are checked.
  */
 static BlockNumber
-parent_child(RmObsTable *o, const char *id, int len, TimestampTz lo)
+parent_child(RmObsPart * o, const char *id, int len, TimestampTz lo)
 {
 	for (int step = 0;; step++)
 	{
@@ -192,7 +192,7 @@ parent_child(RmObsTable *o, const char *id, int len, TimestampTz lo)
  * buffer table; else as _bt_getbuf reads it.
  */
 Buffer
-rm_obs_getbuf(RmObsTable *o, BlockNumber blkno, Buffer recent)
+rm_obs_getbuf(RmObsPart * o, BlockNumber blkno, Buffer recent)
 {
 	if (BufferIsValid(recent) && !BufferIsLocal(recent) &&
 		ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, blkno, recent))
@@ -206,7 +206,7 @@ rm_obs_getbuf(RmObsTable *o, BlockNumber blkno, Buffer recent)
 
 /* a child's page, read-locked, and on to the right past splits since */
 static Buffer
-child_leaf(RmObsTable *o, BlockNumber child, Buffer recent)
+child_leaf(RmObsPart * o, BlockNumber child, Buffer recent)
 {
 	/* as _bt_search does */
 	return _bt_moveright(o->index, o->key, rm_obs_getbuf(o, child, recent),
@@ -222,7 +222,7 @@ child_leaf(RmObsTable *o, BlockNumber child, Buffer recent)
  * is seldom the one after in the index).
  */
 bool
-rm_obs_next_store(RmObsTable *o, Page page, const char *id, int len,
+rm_obs_next_store(RmObsPart * o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
 	const char *nid;
@@ -253,7 +253,7 @@ rm_obs_next_store(RmObsTable *o, Page page, const char *id, int len,
  * cache (it is in shared buffers: memory is what waits), for the next read.
  */
 void
-rm_obs_predict(RmObsTable *o, TimestampTz lo)
+rm_obs_predict(RmObsPart * o, TimestampTz lo)
 {
 	PrefetchBufferResult r;
 
@@ -276,7 +276,7 @@ rm_obs_predict(RmObsTable *o, TimestampTz lo)
  * the one predicted for), from which _bt_moveright finds that one.
  */
 static Buffer
-predicted_leaf(RmObsTable *o, const char *id, int len, TimestampTz lo)
+predicted_leaf(RmObsPart * o, const char *id, int len, TimestampTz lo)
 {
 	BlockNumber block = o->next_block;
 
@@ -300,7 +300,7 @@ predicted_leaf(RmObsTable *o, const char *id, int len, TimestampTz lo)
  * keep from being recycled.  o->key is (id, lo).
  */
 Buffer
-rm_obs_find_leaf(RmObsTable *o, const char *id, int len, TimestampTz lo)
+rm_obs_find_leaf(RmObsPart * o, const char *id, int len, TimestampTz lo)
 {
 	Buffer		buf = o->leaf;
 	Buffer		next = predicted_leaf(o, id, len, lo);

@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation_write.c
- *	  The handle on restmon.observation (RmObsTable): its opening and
- *	  closing, and its ordered bulk inserts; its reads are observation.c's.
+ *	  One part of restmon.observation (RmObsPart: the table, or one of its
+ *	  partitions): its opening and closing, and its ordered bulk inserts;
+ *	  its reads are observation.c's, the handle's routing
+ *	  observation_parts.c's.
  *
  * Ingestion inserts new polls the way COPY does (table_multi_insert, then
  * one index insertion per row), in key order.
  * Into a table without a page at all, it inserts the heap rows only, then
- * rebuilds every index by sort, as CREATE INDEX does (rm_obs_bulk_if_empty):
+ * rebuilds every index by sort, as CREATE INDEX does (rm_part_bulk_if_empty):
  * about 30% less than the insertions for the demo's week.  The rebuild
  * needs AccessExclusiveLock on the indexes until commit, so it is done
  *  - when the table was created or truncated in the same transaction (no
@@ -38,70 +40,50 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
-#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "observation.h"
 
 /*
- * Open restmon.observation and its primary key with the given lock, after
- * checking the privilege the equivalent SQL would need.
+ * Set a part up on its relation, opened with lockmode (the table, or one of
+ * its partitions), and open its primary key with the same lock.
  */
 void
-rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
+rm_part_open(RmObsPart * p, Relation heap, LOCKMODE lockmode)
 {
-	Oid			relid = get_relname_relid("observation",
-										  get_namespace_oid("restmon", false));
-	AclResult	aclresult;
-	Oid			indexid;
+	Oid			indexid = RelationGetPrimaryKeyIndex(heap);
 
-	memset(o, 0, sizeof(*o));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table restmon.observation is missing");
-	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
-
-	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("row-level security on restmon.observation is not supported"),
-				 errdetail("restmon reads and writes the table through its primary key, past row-level security.")));
-
-	o->heap = table_open(relid, lockmode);
-	indexid = RelationGetPrimaryKeyIndex(o->heap);
 	if (!OidIsValid(indexid))
-		elog(ERROR, "table restmon.observation has no primary key");
-	o->index = index_open(indexid, lockmode);
-	if (o->index->rd_rel->relam != BTREE_AM_OID ||
-		IndexRelationGetNumberOfAttributes(o->index) != 3 ||
-		IndexRelationGetNumberOfKeyAttributes(o->index) != 2 ||
-		RelationGetDescr(o->heap)->natts != 3 ||
-		o->index->rd_index->indkey.values[0] != 1 ||
-		o->index->rd_index->indkey.values[1] != 2 ||
-		o->index->rd_index->indkey.values[2] != 3)
+		elog(ERROR, "relation \"%s\" of restmon.observation has no primary key",
+			 RelationGetRelationName(heap));
+	p->heap = heap;
+	p->index = index_open(indexid, lockmode);
+	if (p->index->rd_rel->relam != BTREE_AM_OID ||
+		IndexRelationGetNumberOfAttributes(p->index) != 3 ||
+		IndexRelationGetNumberOfKeyAttributes(p->index) != 2 ||
+		RelationGetDescr(heap)->natts != 3 ||
+		p->index->rd_index->indkey.values[0] != 1 ||
+		p->index->rd_index->indkey.values[1] != 2 ||
+		p->index->rd_index->indkey.values[2] != 3)
 		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
 
-	o->vmbuffer = InvalidBuffer;
-	o->leaf = InvalidBuffer;
-	o->parent = InvalidBuffer;
-	o->next_block = InvalidBlockNumber;
-	o->next_id = NULL;
-	o->next_len = -1;
-	o->next_hit = true;
-	o->cxt = CurrentMemoryContext;
+	p->vmbuffer = InvalidBuffer;
+	p->leaf = InvalidBuffer;
+	p->parent = InvalidBuffer;
+	p->next_block = InvalidBlockNumber;
+	p->next_id = NULL;
+	p->next_len = -1;
+	p->next_hit = true;
 }
 
 /* rows handed to table_multi_insert at once, as COPY does */
@@ -114,7 +96,7 @@ rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
  * what is stored rule that out.
  */
 static void
-obs_flush(RmObsTable *o)
+obs_flush(RmObsPart * o)
 {
 	MemoryContext oldcxt;
 
@@ -143,8 +125,8 @@ obs_flush(RmObsTable *o)
  * Rows written here fire no trigger: refuse a table with a trigger other
  * than restmon's own, rather than skip it silently.
  */
-static void
-check_triggers(Relation heap)
+void
+rm_obs_check_triggers(Relation heap)
 {
 	TriggerDesc *td = heap->trigdesc;
 
@@ -161,7 +143,7 @@ check_triggers(Relation heap)
 
 /* queue one new row; rows should come in key order */
 void
-rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
+rm_part_insert(RmObsPart * o, Datum store_id, TimestampTz t, bool active)
 {
 	TupleTableSlot *slot;
 
@@ -169,7 +151,7 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-		check_triggers(o->heap);
+		rm_obs_check_triggers(o->heap);
 
 		/*
 		 * slots are made as they are first needed: a batch of a few rows
@@ -246,13 +228,13 @@ lock_indexes_now(Relation heap)
  * Before the first insert: when the table has no page at all, and was
  * created or truncated in this transaction or can have its indexes locked
  * for a load outside a transaction block (see the file's head), insert
- * heap rows only and rebuild the indexes at rm_obs_close.  The caller must
+ * heap rows only and rebuild the indexes at rm_part_close.  The caller must
  * hold a lock that keeps every other writer out (ShareRowExclusiveLock),
  * and must not read rows it inserted through this handle (reads go through
  * the primary key).  Returns whether it does so.
  */
 bool
-rm_obs_bulk_if_empty(RmObsTable *o)
+rm_part_bulk_if_empty(RmObsPart * o)
 {
 	Relation	heap = o->heap;
 
@@ -270,10 +252,10 @@ rm_obs_bulk_if_empty(RmObsTable *o)
 /*
  * The inserts' end: what is buffered is written and the insert state
  * freed.  Returns whether the indexes must be rebuilt (bulk mode, rows
- * inserted): rm_obs_rebuild_indexes() once the table is closed.
+ * inserted): rebuild_indexes() once the table is closed.
  */
-bool
-rm_obs_write_end(RmObsTable *o)
+static bool
+part_write_end(RmObsPart * o)
 {
 	bool		rebuild = o->bulk && o->slots != NULL;
 
@@ -291,8 +273,8 @@ rm_obs_write_end(RmObsTable *o)
 }
 
 /* every index of the table, by sort; the primary key's uniqueness checked */
-void
-rm_obs_rebuild_indexes(Oid relid)
+static void
+rebuild_indexes(Oid relid)
 {
 	ReindexParams params = {0};
 
@@ -301,13 +283,13 @@ rm_obs_rebuild_indexes(Oid relid)
 }
 
 /*
- * Close the handle: the buffered inserts written (and the indexes rebuilt
- * after a bulk load), then the pins of its reads (observation.c) released.
+ * Close a part: the buffered inserts written (and the indexes rebuilt after
+ * a bulk load), then the pins of its reads (observation.c) released.
  */
 void
-rm_obs_close(RmObsTable *o)
+rm_part_close(RmObsPart * o)
 {
-	bool		rebuild = rm_obs_write_end(o);
+	bool		rebuild = part_write_end(o);
 	Oid			relid = RelationGetRelid(o->heap);
 
 	if (BufferIsValid(o->vmbuffer))
@@ -323,5 +305,5 @@ rm_obs_close(RmObsTable *o)
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
 	if (rebuild)
-		rm_obs_rebuild_indexes(relid);
+		rebuild_indexes(relid);
 }

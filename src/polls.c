@@ -423,7 +423,7 @@ apply_chunk(RmIngest *st)
 	else
 	{
 		rm_obs_open(&ap.obs, ShareRowExclusiveLock, ACL_SELECT | ACL_INSERT);
-		(void) rm_obs_bulk_if_empty(&ap.obs);	/* empty: indexes by sort */
+		rm_obs_bulk_if_empty(&ap.obs);	/* empty: indexes by sort */
 	}
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
