@@ -6,7 +6,7 @@ EXTVERSION = $(shell grep default_version $(EXTENSION).control | \
 	sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 
 MODULE_big = restmon
-OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation_write.o src/observation_find.o src/observation_parts.o \
+OBJS = src/restmon.o src/core.o src/schedule.o src/observation.o src/observation_write.o src/observation_find.o src/observation_weeks.o \
 	src/store_bounds.o src/poll_sort.o \
 	src/sources.o src/csvsplit.o src/csv.o src/parse.o src/load_log.o \
 	src/polls.o src/snapshot.o src/store_id.o src/store_id_hash.o src/header.o src/ingest.o \
@@ -24,14 +24,16 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 
 # The current version's two scripts are built from the pieces in sql/0.4.0/
 # (edit those): the install script from every piece but the upgrade's own
-# (04, 06-from-0.3.0-ingest), the upgrade from 0.3.0 from the pieces 0.4.0
+# (01-from-0.3.0-key, 04, 06-from-0.3.0-ingest), the upgrade from 0.3.0 from the pieces 0.4.0
 # added or changed and its own, so each object's definition is written once.  Released versions' scripts
 # are kept as files.
 PARTS = sql/$(EXTVERSION)
-INSTALL_PARTS = $(addprefix $(PARTS)/,01-data.sql 02-reports.sql 03-api.sql \
+INSTALL_PARTS = $(addprefix $(PARTS)/,01-data.sql 01-observation-key.sql \
+	02-reports.sql 03-api.sql \
 	05-retention.sql 06-ingest.sql 07-gather.sql 08-drop.sql \
 	09-drop-trigger.sql)
-UPGRADE_PARTS = $(addprefix $(PARTS)/,03-api.sql 04-from-0.3.0-grant.sql \
+UPGRADE_PARTS = $(addprefix $(PARTS)/,01-from-0.3.0-key.sql \
+	01-observation-key.sql 03-api.sql 04-from-0.3.0-grant.sql \
 	05-retention.sql 06-from-0.3.0-ingest.sql 06-ingest.sql 07-gather.sql \
 	08-drop.sql)
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql \

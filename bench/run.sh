@@ -270,7 +270,7 @@ for k in $SCALES; do
 			SELECT o.store_id || '~' || c, o.observed_at, o.active
 			FROM restmon.observation o, generate_series($prev, $((k - 1))) c
 			WHERE o.store_id NOT LIKE '%~%'
-			ORDER BY 1, 2" -c "REINDEX INDEX restmon.observation_pkey" \
+			ORDER BY 1, 2" -c "REINDEX INDEX restmon.observation_key" \
 			-c "VACUUM ANALYZE" -c "CHECKPOINT" > /dev/null
 		prev=$k
 	fi
@@ -397,7 +397,7 @@ HOURLY_LOAD=$(cut -d' ' -f1 /proc/loadavg)
 # the primary key's leaves are left about half full (doc/operations.md,
 # "What the retention costs a report"): packed again by REINDEX
 # CONCURRENTLY, then the same pairs
-LAST="REINDEX INDEX CONCURRENTLY restmon.observation_pkey"
+LAST="REINDEX INDEX CONCURRENTLY restmon.observation_key"
 REINDEX_MS=$(ms -d b_history)
 q -d b_history -c "CHECKPOINT" > /dev/null
 read -r HIST_REINDEXED REPORT_REINDEXED_REF <<< "$(paired b_history b_ref "$report_sql")"

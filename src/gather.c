@@ -376,7 +376,7 @@ typedef struct RmRunsReceiver
 	RmRun	   *runs;
 	int			nruns;
 	int			cap;
-}			RmRunsReceiver;
+} RmRunsReceiver;
 
 static bool
 runs_receive(TupleTableSlot *slot, DestReceiver *self)

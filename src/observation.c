@@ -63,7 +63,7 @@ typedef struct RmLeafItem
  * buffer that held it, or InvalidBuffer.
  */
 static Buffer
-leaf_prefetch(RmObsPart * o, BlockNumber next)
+leaf_prefetch(RmObsPart *o, BlockNumber next)
 {
 	PrefetchBufferResult r = {InvalidBuffer, false};
 
@@ -87,7 +87,7 @@ page_line(char *page, int k)
 
 /* the next page to the right not being deleted (recent: leaf_prefetch's) */
 static Buffer
-leaf_right(RmObsPart * o, BlockNumber next, Buffer recent)
+leaf_right(RmObsPart *o, BlockNumber next, Buffer recent)
 {
 	for (;;)
 	{
@@ -114,12 +114,13 @@ leaf_right(RmObsPart * o, BlockNumber next, Buffer recent)
  * *done when its range ends on this page.
  */
 static int
-leaf_collect(RmObsPart * o, Page page, OffsetNumber off, const char *id,
+leaf_collect(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 			 int len, TimestampTz hi, bool *done, Buffer *recent, int n)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 	bool		all_in = false;
+	int16		week;
 	const char *iid_id;
 	int			iid_len;
 	TimestampTz t;
@@ -134,8 +135,9 @@ leaf_collect(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 	if (off <= maxoff)
 	{
 		rm_leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
-					   &iid_id, &iid_len, &t, &active);
-		all_in = iid_len == len && memcmp(iid_id, id, len) == 0 && t <= hi;
+					   &week, &iid_id, &iid_len, &t, &active);
+		all_in = week == o->week && iid_len == len &&
+			memcmp(iid_id, id, len) == 0 && t <= hi;
 	}
 
 	/*
@@ -158,9 +160,9 @@ leaf_collect(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
-		rm_leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
-		if (!all_in &&
-			(iid_len != len || memcmp(iid_id, id, len) != 0 || t > hi))
+		rm_leaf_values(desc, itup, &week, &iid_id, &iid_len, &t, &active);
+		if (!all_in && (week != o->week || iid_len != len ||
+						memcmp(iid_id, id, len) != 0 || t > hi))
 		{
 			*done = true;
 			o->end_off = off;
@@ -181,7 +183,7 @@ leaf_collect(RmObsPart * o, Page page, OffsetNumber off, const char *id,
  * them above floor (another store's item, floor, or the index's start).
  */
 static int
-leaf_back(RmObsPart * o, Page page, OffsetNumber off, const char *id,
+leaf_back(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 		  int len, TimestampTz floor, int nback, bool *done)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -193,6 +195,7 @@ leaf_back(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 	{
 		ItemId		iid = PageGetItemId(page, k - 1);
 		IndexTuple	itup;
+		int16		week;
 		const char *iid_id;
 		int			iid_len;
 		TimestampTz t;
@@ -201,8 +204,9 @@ leaf_back(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 		if (o->skip_killed && ItemIdIsDead(iid))
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
-		rm_leaf_values(desc, itup, &iid_id, &iid_len, &t, &active);
-		if (iid_len != len || memcmp(iid_id, id, len) != 0 || t <= floor)
+		rm_leaf_values(desc, itup, &week, &iid_id, &iid_len, &t, &active);
+		if (week != o->week || iid_len != len ||
+			memcmp(iid_id, id, len) != 0 || t <= floor)
 		{
 			*done = true;
 			break;
@@ -230,7 +234,7 @@ leaf_back(RmObsPart * o, Page page, OffsetNumber off, const char *id,
  * map tells once per run of items on one heap page (read after the items).
  */
 static int
-leaf_emit(RmObsPart * o, int n, RmObs **polls, int *cap, int np)
+leaf_emit(RmObsPart *o, int n, RmObs **polls, int *cap, int np)
 {
 	BlockNumber vm_block = InvalidBlockNumber;
 	bool		all_visible = false;
@@ -276,18 +280,19 @@ leaf_emit(RmObsPart * o, int n, RmObs **polls, int *cap, int np)
 
 /* the first read: the insertion scan key, room for a page, the heap fetch */
 static void
-read_begin(RmObsPart * o)
+read_begin(RmObsPart *o)
 {
 	o->snapshot = GetActiveSnapshot();
 	o->key = _bt_mkscankey(o->index, NULL);
 	_bt_metaversion(o->index, &o->key->heapkeyspace, &o->key->allequalimage);
 	o->key->anynullkeys = false;
-	o->key->keysz = 2;
-	for (int i = 0; i < 2; i++)
+	o->key->keysz = 3;
+	for (int i = 0; i < 3; i++)
 		o->key->scankeys[i].sk_flags &= ~SK_ISNULL;
-	o->key->nextkey = true;		/* the first item > (store_id, lo) */
+	o->key->scankeys[0].sk_argument = Int16GetDatum(o->week);
+	o->key->nextkey = true;		/* the first item > (week, store_id, lo) */
 	o->skip_killed = !TransactionStartedDuringRecovery();
-	o->byte_order = o->index->rd_indcollation[0] == C_COLLATION_OID;
+	o->byte_order = o->index->rd_indcollation[1] == C_COLLATION_OID;
 	o->items = palloc(sizeof(RmLeafItem) * MaxIndexTuplesPerPage);
 	o->last_id = palloc(RM_STORE_ID_MAX_BYTES + 1);
 	o->fetch = table_index_fetch_begin(o->heap);
@@ -296,8 +301,8 @@ read_begin(RmObsPart * o)
 
 /*
  * Append the polls of one store with lo < observed_at <= hi, in time order,
- * to *polls (capacity *cap, grown with repalloc); returns their number.
- * With nback > 0, first up to nback of the store's polls with floor <
+ * to (*polls)[0..n) (capacity *cap, grown with repalloc); returns the new
+ * count.  With nback > 0, first up to nback of the store's polls with floor <
  * observed_at <= lo from the leaf page where the range starts (the visible
  * ones, in time order), *back_done when every poll of the store in
  * (floor, lo] of this part is among them.
@@ -312,14 +317,13 @@ read_begin(RmObsPart * o)
  * descent from the root.
  */
 int
-rm_part_read(RmObsPart * o, Datum store_id, TimestampTz lo, TimestampTz hi,
+rm_part_read(RmObsPart *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
-			 int *cap)
+			 int *cap, int n)
 {
 	text	   *sid = DatumGetTextPP(store_id);
 	const char *id = VARDATA_ANY(sid);
 	int			len = VARSIZE_ANY_EXHDR(sid);
-	int			n = 0;
 	Buffer		buf;
 	MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
@@ -330,8 +334,8 @@ rm_part_read(RmObsPart * o, Datum store_id, TimestampTz lo, TimestampTz hi,
 		read_begin(o);
 	if (len > RM_STORE_ID_MAX_BYTES)
 		elog(ERROR, "store id of %d bytes", len);
-	o->key->scankeys[0].sk_argument = PointerGetDatum(sid);
-	o->key->scankeys[1].sk_argument = TimestampTzGetDatum(lo);
+	o->key->scankeys[1].sk_argument = PointerGetDatum(sid);
+	o->key->scankeys[2].sk_argument = TimestampTzGetDatum(lo);
 
 	buf = rm_obs_find_leaf(o, id, len, lo);
 	if (BufferIsValid(buf))
@@ -377,4 +381,40 @@ rm_part_read(RmObsPart * o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	o->last_len = len;
 	MemoryContextSwitchTo(oldcxt);
 	return n;
+}
+
+/*
+ * Release the pins a reader holds between reads (the leaf its last read
+ * ended on, the level-1 page of its last descent): its next read starts
+ * from a descent.
+ */
+void
+rm_part_unpin(RmObsPart *o)
+{
+	if (BufferIsValid(o->leaf))
+		ReleaseBuffer(o->leaf);
+	if (BufferIsValid(o->parent))
+		ReleaseBuffer(o->parent);
+	if (BufferIsValid(o->vmbuffer))
+		ReleaseBuffer(o->vmbuffer);
+	o->leaf = InvalidBuffer;
+	o->parent = InvalidBuffer;
+	o->vmbuffer = InvalidBuffer;
+	o->next_block = InvalidBlockNumber;
+	o->next_len = -1;
+	o->next_hit = true;
+	o->last_len = 0;
+}
+
+/* a reader's pins and heap fetch released (the relations are the handle's) */
+void
+rm_part_close(RmObsPart *o)
+{
+	rm_part_unpin(o);
+	if (o->slot != NULL)
+		ExecDropSingleTupleTableSlot(o->slot);
+	if (o->fetch != NULL)
+		table_index_fetch_end(o->fetch);
+	o->slot = NULL;
+	o->fetch = NULL;
 }

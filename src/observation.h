@@ -1,9 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation.h
- *	  A handle on restmon.observation read and written through its primary
- *	  key (store_id, observed_at) INCLUDE (active), or through each of its
- *	  partitions' (observation_parts.c).
+ *	  A handle on restmon.observation read and written through its key
+ *	  (week, store_id, observed_at) INCLUDE (active).
  *
  * One handle per snapshot: every read uses the snapshot active at its
  * first read.  Rows inserted through it fire no trigger; the caller keeps
@@ -24,20 +23,32 @@
 #include "core.h"
 
 /*
- * One relation holding polls: the table itself, or one of its partitions,
- * with the range of observed_at it holds, lo <= observed_at < hi
- * (observation.c reads it, observation_write.c writes it).
+ * The key of restmon.observation is (restmon.observation_week(observed_at),
+ * store_id, observed_at) INCLUDE (active): each week's polls are a range of
+ * the key, ordered by store and time within it.  The weeks start on
+ * Mondays at 00:00 UTC, numbered from 2000-01-03 (week 0); instants before
+ * week -32768 or after week 32767 are counted in those.
+ */
+#define RM_WEEK_MIN		PG_INT16_MIN
+#define RM_WEEK_MAX		PG_INT16_MAX
+extern int16 rm_obs_week(TimestampTz t);
+extern TimestampTz rm_obs_week_start(int16 week);
+
+/*
+ * A reader of one week's range of the key (observation.c; where a store's
+ * range starts, observation_find.c), holding the range [lo, hi) of
+ * observed_at the week covers.  It reads the handle's relations.
  */
 typedef struct RmObsPart
 {
-	Oid			relid;
+	int16		week;
 	TimestampTz lo;
 	TimestampTz hi;
-	Relation	heap;			/* NULL until first used */
+	Relation	heap;
 	Relation	index;
-	MemoryContext cxt;			/* where the scan and the slots live */
-	/* reads (rm_part_read), straight from the primary key's leaf pages */
-	struct BTScanInsertData *key;	/* (store_id, observed_at) > (id, lo) */
+	MemoryContext cxt;			/* where the scan lives */
+	struct BTScanInsertData *key;	/* (week, store_id, observed_at) > (w, id,
+									 * lo) */
 	Snapshot	snapshot;		/* the reads' */
 	bool		skip_killed;	/* skip index items marked dead */
 	bool		byte_order;		/* store_id sorts in byte order ("C") */
@@ -57,55 +68,55 @@ typedef struct RmObsPart
 	struct IndexFetchTableData *fetch;	/* visibility checks on the heap */
 	TupleTableSlot *slot;
 	Buffer		vmbuffer;
-	TupleTableSlot **slots;		/* inserts, buffered */
+} RmObsPart;
+
+/*
+ * A handle on restmon.observation: its key read a week at a time, by one
+ * reader per week read (observation_weeks.c), and inserts buffered and
+ * written as COPY writes them (observation_write.c).
+ */
+typedef struct RmObsTable
+{
+	Relation	heap;
+	Relation	index;
+	MemoryContext cxt;			/* where the readers and the slots live */
+	/* the weeks of the key's first and last items, at the first read */
+	bool		bounds_known;
+	int16		first_week;
+	int16		last_week;
+	int			nparts;			/* readers, one per week read */
+	RmObsPart **parts;			/* parts[w - first_week]: week w's or NULL */
+	int			npinned;		/* readers that may hold pins */
+	/* inserts */
+	TupleTableSlot **slots;		/* buffered */
 	TupleDesc	slot_desc;		/* theirs: the heap's, copied */
 	bool		bulk;			/* heap only; indexes rebuilt at close */
 	int			nbuffered;
 	BulkInsertState bistate;
 	EState	   *estate;			/* for index insertion */
 	ResultRelInfo *resultrel;
-}			RmObsPart;
-
-/*
- * restmon.observation: a table, or a table partitioned by ranges of
- * observed_at, whose partitions are opened as they are first read or
- * written (observation_parts.c).
- */
-typedef struct RmObsTable
-{
-	Relation	rel;
-	LOCKMODE	lockmode;
-	MemoryContext cxt;
-	int			nparts;
-	RmObsPart  *parts;			/* in time order */
-	int			last;			/* the part last written */
-	bool		bulk;			/* rm_obs_bulk_if_empty: each part checked */
-	bool		checked;		/* the table's triggers, at the first insert */
 } RmObsTable;
 
-/* observation_parts.c: the handle */
+/* observation_write.c: the handle */
 extern void rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required);
+extern bool rm_obs_bulk_if_empty(RmObsTable *o);
+extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
+						  bool active);
+extern void rm_obs_close(RmObsTable *o);
+
+/* observation_weeks.c: a store's polls, week by week */
 extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 						TimestampTz hi, RmObs **polls, int *cap);
 extern int	rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 							 TimestampTz hi, TimestampTz floor, int nback,
 							 bool *back_done, RmObs **polls, int *cap);
-extern void rm_obs_bulk_if_empty(RmObsTable *o);
-extern void rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t,
-						  bool active);
-extern void rm_obs_close(RmObsTable *o);
+extern void rm_obs_close_parts(RmObsTable *o);
 
-/* observation.c: one part's reads */
-extern int	rm_part_read(RmObsPart * p, Datum store_id, TimestampTz lo,
+/* observation.c: one week's reads */
+extern int	rm_part_read(RmObsPart *p, Datum store_id, TimestampTz lo,
 						 TimestampTz hi, TimestampTz floor, int nback,
-						 bool *back_done, RmObs **polls, int *cap);
-
-/* observation_write.c: one part's opening, inserts and closing */
-extern void rm_part_open(RmObsPart * p, Relation heap, LOCKMODE lockmode);
-extern void rm_obs_check_triggers(Relation heap);
-extern bool rm_part_bulk_if_empty(RmObsPart * p);
-extern void rm_part_insert(RmObsPart * p, Datum store_id, TimestampTz t,
-						   bool active);
-extern void rm_part_close(RmObsPart * p);
+						 bool *back_done, RmObs **polls, int *cap, int n);
+extern void rm_part_unpin(RmObsPart *p);
+extern void rm_part_close(RmObsPart *p);
 
 #endif							/* RESTMON_OBSERVATION_H */

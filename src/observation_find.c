@@ -62,7 +62,7 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
  * store ids in byte order, by comparing the items' values in place.
  */
 OffsetNumber
-rm_obs_find_start(RmObsPart * o, Page page, const char *id, int len,
+rm_obs_find_start(RmObsPart *o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -74,6 +74,7 @@ rm_obs_find_start(RmObsPart * o, Page page, const char *id, int len,
 	while (low < high)
 	{
 		OffsetNumber mid = low + (high - low) / 2;
+		int16		week;
 		const char *iid_id;
 		int			iid_len;
 		TimestampTz t;
@@ -81,8 +82,9 @@ rm_obs_find_start(RmObsPart * o, Page page, const char *id, int len,
 		int			c;
 
 		rm_leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, mid)),
-					   &iid_id, &iid_len, &t, &active);
-		c = rm_key_cmp(iid_id, iid_len, id, len);
+					   &week, &iid_id, &iid_len, &t, &active);
+		c = week != o->week ? (week < o->week ? -1 : 1) :
+			rm_key_cmp(iid_id, iid_len, id, len);
 		if (c < 0 || (c == 0 && t <= lo))
 			low = mid + 1;
 		else
@@ -98,11 +100,12 @@ rm_obs_find_start(RmObsPart * o, Page page, const char *id, int len,
  * As _bt_compare with no heap TID in the key: equal is <=.
  */
 static bool
-pivot_le(RmObsPart * o, Page page, OffsetNumber off, const char *id,
+pivot_le(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 		 int len, TimestampTz lo)
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
 	int			natts = BTreeTupleGetNAtts(itup, o->index);
+	int16		week;
 	const char *pid;
 	int			plen;
 	TimestampTz t;
@@ -111,12 +114,14 @@ pivot_le(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 	if (natts == 0)
 		return true;
 	if (IndexTupleHasNulls(itup))
-		elog(ERROR, "a primary key pivot of restmon.observation holds a null");
+		elog(ERROR, "a pivot of restmon.observation_key holds a null");
 	rm_item_key(RelationGetDescr(o->index),
 				(char *) itup + IndexInfoFindDataOffset(itup->t_info), natts,
-				&pid, &plen, &t);
+				&week, &pid, &plen, &t);
+	if (week != o->week || natts < 2)
+		return week <= o->week;
 	c = rm_key_cmp(pid, plen, id, len);
-	if (c != 0 || natts < 2)
+	if (c != 0 || natts < 3)
 		return c <= 0;
 	return t <= lo;
 }
@@ -126,7 +131,7 @@ pivot_le(RmObsPart * o, Page page, OffsetNumber off, const char *id,
 
 /* the child of a locked level-1 page for (id, lo), under it */
 static BlockNumber
-page_child(RmObsPart * o, Page page, const char *id, int len, TimestampTz lo)
+page_child(RmObsPart *o, Page page, const char *id, int len, TimestampTz lo)
 {
 	/* the last pivot <= (id, lo); the first is minus infinity */
 	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page)) + 1;
@@ -158,7 +163,7 @@ page_child(RmObsPart * o, Page page, const char *id, int len, TimestampTz lo)
  * only high keys are checked.
  */
 static BlockNumber
-parent_child(RmObsPart * o, const char *id, int len, TimestampTz lo)
+parent_child(RmObsPart *o, const char *id, int len, TimestampTz lo)
 {
 	for (int step = 0;; step++)
 	{
@@ -192,7 +197,7 @@ parent_child(RmObsPart * o, const char *id, int len, TimestampTz lo)
  * buffer table; else as _bt_getbuf reads it.
  */
 Buffer
-rm_obs_getbuf(RmObsPart * o, BlockNumber blkno, Buffer recent)
+rm_obs_getbuf(RmObsPart *o, BlockNumber blkno, Buffer recent)
 {
 	if (BufferIsValid(recent) && !BufferIsLocal(recent) &&
 		ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, blkno, recent))
@@ -206,7 +211,7 @@ rm_obs_getbuf(RmObsPart * o, BlockNumber blkno, Buffer recent)
 
 /* a child's page, read-locked, and on to the right past splits since */
 static Buffer
-child_leaf(RmObsPart * o, BlockNumber child, Buffer recent)
+child_leaf(RmObsPart *o, BlockNumber child, Buffer recent)
 {
 	/* as _bt_search does */
 	return _bt_moveright(o->index, o->key, rm_obs_getbuf(o, child, recent),
@@ -222,9 +227,10 @@ child_leaf(RmObsPart * o, BlockNumber child, Buffer recent)
  * is seldom the one after in the index).
  */
 bool
-rm_obs_next_store(RmObsPart * o, Page page, const char *id, int len,
+rm_obs_next_store(RmObsPart *o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
+	int16		week;
 	const char *nid;
 	int			nlen;
 	TimestampTz t;
@@ -235,8 +241,9 @@ rm_obs_next_store(RmObsPart * o, Page page, const char *id, int len,
 		return false;
 	rm_leaf_values(RelationGetDescr(o->index),
 				   (IndexTuple) PageGetItem(page, PageGetItemId(page, o->end_off)),
-				   &nid, &nlen, &t, &active);
-	if ((nlen == len && memcmp(nid, id, len) == 0) || t > lo)
+				   &week, &nid, &nlen, &t, &active);
+	if (week != o->week || (nlen == len && memcmp(nid, id, len) == 0) ||
+		t > lo)
 		return false;
 	if (o->next_id == NULL)
 		o->next_id = MemoryContextAlloc(o->cxt, RM_STORE_ID_MAX_BYTES);
@@ -253,7 +260,7 @@ rm_obs_next_store(RmObsPart * o, Page page, const char *id, int len,
  * cache (it is in shared buffers: memory is what waits), for the next read.
  */
 void
-rm_obs_predict(RmObsPart * o, TimestampTz lo)
+rm_obs_predict(RmObsPart *o, TimestampTz lo)
 {
 	PrefetchBufferResult r;
 
@@ -276,7 +283,7 @@ rm_obs_predict(RmObsPart * o, TimestampTz lo)
  * the one predicted for), from which _bt_moveright finds that one.
  */
 static Buffer
-predicted_leaf(RmObsPart * o, const char *id, int len, TimestampTz lo)
+predicted_leaf(RmObsPart *o, const char *id, int len, TimestampTz lo)
 {
 	BlockNumber block = o->next_block;
 
@@ -300,7 +307,7 @@ predicted_leaf(RmObsPart * o, const char *id, int len, TimestampTz lo)
  * keep from being recycled.  o->key is (id, lo).
  */
 Buffer
-rm_obs_find_leaf(RmObsPart * o, const char *id, int len, TimestampTz lo)
+rm_obs_find_leaf(RmObsPart *o, const char *id, int len, TimestampTz lo)
 {
 	Buffer		buf = o->leaf;
 	Buffer		next = predicted_leaf(o, id, len, lo);

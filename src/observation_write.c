@@ -1,15 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation_write.c
- *	  One part of restmon.observation (RmObsPart: the table, or one of its
- *	  partitions): its opening and closing, and its ordered bulk inserts;
- *	  its reads are observation.c's, the handle's routing
- *	  observation_parts.c's.
+ *	  The handle on restmon.observation (RmObsTable): its opening and
+ *	  closing, and its ordered bulk inserts; its reads are
+ *	  observation_weeks.c's.
  *
  * Ingestion inserts new polls the way COPY does (table_multi_insert, then
  * one index insertion per row), in key order.
  * Into a table without a page at all, it inserts the heap rows only, then
- * rebuilds every index by sort, as CREATE INDEX does (rm_part_bulk_if_empty):
+ * rebuilds every index by sort, as CREATE INDEX does (rm_obs_bulk_if_empty):
  * about 30% less than the insertions for the demo's week.  The rebuild
  * needs AccessExclusiveLock on the indexes until commit, so it is done
  *  - when the table was created or truncated in the same transaction (no
@@ -40,50 +39,86 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "observation.h"
 
 /*
- * Set a part up on its relation, opened with lockmode (the table, or one of
- * its partitions), and open its primary key with the same lock.
+ * The key of restmon.observation, checked to be what restmon reads in place
+ * (observation.h): (restmon.observation_week(observed_at), store_id,
+ * observed_at) INCLUDE (active), unique, B-tree.
  */
-void
-rm_part_open(RmObsPart * p, Relation heap, LOCKMODE lockmode)
+static Relation
+open_key(Relation heap, Oid nsp, LOCKMODE lockmode)
 {
-	Oid			indexid = RelationGetPrimaryKeyIndex(heap);
+	Oid			indexid = get_relname_relid("observation_key", nsp);
+	Relation	index;
+	List	   *exprs;
+	FuncExpr   *f;
 
 	if (!OidIsValid(indexid))
-		elog(ERROR, "relation \"%s\" of restmon.observation has no primary key",
-			 RelationGetRelationName(heap));
-	p->heap = heap;
-	p->index = index_open(indexid, lockmode);
-	if (p->index->rd_rel->relam != BTREE_AM_OID ||
-		IndexRelationGetNumberOfAttributes(p->index) != 3 ||
-		IndexRelationGetNumberOfKeyAttributes(p->index) != 2 ||
+		elog(ERROR, "index restmon.observation_key is missing");
+	index = index_open(indexid, lockmode);
+	if (index->rd_index->indrelid != RelationGetRelid(heap) ||
+		index->rd_rel->relam != BTREE_AM_OID ||
+		!index->rd_index->indisunique ||
+		IndexRelationGetNumberOfAttributes(index) != 4 ||
+		IndexRelationGetNumberOfKeyAttributes(index) != 3 ||
 		RelationGetDescr(heap)->natts != 3 ||
-		p->index->rd_index->indkey.values[0] != 1 ||
-		p->index->rd_index->indkey.values[1] != 2 ||
-		p->index->rd_index->indkey.values[2] != 3)
-		elog(ERROR, "restmon.observation is not (store_id, observed_at, active) with primary key (store_id, observed_at) INCLUDE (active)");
+		index->rd_index->indkey.values[0] != 0 ||
+		index->rd_index->indkey.values[1] != 1 ||
+		index->rd_index->indkey.values[2] != 2 ||
+		index->rd_index->indkey.values[3] != 3 ||
+		list_length(exprs = RelationGetIndexExpressions(index)) != 1 ||
+		!IsA(linitial(exprs), FuncExpr) ||
+		(f = linitial(exprs))->funcresulttype != INT2OID ||
+		get_func_namespace(f->funcid) != nsp ||
+		strcmp(get_func_name(f->funcid), "observation_week") != 0)
+		elog(ERROR, "restmon.observation_key is not (restmon.observation_week(observed_at), store_id, observed_at) INCLUDE (active) on restmon.observation (store_id, observed_at, active)");
+	return index;
+}
 
-	p->vmbuffer = InvalidBuffer;
-	p->leaf = InvalidBuffer;
-	p->parent = InvalidBuffer;
-	p->next_block = InvalidBlockNumber;
-	p->next_id = NULL;
-	p->next_len = -1;
-	p->next_hit = true;
+/*
+ * Open restmon.observation and its key with the given lock, after checking
+ * the privilege the equivalent SQL would need.
+ */
+void
+rm_obs_open(RmObsTable *o, LOCKMODE lockmode, AclMode required)
+{
+	Oid			nsp = get_namespace_oid("restmon", false);
+	Oid			relid = get_relname_relid("observation", nsp);
+	AclResult	aclresult;
+
+	memset(o, 0, sizeof(*o));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table restmon.observation is missing");
+	aclresult = pg_class_aclcheck(relid, GetUserId(), required);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, "observation");
+
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("row-level security on restmon.observation is not supported"),
+				 errdetail("restmon reads and writes the table through its key, past row-level security.")));
+
+	o->heap = table_open(relid, lockmode);
+	o->index = open_key(o->heap, nsp, lockmode);
+	o->cxt = CurrentMemoryContext;
 }
 
 /* rows handed to table_multi_insert at once, as COPY does */
@@ -96,7 +131,7 @@ rm_part_open(RmObsPart * p, Relation heap, LOCKMODE lockmode)
  * what is stored rule that out.
  */
 static void
-obs_flush(RmObsPart * o)
+obs_flush(RmObsTable *o)
 {
 	MemoryContext oldcxt;
 
@@ -125,8 +160,8 @@ obs_flush(RmObsPart * o)
  * Rows written here fire no trigger: refuse a table with a trigger other
  * than restmon's own, rather than skip it silently.
  */
-void
-rm_obs_check_triggers(Relation heap)
+static void
+check_triggers(Relation heap)
 {
 	TriggerDesc *td = heap->trigdesc;
 
@@ -143,7 +178,7 @@ rm_obs_check_triggers(Relation heap)
 
 /* queue one new row; rows should come in key order */
 void
-rm_part_insert(RmObsPart * o, Datum store_id, TimestampTz t, bool active)
+rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 {
 	TupleTableSlot *slot;
 
@@ -151,7 +186,7 @@ rm_part_insert(RmObsPart * o, Datum store_id, TimestampTz t, bool active)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
 
-		rm_obs_check_triggers(o->heap);
+		check_triggers(o->heap);
 
 		/*
 		 * slots are made as they are first needed: a batch of a few rows
@@ -228,13 +263,13 @@ lock_indexes_now(Relation heap)
  * Before the first insert: when the table has no page at all, and was
  * created or truncated in this transaction or can have its indexes locked
  * for a load outside a transaction block (see the file's head), insert
- * heap rows only and rebuild the indexes at rm_part_close.  The caller must
+ * heap rows only and rebuild the indexes at rm_obs_close.  The caller must
  * hold a lock that keeps every other writer out (ShareRowExclusiveLock),
  * and must not read rows it inserted through this handle (reads go through
  * the primary key).  Returns whether it does so.
  */
 bool
-rm_part_bulk_if_empty(RmObsPart * o)
+rm_obs_bulk_if_empty(RmObsTable *o)
 {
 	Relation	heap = o->heap;
 
@@ -255,7 +290,7 @@ rm_part_bulk_if_empty(RmObsPart * o)
  * inserted): rebuild_indexes() once the table is closed.
  */
 static bool
-part_write_end(RmObsPart * o)
+write_end(RmObsTable *o)
 {
 	bool		rebuild = o->bulk && o->slots != NULL;
 
@@ -283,25 +318,17 @@ rebuild_indexes(Oid relid)
 }
 
 /*
- * Close a part: the buffered inserts written (and the indexes rebuilt after
- * a bulk load), then the pins of its reads (observation.c) released.
+ * Close the handle: the buffered inserts written (and the indexes rebuilt
+ * after a bulk load), then its readers' pins (observation_weeks.c)
+ * released.
  */
 void
-rm_part_close(RmObsPart * o)
+rm_obs_close(RmObsTable *o)
 {
-	bool		rebuild = part_write_end(o);
+	bool		rebuild = write_end(o);
 	Oid			relid = RelationGetRelid(o->heap);
 
-	if (BufferIsValid(o->vmbuffer))
-		ReleaseBuffer(o->vmbuffer);
-	if (BufferIsValid(o->leaf))
-		ReleaseBuffer(o->leaf);
-	if (BufferIsValid(o->parent))
-		ReleaseBuffer(o->parent);
-	if (o->slot != NULL)
-		ExecDropSingleTupleTableSlot(o->slot);
-	if (o->fetch != NULL)
-		table_index_fetch_end(o->fetch);
+	rm_obs_close_parts(o);
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
 	if (rebuild)

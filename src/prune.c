@@ -29,7 +29,8 @@
  *	  lock conflicts with, and so does VACUUM's) only if no other process
  *	  holds a conflicting one (else it deletes nothing, a NOTICE says so
  *	  when it is called by hand, and the next upkeep tries again), and
- *	  deletes per store through the primary key until about max_rows rows
+ *	  deletes through restmon.observation_key, a week of 64 stores at a
+ *	  time, until about max_rows rows
  *	  are gone or about max_ms milliseconds have passed, so an ingestion
  *	  that starts meanwhile waits at most for one batch; that lock never
  *	  blocks a report (AccessShareLock).
@@ -60,20 +61,30 @@
 PG_FUNCTION_INFO_V1(restmon_prune_observations);
 
 #define RM_PRUNE_FETCH	1000
+/* stores one DELETE covers: about 10,000 polls a week of hourly polls */
+#define RM_PRUNE_STORES 64
 
-/* delete the polls of the stores under the cursor older than edge */
+/*
+ * Delete the polls older than edge of the stores under the cursor, through
+ * restmon.observation_key: for each run of RM_PRUNE_STORES stores, the
+ * range of each week from first_week to the edge's.
+ */
 static int64
-prune_stores(Portal portal, TimestampTz edge, int64 max_rows, int max_ms)
+prune_stores(Portal portal, TimestampTz edge, int16 first_week,
+			 int64 max_rows, int max_ms)
 {
 	TimestampTz stop = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												   (int64) max_ms);
-	Oid			types[2] = {TEXTOID, TIMESTAMPTZOID};
+	Oid			types[4] = {INT2OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	int16		last_week = rm_obs_week(edge - 1);
 	SPIPlanPtr	plan;
 	int64		n = 0;
 
 	plan = SPI_prepare("DELETE FROM restmon.observation"
-					   " WHERE store_id = $1 AND observed_at < $2",
-					   2, types);
+					   " WHERE restmon.observation_week(observed_at) = $1"
+					   " AND store_id >= $2 AND store_id <= $3"
+					   " AND observed_at < $4",
+					   4, types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the pruning of polls");
 	while (n < max_rows && GetCurrentTimestamp() < stop)
@@ -86,20 +97,28 @@ prune_stores(Portal portal, TimestampTz edge, int64 max_rows, int max_ms)
 		nstores = SPI_processed;
 		if (nstores == 0)
 			break;
-		for (uint64 i = 0; i < nstores && n < max_rows; i++)
+		for (uint64 i = 0; i < nstores && n < max_rows; i += RM_PRUNE_STORES)
 		{
+			uint64		j = Min(i + RM_PRUNE_STORES, nstores) - 1;
 			bool		isnull;
-			Datum		args[2];
+			Datum		args[4];
 
-			if ((i & 63) == 63 && GetCurrentTimestamp() >= stop)
-				break;
-
-			args[0] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
+			args[1] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
 									&isnull);
-			args[1] = TimestampTzGetDatum(edge);
-			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "could not prune polls");
-			n += (int64) SPI_processed;
+			args[2] = SPI_getbinval(stores->vals[j], stores->tupdesc, 1,
+									&isnull);
+			args[3] = TimestampTzGetDatum(edge);
+			for (int w = first_week; w <= last_week && n < max_rows; w++)
+			{
+				if (GetCurrentTimestamp() >= stop)
+					break;
+				args[0] = Int16GetDatum((int16) w);
+				if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
+					elog(ERROR, "could not prune polls");
+				n += (int64) SPI_processed;
+			}
+			if (GetCurrentTimestamp() >= stop)
+				break;
 		}
 		SPI_freetuptable(stores);
 	}
@@ -164,6 +183,23 @@ rm_retention_edge_bound(TimestampTz *edge, bool *exact)
 	return true;
 }
 
+/* the week of the oldest poll ever stored (restmon.store keeps it) */
+static int16
+oldest_week(void)
+{
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+
+	if (SPI_execute("SELECT pg_catalog.min(s.first_observed_at) FROM restmon.store s",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read restmon.store");
+	if (SPI_processed == 1)
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						  &isnull);
+	SPI_freetuptable(SPI_tuptable);
+	return isnull ? RM_WEEK_MAX : rm_obs_week(DatumGetTimestampTz(d));
+}
+
 /*
  * Delete about max_rows polls older than the retention edge, for about
  * max_ms milliseconds at most; returns how many.  0 when the retention is
@@ -179,6 +215,7 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 	Portal		portal;
 	Datum		arg;
 	Oid			type = TIMESTAMPTZOID;
+	int16		first_week;
 	int64		n;
 
 	if (in_use != NULL)
@@ -209,13 +246,14 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 		return 0;
 	}
 	arg = TimestampTzGetDatum(edge);
+	first_week = oldest_week();
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT s.store_id FROM restmon.store s"
 									   " WHERE s.first_observed_at < $1"
 									   " ORDER BY s.store_id",
 									   1, &type, &arg, NULL, false,
 									   CURSOR_OPT_NO_SCROLL);
-	n = prune_stores(portal, edge, max_rows, max_ms);
+	n = prune_stores(portal, edge, first_week, max_rows, max_ms);
 	SPI_cursor_close(portal);
 	SPI_finish();
 	return n;

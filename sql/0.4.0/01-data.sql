@@ -7,17 +7,13 @@
 -- them unqualified.  The rules of doc/semantics.md live in the C code only.
 CREATE SCHEMA restmon;
 
--- Status polls (semantics §1): accumulate; one row per store and instant.
+-- Status polls (semantics §1): accumulate; one row per store and instant,
+-- kept unique by restmon.observation_key (01-observation-key.sql).
 CREATE TABLE restmon.observation (
 	store_id	text COLLATE "C" NOT NULL,
 	observed_at	timestamptz NOT NULL,
-	active		boolean NOT NULL,
-	PRIMARY KEY (store_id, observed_at) INCLUDE (active)
+	active		boolean NOT NULL
 );
--- No index on observed_at alone: a report reads each store's horizon as a
--- range of the primary key (store by store, in store order), so its cost
--- follows the rows of the horizon, not the history kept, and ingestion
--- maintains a single index, filled in key order.
 
 -- Every store ever polled, with its first and latest poll: lets a report
 -- list the stores seen at or before T (semantics §6) and find the default T

@@ -94,7 +94,7 @@ SELECT results_eq(
 -- the table (its plan locked the primary key), the load inserts row by row
 -- and does not wait for b
 TRUNCATE restmon.observation, restmon.store;
-SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT pg_relation_filenode('restmon.observation_key') AS pkey_file \gset
 SELECT dblink_exec('b', 'BEGIN');
 SELECT * FROM dblink('b', $$SELECT count(*) FROM restmon.observation WHERE store_id = 'a0'$$)
 	AS t(n bigint);
@@ -102,7 +102,7 @@ SET statement_timeout = '10s';
 SELECT is((SELECT rows_loaded FROM restmon_ingest_status(:'file_a')), 1000::bigint,
 	'a first load while another session has read the table: 1,000 polls, without waiting');
 RESET statement_timeout;
-SELECT ok(pg_relation_filenode('restmon.observation_pkey') = :pkey_file,
+SELECT ok(pg_relation_filenode('restmon.observation_key') = :pkey_file,
 	'... inserted row by row: the primary key keeps its file');
 SELECT dblink_exec('b', 'COMMIT');
 

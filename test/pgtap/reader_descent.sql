@@ -38,7 +38,7 @@ SELECT is(restmon_default_as_of(), '2023-03-01 00:00+00'::timestamptz,
 -- 384,000 items of about 32 bytes: some 1,500 leaves, more than one
 -- level-1 page holds downlinks for (a store's 768 polls before its
 -- horizon fill some 3 leaves)
-SELECT ok(pg_relation_size('restmon.observation_pkey') / 8192 > 1000,
+SELECT ok(pg_relation_size('restmon.observation_key') / 8192 > 1000,
 	'the primary key has more leaves than one level-1 page holds');
 
 SET restmon.report_workers = 1;

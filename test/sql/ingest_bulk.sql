@@ -209,18 +209,18 @@ SELECT (SELECT count(*) FROM (SELECT * FROM chunked
 CREATE INDEX observation_time_idx ON restmon.observation (observed_at);
 BEGIN;
 TRUNCATE restmon.observation, restmon.store;
-SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT pg_relation_filenode('restmon.observation_key') AS pkey_file \gset
 SET LOCAL maintenance_work_mem = '1MB';
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
 FROM restmon_ingest_status(:'chunks_file');
-SELECT pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
+SELECT pg_relation_filenode('restmon.observation_key') <> :pkey_file
   AS pkey_rebuilt;
 COMMIT;
 SELECT * FROM chunked_diff;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS amcheck;
 RESET client_min_messages;
-SELECT bt_index_check(i, true) FROM (VALUES ('restmon.observation_pkey'::regclass),
+SELECT bt_index_check(i, true) FROM (VALUES ('restmon.observation_key'::regclass),
 	('restmon.observation_time_idx'::regclass)) v(i);
 DROP INDEX restmon.observation_time_idx;
 -- restmon.store follows, as for any load
@@ -236,29 +236,29 @@ FROM restmon.store;
 -- expired) and the rows those of the chunked load
 TRUNCATE restmon.observation, restmon.store;
 SELECT pg_relation_filenode('restmon.observation') AS heap_file,
-       pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+       pg_relation_filenode('restmon.observation_key') AS pkey_file \gset
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
 FROM restmon_ingest_status(:'chunks_file');
 SELECT pg_relation_filenode('restmon.observation') = :heap_file AS heap_kept,
-       pg_relation_filenode('restmon.observation_pkey') <> :pkey_file
+       pg_relation_filenode('restmon.observation_key') <> :pkey_file
   AS pkey_rebuilt;
 SELECT * FROM chunked_diff;
-SELECT bt_index_check('restmon.observation_pkey', true);
+SELECT bt_index_check('restmon.observation_key', true);
 -- the next load finds pages: one index insertion per row, the primary key
 -- keeps its file; the 1,000 polls of the indexed file are new
-SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT pg_relation_filenode('restmon.observation_key') AS pkey_file \gset
 SELECT rows_read, rows_loaded FROM restmon_ingest_status(:'indexed_file');
-SELECT pg_relation_filenode('restmon.observation_pkey') = :pkey_file
+SELECT pg_relation_filenode('restmon.observation_key') = :pkey_file
   AS pkey_kept;
 -- so does a first load in a transaction block, whose lock would last
 -- until the block's end: row by row, the same counts and rows
 TRUNCATE restmon.observation, restmon.store;
-SELECT pg_relation_filenode('restmon.observation_pkey') AS pkey_file \gset
+SELECT pg_relation_filenode('restmon.observation_key') AS pkey_file \gset
 BEGIN;
 SELECT rows_read, rows_loaded, rows_duplicate, rows_rejected, rows_expired
 FROM restmon_ingest_status(:'chunks_file');
 COMMIT;
-SELECT pg_relation_filenode('restmon.observation_pkey') = :pkey_file
+SELECT pg_relation_filenode('restmon.observation_key') = :pkey_file
   AS pkey_kept;
 SELECT * FROM chunked_diff;
 

@@ -21,7 +21,7 @@ SHOW restmon.observation_retention;
 -- the latest poll: L = 2023-03-01 12:00 UTC (store z), so the edge is
 -- L - 35 days = 2023-01-25 12:00 UTC (February 2023 has 28 days).  Store a:
 -- one poll 1 us before the edge, one exactly at it, one 1 us after, one an
--- hour before L.  Store old: two polls a day and two days before the edge,
+-- hour before L.  Store old: two polls a day and three days before the edge,
 -- hours and a zone.  (Rows inserted with SQL are not checked against the
 -- edge: only restmon's ingestion is.)
 INSERT INTO restmon.business_hours VALUES
@@ -33,7 +33,7 @@ INSERT INTO restmon.observation VALUES
 	('a', '2023-01-25 12:00:00.000001+00', true),
 	('a', '2023-03-01 11:00:00+00', true),
 	('old', '2023-01-24 12:00:00+00', true),
-	('old', '2023-01-23 12:00:00+00', false),
+	('old', '2023-01-22 12:00:00+00', false),
 	('z', '2023-03-01 12:00:00+00', true);
 SELECT restmon_default_as_of();
 
@@ -57,8 +57,10 @@ WHERE observed_at < '2023-01-25 12:00:00+00';
 SELECT dblink_exec('vacuum', 'COMMIT');
 SELECT dblink_disconnect('vacuum');
 
--- a batch of max_rows = 1 stops after the first store with old polls
--- (stores in byte order: a, then old); then the rest; then nothing
+-- a batch of max_rows = 1 stops after its first DELETE, the oldest week's
+-- polls of up to 64 stores (old's of Sunday 2023-01-22; weeks start on
+-- Mondays, doc/operations.md, "How polls are stored"); then the rest (a's
+-- and old's of the week of 2023-01-23); then nothing
 SELECT restmon_prune_observations(1) AS pruned;
 SELECT restmon_prune_observations() AS pruned;
 SELECT restmon_prune_observations() AS pruned;
@@ -91,7 +93,7 @@ SELECT (SELECT count(*) FROM report_before) AS rows_before,
 --   line 2  a    2023-01-25 11:59:59.999999  pruned: expired
 --   line 3  a    2023-01-25 12:00:00          stored: duplicate
 --   line 4  old  2023-01-24 12:00:00          pruned: expired
---   line 5  old  2023-01-23 12:00:00          pruned: expired (a conflict
+--   line 5  old  2023-01-22 12:00:00          pruned: expired (a conflict
 --                                             if it were compared)
 --   line 6  b    2023-01-25 12:00:00          new, at the edge: loaded
 --   line 7  b    2023-01-25 11:59:59.999999   new, 1 us older: expired
@@ -101,7 +103,7 @@ COPY (SELECT * FROM (VALUES
              ('a', 'active', '2023-01-25 11:59:59.999999 UTC'),
              ('a', 'inactive', '2023-01-25 12:00:00 UTC'),
              ('old', 'active', '2023-01-24 12:00:00 UTC'),
-             ('old', 'active', '2023-01-23 12:00:00 UTC'),
+             ('old', 'active', '2023-01-22 12:00:00 UTC'),
              ('b', 'active', '2023-01-25 12:00:00 UTC'),
              ('b', 'inactive', '2023-01-25 11:59:59.999999 UTC'),
              ('a', 'active', '2023-03-01 11:30:00 UTC'))

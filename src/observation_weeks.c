@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * src/observation_weeks.c
+ *	  The weeks of restmon.observation's key: which week a poll belongs to
+ *	  (restmon.observation_week(), the key's first column), and a store's
+ *	  polls read week by week, one reader per week (observation.c).
+ *
+ * The key is (week, store_id, observed_at): each week's polls lie together,
+ * ordered by store and time.  A report reads every store's last 8 days, so
+ * it reads the stores of 2 or 3 weeks, each week's in key order, whatever
+ * the history kept before them (older weeks are never read, and pruning
+ * deletes whole weeks' ranges); an hourly load adds to the newest week's
+ * range only.  Each week read has its reader, which keeps where its last
+ * read ended, so consecutive stores need no descent in any of them.
+ *
+ * A reader holds up to three pins between reads.  A read over many weeks
+ * (a store's polls over years) releases the pins of readers of other weeks
+ * once more than RM_PINNED_PARTS hold some.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/nbtree.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "observation_int.h"
+#include "restmon.h"
+
+PG_FUNCTION_INFO_V1(restmon_observation_week);
+
+/* week 0 starts on Monday 2000-01-03 00:00 UTC, 2 days after the epoch */
+#define RM_WEEK_ORIGIN	(2 * USECS_PER_DAY)
+#define RM_USECS_PER_WEEK	(7 * USECS_PER_DAY)
+
+/* readers of other weeks left pinned by a read */
+#define RM_PINNED_PARTS	8
+
+/* the week of instant t (observation.h) */
+int16
+rm_obs_week(TimestampTz t)
+{
+	int64		d;
+	int64		w;
+
+	if (t < MIN_TIMESTAMP)
+		return RM_WEEK_MIN;
+	if (t >= END_TIMESTAMP)
+		return RM_WEEK_MAX;
+	d = t - RM_WEEK_ORIGIN;
+	w = d / RM_USECS_PER_WEEK;
+	if (d % RM_USECS_PER_WEEK < 0)
+		w--;					/* rounded down */
+	return (int16) Max(Min(w, RM_WEEK_MAX), RM_WEEK_MIN);
+}
+
+/* the first instant of week w (DT_NOBEGIN for the first week) */
+TimestampTz
+rm_obs_week_start(int16 w)
+{
+	if (w == RM_WEEK_MIN)
+		return DT_NOBEGIN;
+	return RM_WEEK_ORIGIN + (int64) w * RM_USECS_PER_WEEK;
+}
+
+/* the first instant after week w (DT_NOEND after the last week) */
+static TimestampTz
+week_end(int16 w)
+{
+	return w == RM_WEEK_MAX ? DT_NOEND : rm_obs_week_start(w + 1);
+}
+
+/* restmon.observation_week(timestamptz) RETURNS smallint */
+Datum
+restmon_observation_week(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT16(rm_obs_week(PG_GETARG_TIMESTAMPTZ(0)));
+}
+
+/*
+ * The week of the first (rightmost: last) item of the key, reached through
+ * the leftmost (rightmost) leaf page and on through its siblings while they
+ * hold no item; *found false when there is none.
+ */
+static int16
+end_week(RmObsTable *o, bool rightmost, bool *found)
+{
+	Buffer		buf = _bt_get_endpoint(o->index, 0, rightmost,
+									   GetActiveSnapshot());
+	int16		week = rightmost ? RM_WEEK_MAX : RM_WEEK_MIN;
+	const char *id;
+	int			len;
+	TimestampTz t;
+	bool		active;
+
+	*found = false;
+	while (BufferIsValid(buf))
+	{
+		Page		page = BufferGetPage(buf);
+		BTPageOpaque opaque = BTPageGetOpaque(page);
+		OffsetNumber first = P_FIRSTDATAKEY(opaque);
+		OffsetNumber last = PageGetMaxOffsetNumber(page);
+		BlockNumber next = rightmost ? opaque->btpo_prev : opaque->btpo_next;
+
+		if (!P_IGNORE(opaque) && first <= last)
+		{
+			rm_leaf_values(RelationGetDescr(o->index),
+						   (IndexTuple) PageGetItem(page, PageGetItemId(page, rightmost ? last : first)),
+						   &week, &id, &len, &t, &active);
+			*found = true;
+		}
+		_bt_relbuf(o->index, buf);
+		if (*found || next == P_NONE)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		buf = _bt_getbuf(o->index, next, BT_READ);
+	}
+	return week;
+}
+
+/* the key's first and last weeks, as of the first read's snapshot */
+static void
+find_bounds(RmObsTable *o)
+{
+	bool		found;
+
+	o->bounds_known = true;
+	o->first_week = end_week(o, false, &found);
+	if (!found)
+		return;					/* an empty key: no week, nparts 0 */
+	o->last_week = end_week(o, true, &found);
+	o->nparts = o->last_week - o->first_week + 1;
+	o->parts = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart *) * o->nparts);
+}
+
+/* the reader of week w, made as it is first needed */
+static RmObsPart *
+part_get(RmObsTable *o, int16 w)
+{
+	RmObsPart **pp = &o->parts[w - o->first_week];
+
+	if (*pp == NULL)
+	{
+		RmObsPart  *p = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart));
+
+		p->week = w;
+		p->lo = rm_obs_week_start(w);
+		p->hi = week_end(w);
+		p->heap = o->heap;
+		p->index = o->index;
+		p->cxt = o->cxt;
+		p->leaf = InvalidBuffer;
+		p->parent = InvalidBuffer;
+		p->vmbuffer = InvalidBuffer;
+		p->next_block = InvalidBlockNumber;
+		p->next_len = -1;
+		p->next_hit = true;
+		*pp = p;
+	}
+	return *pp;
+}
+
+/* the readers of weeks outside [w0, w1] unpinned, when too many are */
+static void
+unpin_others(RmObsTable *o, int16 w0, int16 w1)
+{
+	if (o->npinned <= RM_PINNED_PARTS)
+		return;
+	o->npinned = 0;
+	for (int i = 0; i < o->nparts; i++)
+	{
+		RmObsPart  *p = o->parts[i];
+
+		if (p == NULL)
+			continue;
+		if (p->week < w0 || p->week > w1)
+			rm_part_unpin(p);
+		else
+			o->npinned++;
+	}
+}
+
+/*
+ * The polls of a store with lo < observed_at <= hi, week by week; with
+ * nback > 0, first up to nback of its polls with floor < observed_at <= lo
+ * from the week holding lo, and *back_done when nothing of the store in
+ * (floor, lo] is left out: every such poll of that week is among them, and
+ * no earlier week holds an instant above floor.
+ */
+static int
+obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
+		 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
+		 int *cap)
+{
+	int16		w0;
+	int16		w1;
+	int			n = 0;
+	bool		none_before;
+
+	if (!o->bounds_known)
+		find_bounds(o);
+	if (back_done != NULL)
+		*back_done = true;
+	if (o->nparts == 0)
+		return 0;
+	w0 = Max(rm_obs_week(lo == DT_NOEND ? lo : lo + 1), o->first_week);
+	w1 = Min(rm_obs_week(hi), o->last_week);
+	none_before = w0 <= o->first_week || week_end(w0 - 1) - 1 <= floor;
+	if (back_done != NULL)
+		*back_done = none_before;
+	if (w0 > w1)
+		return 0;
+	unpin_others(o, w0, w1);
+	for (int w = w0; w <= w1; w++)
+	{
+		RmObsPart  *p = part_get(o, (int16) w);
+
+		if (!BufferIsValid(p->leaf) && !BufferIsValid(p->parent))
+			o->npinned++;
+		if (nback > 0 && p->lo <= lo)
+		{
+			bool		done;
+
+			n = rm_part_read(p, store_id, lo, hi, floor, nback, &done,
+							 polls, cap, n);
+			*back_done = done && (p->lo == DT_NOBEGIN || p->lo - 1 <= floor ||
+								  none_before);
+		}
+		else
+			n = rm_part_read(p, store_id, lo, hi, 0, 0, NULL, polls, cap, n);
+		nback = 0;
+	}
+	return n;
+}
+
+/*
+ * Append the polls of one store with lo < observed_at <= hi, in time order,
+ * to *polls (capacity *cap, grown with repalloc); returns their number.
+ * Every read of a handle uses the snapshot active at its first read: open
+ * one per snapshot.
+ */
+int
+rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
+			RmObs **polls, int *cap)
+{
+	return obs_read(o, store_id, lo, hi, 0, 0, NULL, polls, cap);
+}
+
+/*
+ * rm_obs_read, and before its range up to nback of the store's polls with
+ * floor < observed_at from the leaf page where the range starts (the
+ * visible ones: first in *polls, in time order).  *back_done when every
+ * poll of the store in (floor, lo] is among those returned.
+ */
+int
+rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
+				 TimestampTz hi, TimestampTz floor, int nback,
+				 bool *back_done, RmObs **polls, int *cap)
+{
+	Assert(nback > 0 && nback <= MaxIndexTuplesPerPage / 2);
+	return obs_read(o, store_id, lo, hi, floor, nback, back_done, polls,
+					cap);
+}
+
+/* every reader's pins and heap fetch released */
+void
+rm_obs_close_parts(RmObsTable *o)
+{
+	for (int i = 0; i < o->nparts; i++)
+		if (o->parts[i] != NULL)
+			rm_part_close(o->parts[i]);
+}
