@@ -88,6 +88,12 @@ typedef struct RmObsTable
 	RmObsPart **parts;			/* parts[w - first_week]: week w's or NULL */
 	int			npinned;		/* readers that may hold pins */
 	/* inserts */
+	bool		checked;		/* the table's triggers, at the first */
+	void	   *bulk_rows;		/* a bulk load's, kept (observation_write.c) */
+	int64		nbulk;
+	int64		bulk_cap;
+	int16		bulk_lo;		/* their first and last weeks */
+	int16		bulk_hi;
 	TupleTableSlot **slots;		/* buffered */
 	TupleDesc	slot_desc;		/* theirs: the heap's, copied */
 	bool		bulk;			/* heap only; indexes rebuilt at close */

@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/table.h"
@@ -48,6 +50,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -176,17 +179,15 @@ check_triggers(Relation heap)
 					 errhint("Drop the trigger, or read new polls from restmon.ingest_run and restmon.store.")));
 }
 
-/* queue one new row; rows should come in key order */
-void
-rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
+/* queue one new row for the heap (and the indexes, unless bulk) */
+static void
+queue_row(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 {
 	TupleTableSlot *slot;
 
 	if (o->slots == NULL)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(o->cxt);
-
-		check_triggers(o->heap);
 
 		/*
 		 * slots are made as they are first needed: a batch of a few rows
@@ -226,6 +227,99 @@ rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
 	ExecMaterializeSlot(slot);
 	if (++o->nbuffered == RM_INSERT_BATCH)
 		obs_flush(o);
+}
+
+/*
+ * A bulk load's row kept until rm_obs_close, so that the heap is written
+ * in the key's order, (week, store_id, observed_at): each process of the
+ * index build then reads its share of the heap already sorted, which its
+ * sort checks first and stops at (PostgreSQL's quicksort), where rows
+ * written by store would be sorted in full, without abbreviated keys
+ * (the week comes first), at twice the cost.
+ */
+typedef struct RmBulkRow
+{
+	Datum		store_id;		/* a copy, shared by a store's rows */
+	TimestampTz t;
+	int16		week;
+	bool		active;
+}			RmBulkRow;
+
+/* keep a bulk load's row; rows come by store, then time */
+static void
+bulk_add(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
+{
+	RmBulkRow  *r;
+
+	if (o->nbulk == o->bulk_cap)
+	{
+		o->bulk_cap = Max(o->bulk_cap * 2, 1024);
+		o->bulk_rows = o->bulk_rows == NULL ?
+			MemoryContextAllocHuge(o->cxt, sizeof(RmBulkRow) * o->bulk_cap) :
+			repalloc_huge(o->bulk_rows, sizeof(RmBulkRow) * o->bulk_cap);
+	}
+	if (o->nbulk == INT_MAX)
+		elog(ERROR, "too many polls in one bulk load");
+	r = &((RmBulkRow *) o->bulk_rows)[o->nbulk];
+	if (o->nbulk > 0 && datumIsEqual(r[-1].store_id, store_id, false, -1))
+		r->store_id = r[-1].store_id;
+	else
+	{
+		Size		len = VARSIZE_ANY(DatumGetPointer(store_id));
+		char	   *copy = MemoryContextAlloc(o->cxt, len);
+
+		memcpy(copy, DatumGetPointer(store_id), len);
+		r->store_id = PointerGetDatum(copy);
+	}
+	r->t = t;
+	r->week = rm_obs_week(t);
+	r->active = active;
+	o->bulk_lo = o->nbulk == 0 ? r->week : Min(o->bulk_lo, r->week);
+	o->bulk_hi = o->nbulk == 0 ? r->week : Max(o->bulk_hi, r->week);
+	o->nbulk++;
+}
+
+/*
+ * A bulk load's rows written week by week, each week's in the order they
+ * came (by store, then time): a stable counting sort on the week.
+ */
+static void
+bulk_write(RmObsTable *o)
+{
+	RmBulkRow  *rows = o->bulk_rows;
+	int			nweeks = (int) o->bulk_hi - o->bulk_lo + 1;
+	int		   *next = palloc0(sizeof(int) * (nweeks + 1));
+	int		   *order;
+
+	for (int64 i = 0; i < o->nbulk; i++)
+		next[rows[i].week - o->bulk_lo + 1]++;
+	for (int w = 1; w <= nweeks; w++)
+		next[w] += next[w - 1]; /* where each week's rows start */
+	order = MemoryContextAllocHuge(CurrentMemoryContext,
+								   sizeof(int) * o->nbulk);
+	for (int64 i = 0; i < o->nbulk; i++)
+		order[next[rows[i].week - o->bulk_lo]++] = (int) i;
+	for (int64 i = 0; i < o->nbulk; i++)
+		queue_row(o, rows[order[i]].store_id, rows[order[i]].t,
+				  rows[order[i]].active);
+	pfree(order);
+	pfree(next);
+	o->nbulk = 0;
+}
+
+/* queue one new row; rows come by store, then time */
+void
+rm_obs_insert(RmObsTable *o, Datum store_id, TimestampTz t, bool active)
+{
+	if (!o->checked)
+	{
+		check_triggers(o->heap);
+		o->checked = true;
+	}
+	if (o->bulk)
+		bulk_add(o, store_id, t, active);
+	else
+		queue_row(o, store_id, t, active);
 }
 
 /*
@@ -292,8 +386,11 @@ rm_obs_bulk_if_empty(RmObsTable *o)
 static bool
 write_end(RmObsTable *o)
 {
-	bool		rebuild = o->bulk && o->slots != NULL;
+	bool		rebuild;
 
+	if (o->nbulk > 0)
+		bulk_write(o);
+	rebuild = o->bulk && o->slots != NULL;
 	obs_flush(o);
 	if (o->slots != NULL)
 	{
