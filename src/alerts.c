@@ -10,14 +10,14 @@
  *
  * The decision is the core's (rm_state_alert, core.c); this file gathers
  * its inputs while polls.c applies a chunk, store by store, from the one
- * read of the primary key that polls.c makes anyway to find duplicates
+ * read of the key that polls.c makes anyway to find duplicates
  * (the rows of the chunk not yet inserted; polls.c holds the lock that
  * keeps every other writer of the store out, so what it read and what it
  * inserts are all the store has when the chunk is applied):
  *
  *	1. before the chunk: its stores' zones and business hours
  *	   (alert_hours.c, cached across batches);
- *	2. its polls read (rm_alerts_read), in one pass of the primary key:
+ *	2. its polls read (rm_alerts_read), in one pass of the key:
  *	   its business time over the horizon as of T = t + 1 us (schedule.c)
  *	   is computed first, t its newest poll in the chunk.  A store whose t
  *	   is outside business time is closed before and after: its read is

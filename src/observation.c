@@ -1,18 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation.c
- *	  Direct access to restmon.observation through its primary key
- *	  (store_id, observed_at) INCLUDE (active): per-store range reads for
- *	  reports and ingestion, and ordered bulk inserts for ingestion.
+ *	  Direct access to restmon.observation through its key
+ *	  (week, store_id, observed_at) INCLUDE (active): a store's range in one
+ *	  week read, for reports and ingestion (observation_weeks.c reads a
+ *	  store's weeks one after the other).
  *
- * A report reads each store's evidence horizon as one range of the primary
- * key's leaf pages, a page at a time, as nbtree's own scan reads them, and
+ * A report reads each store's evidence horizon, in each week, as one range
+ * of the key's leaf pages, a page at a time, as nbtree's own scan reads them, and
  * takes the values from the index items, as an index-only scan does (the
  * heap visited only for pages not all-visible): no scan key evaluated per
  * item, no plan, slot or tuple copy per row, and the next page prefetched
  * when the range goes on.  Where each range starts is observation_find.c's
  * (mostly with no descent from the root); ingestion's inserts through the
- * same handle are observation_write.c's.
+ * handle are observation_write.c's.
  *
  *-------------------------------------------------------------------------
  */
@@ -309,7 +310,7 @@ read_begin(RmObsPart *o)
  * Every read of a part uses the snapshot active at its first read:
  * open one per snapshot.
  *
- * The primary key's leaf pages are read directly, a page at a time, as
+ * The key's leaf pages are read directly, a page at a time, as
  * nbtree's own scan reads them (the page locked while its items are
  * copied, then right links): the items' values are read in place, with
  * no scan key evaluated per item, and a store that starts on the page the

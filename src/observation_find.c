@@ -1,24 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation_find.c
- *	  Where a store's range of the primary key of restmon.observation
- *	  starts: the leaf page and the offset on it (observation.c reads from
- *	  there).
+ *	  Where a store's range in one week of restmon.observation_key starts:
+ *	  the leaf page and the offset on it (observation.c reads from there).
  *
- * Stores are read in the index's order, so each is found from where the
- * last read left off, cheapest first:
+ * A week's reader reads its stores in the index's order, so each is found
+ * from where its last read left off, cheapest first:
  * - the leaf page the last store's range ended on, when this one starts
- *   there too (only 8 days kept: nothing lies between two stores' ranges);
+ *   there too (nothing of the week lies between two stores' ranges);
  * - the leaf found for it at the end of the last read (rm_obs_predict):
- *   the item after a range is the next store's oldest poll, so with older
- *   polls kept before its horizon the next store is known, and its leaf
+ *   the item after a range is the next store's oldest poll of the week, so
+ *   with older polls of the week before its horizon (the horizon's first
+ *   week) the next store is known, and its leaf
  *   is looked up, and its memory pulled into the CPU's cache, while the
  *   caller computes the store just read;
  * - the level-1 page of the last descent, kept pinned, or one of the
  *   next few to its right (reached through their right links, as
  *   _bt_moveright moves: a store's later neighbours are there when its
  *   older polls fill many leaves, and a descent from the root would cost
- *   two more pages, 6% of a report over 21 times the 8 days);
+ *   two more pages);
  * - the root.
  * Pivot and leaf items are compared in place, store ids in byte order,
  * rather than through _bt_compare's calls per attribute.

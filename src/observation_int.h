@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * src/observation_int.h
- *	  What the two halves of the primary key's reader share: an item's
+ *	  What the two halves of the key's reader share: an item's
  *	  values read in place (observation.c reads a store's range,
  *	  observation_find.c finds where it starts).
  *

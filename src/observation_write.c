@@ -20,7 +20,7 @@
  *    load waits for its end, and finds no poll it would not have found
  *    without waiting: the table was empty when its snapshot was taken.
  * The rebuild is transactional (new files, swapped at commit: crash-safe)
- * and checks the primary key's uniqueness again.  Anywhere else a report
+ * and checks the key's uniqueness again.  Anywhere else a report
  * never waits for an ingestion, and rows go through the indexes one by
  * one.
  *
@@ -360,7 +360,7 @@ lock_indexes_now(Relation heap)
  * heap rows only and rebuild the indexes at rm_obs_close.  The caller must
  * hold a lock that keeps every other writer out (ShareRowExclusiveLock),
  * and must not read rows it inserted through this handle (reads go through
- * the primary key).  Returns whether it does so.
+ * the key).  Returns whether it does so.
  */
 bool
 rm_obs_bulk_if_empty(RmObsTable *o)
@@ -404,7 +404,7 @@ write_end(RmObsTable *o)
 	return rebuild;
 }
 
-/* every index of the table, by sort; the primary key's uniqueness checked */
+/* every index of the table, by sort; the key's uniqueness checked */
 static void
 rebuild_indexes(Oid relid)
 {

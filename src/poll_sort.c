@@ -2,7 +2,7 @@
  *
  * src/poll_sort.c
  *	  A chunk of status polls (polls.c) sorted for its apply: by store_id in
- *	  byte order (the primary key's order, rm_key_cmp), then instant, then
+ *	  byte order (the key's order within a week, rm_key_cmp), then instant, then
  *	  line, so that each store's rows are together, in time order, and the
  *	  first line of an instant comes first.
  *

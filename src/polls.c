@@ -4,7 +4,7 @@
  *	  Status polls (semantics §1): gathered in memory up to
  *	  maintenance_work_mem, then sorted by (store_id, instant, line) and
  *	  applied store by store against what is stored, read through the
- *	  primary key (observation.c).
+ *	  key, restmon.observation_key (observation.c).
  *
  * Invariants:
  *	- the first line of a (store, instant) not stored yet is inserted;

@@ -13,7 +13,7 @@
  * store_id index in byte order (store_reader.c), merged store by store; and
  * for each store the
  * observations of its evidence horizon (T - 192h, T], read straight from the
- * primary key of restmon.observation as one index range (observation.c).
+ * key of restmon.observation, one index range per week (observation_weeks.c).
  * Per store it expands the schedule (schedule.c), runs the core (core.c)
  * and emits one row; all per-store memory lives in a context reset for
  * every store, so memory does not grow with the number of stores, and cost

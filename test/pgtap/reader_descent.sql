@@ -1,20 +1,20 @@
 --
 -- A report reads each store's evidence horizon (semantics §5: the 192
--- hours up to T) as a range of the primary key (src/observation.c), found
--- from the leaf where the previous store's range ended, else from the
--- leaf found for it at the end of the previous store's read (the item
--- after that range is this store's oldest poll, src/observation_find.c),
--- else from the level-1 page of the last descent or one of the next few
--- to its right, else from the root.  Here every store
--- keeps 40 days of hourly polls, as restmon keeps 35 days by default
--- (doc/operations.md, Retention): a store's horizon starts leaves after
--- the previous store's range, under the same level-1 page for most stores
--- and under the next one for some (reached through the right link of the
--- one before: reading one page too far right there fails checks 4, 6 and
--- 7).  Whatever the path, a store's figures
--- are those of its horizon's polls alone: the report equals the report
--- over those polls only, with 1 and 2 processes, and after the polls
--- older than the retention are pruned (the leaves they held emptied).
+-- hours up to T) as ranges of restmon.observation_key, one per week of
+-- the horizon (src/observation_weeks.c, doc/operations.md, "How polls are
+-- stored"), each found from the leaf where the previous store's range in
+-- that week ended, else from the leaf found for it at the end of the
+-- previous store's read (the item after that range is this store's oldest
+-- poll of the week, src/observation_find.c), else from the level-1 page of
+-- the last descent or one of the next few to its right, else from the
+-- root.  Here every store keeps 40 days of hourly polls, as restmon keeps
+-- 35 days by default (doc/operations.md, Retention): in the horizon's
+-- first week a store's horizon starts after up to 7 days of its older
+-- polls, leaves after the previous store's range.  Whatever the path, a
+-- store's figures are those of its horizon's polls alone: the report
+-- equals the report over those polls only, with 1 and 2 processes, and
+-- after the polls older than the retention are pruned (the leaves they
+-- held emptied).
 --
 \set ON_ERROR_STOP 1
 \i test/preamble.psql
@@ -36,10 +36,9 @@ ANALYZE restmon.observation;
 SELECT is(restmon_default_as_of(), '2023-03-01 00:00+00'::timestamptz,
 	'T is the latest poll');
 -- 384,000 items of about 32 bytes: some 1,500 leaves, more than one
--- level-1 page holds downlinks for (a store's 768 polls before its
--- horizon fill some 3 leaves)
+-- level-1 page holds downlinks for
 SELECT ok(pg_relation_size('restmon.observation_key') / 8192 > 1000,
-	'the primary key has more leaves than one level-1 page holds');
+	'the key has more leaves than one level-1 page holds');
 
 SET restmon.report_workers = 1;
 CREATE TEMP TABLE r_history AS SELECT * FROM restmon_store_uptime();
