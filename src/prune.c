@@ -29,8 +29,9 @@
  *	  lock conflicts with, and so does VACUUM's) only if no other process
  *	  holds a conflicting one (else it deletes nothing, a NOTICE says so
  *	  when it is called by hand, and the next upkeep tries again), and
- *	  deletes through restmon.observation_key, a week of 64 stores at a
- *	  time, until about max_rows rows
+ *	  deletes through restmon.observation_key, from the first poll left
+ *	  older than the edge, a week of 64 stores at a time, until about
+ *	  max_rows rows
  *	  are gone or about max_ms milliseconds have passed, so an ingestion
  *	  that starts meanwhile waits at most for one batch; that lock never
  *	  blocks a report (AccessShareLock).
@@ -60,26 +61,133 @@
 
 PG_FUNCTION_INFO_V1(restmon_prune_observations);
 
-#define RM_PRUNE_FETCH	1000
 /* stores one DELETE covers: about 10,000 polls a week of hourly polls */
 #define RM_PRUNE_STORES 64
 
+/* where a batch starts: the first poll older than the edge, in key order */
+typedef struct RmPruneFrom
+{
+	int16		week;
+	Datum		store_id;
+}			RmPruneFrom;
+
+/* the week of the oldest poll ever stored (restmon.store keeps it) */
+static int16
+oldest_week(void)
+{
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
+
+	if (SPI_execute("SELECT pg_catalog.min(s.first_observed_at) FROM restmon.store s",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read restmon.store");
+	if (SPI_processed == 1)
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						  &isnull);
+	return isnull ? RM_WEEK_MAX : rm_obs_week(DatumGetTimestampTz(d));
+}
+
 /*
- * Delete the polls older than edge of the stores under the cursor, through
- * restmon.observation_key: for each run of RM_PRUNE_STORES stores, the
- * range of each week from first_week to the edge's.
+ * The first poll older than edge in the key's order (week, store), looked
+ * for week by week from the oldest: the polls pruned by earlier batches
+ * come before it, so a batch does not delete through them again (a week
+ * all pruned is read once more, its index entries skipped as dead until
+ * VACUUM removes them).  False when there is none, or when stop has
+ * passed before it is found.
+ */
+static bool
+prune_from(TimestampTz edge, TimestampTz stop, RmPruneFrom * from)
+{
+	Oid			types[2] = {INT2OID, TIMESTAMPTZOID};
+	Datum		args[2];
+	int16		last_week = rm_obs_week(edge - 1);
+	bool		isnull;
+
+	args[1] = TimestampTzGetDatum(edge);
+	for (int w = oldest_week(); w <= last_week; w++)
+	{
+		if (GetCurrentTimestamp() >= stop)
+			return false;
+		args[0] = Int16GetDatum((int16) w);
+		if (SPI_execute_with_args("SELECT o.store_id FROM restmon.observation o"
+								  " WHERE restmon.observation_week(o.observed_at) = $1"
+								  " AND o.observed_at < $2 ORDER BY o.store_id LIMIT 1",
+								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read restmon.observation");
+		if (SPI_processed == 1)
+		{
+			from->week = (int16) w;
+			from->store_id = SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* the stores with a poll older than edge, in store-id byte order */
+static SPITupleTable *
+prune_stores_list(TimestampTz edge)
+{
+	Oid			type = TIMESTAMPTZOID;
+	Datum		arg = TimestampTzGetDatum(edge);
+
+	if (SPI_execute_with_args("SELECT s.store_id FROM restmon.store s"
+							  " WHERE s.first_observed_at < $1 ORDER BY s.store_id",
+							  1, &type, &arg, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read restmon.store");
+	return SPI_tuptable;
+}
+
+/* the first of stores[0..n) at or after id, in byte order */
+static uint64
+store_index(SPITupleTable *stores, uint64 n, Datum id)
+{
+	text	   *t = DatumGetTextPP(id);
+	uint64		lo = 0;
+	uint64		hi = n;
+
+	while (lo < hi)
+	{
+		uint64		mid = lo + (hi - lo) / 2;
+		bool		isnull;
+		text	   *m = DatumGetTextPP(SPI_getbinval(stores->vals[mid],
+													 stores->tupdesc, 1, &isnull));
+
+		if (rm_key_cmp(VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m),
+					   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Delete the polls older than edge through restmon.observation_key, from
+ * the first one left (prune_from): week by week, each week's range a run
+ * of RM_PRUNE_STORES stores at a time, until about max_rows are gone or
+ * max_ms milliseconds have passed.
  */
 static int64
-prune_stores(Portal portal, TimestampTz edge, int16 first_week,
-			 int64 max_rows, int max_ms)
+prune_weeks(TimestampTz edge, int64 max_rows, int max_ms)
 {
 	TimestampTz stop = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												   (int64) max_ms);
 	Oid			types[4] = {INT2OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	int16		last_week = rm_obs_week(edge - 1);
+	RmPruneFrom from;
+	SPITupleTable *stores;
+	uint64		nstores;
+	uint64		first;
 	SPIPlanPtr	plan;
 	int64		n = 0;
 
+	if (!prune_from(edge, stop, &from))
+		return 0;
+	stores = prune_stores_list(edge);
+	nstores = SPI_processed;
+	first = store_index(stores, nstores, from.store_id);
 	plan = SPI_prepare("DELETE FROM restmon.observation"
 					   " WHERE restmon.observation_week(observed_at) = $1"
 					   " AND store_id >= $2 AND store_id <= $3"
@@ -87,41 +195,27 @@ prune_stores(Portal portal, TimestampTz edge, int16 first_week,
 					   4, types);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the pruning of polls");
-	while (n < max_rows && GetCurrentTimestamp() < stop)
+	for (int w = from.week; w <= last_week; w++)
 	{
-		SPITupleTable *stores;
-		uint64		nstores;
-
-		SPI_cursor_fetch(portal, true, RM_PRUNE_FETCH);
-		stores = SPI_tuptable;
-		nstores = SPI_processed;
-		if (nstores == 0)
-			break;
-		for (uint64 i = 0; i < nstores && n < max_rows; i += RM_PRUNE_STORES)
+		for (uint64 i = first; i < nstores; i += RM_PRUNE_STORES)
 		{
 			uint64		j = Min(i + RM_PRUNE_STORES, nstores) - 1;
 			bool		isnull;
 			Datum		args[4];
 
-			args[1] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
-									&isnull);
-			args[2] = SPI_getbinval(stores->vals[j], stores->tupdesc, 1,
-									&isnull);
+			if (n >= max_rows || GetCurrentTimestamp() >= stop)
+				goto done;
+			args[0] = Int16GetDatum((int16) w);
+			args[1] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1, &isnull);
+			args[2] = SPI_getbinval(stores->vals[j], stores->tupdesc, 1, &isnull);
 			args[3] = TimestampTzGetDatum(edge);
-			for (int w = first_week; w <= last_week && n < max_rows; w++)
-			{
-				if (GetCurrentTimestamp() >= stop)
-					break;
-				args[0] = Int16GetDatum((int16) w);
-				if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
-					elog(ERROR, "could not prune polls");
-				n += (int64) SPI_processed;
-			}
-			if (GetCurrentTimestamp() >= stop)
-				break;
+			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "could not prune polls");
+			n += (int64) SPI_processed;
 		}
-		SPI_freetuptable(stores);
+		first = 0;
 	}
+done:
 	SPI_freeplan(plan);
 	return n;
 }
@@ -183,23 +277,6 @@ rm_retention_edge_bound(TimestampTz *edge, bool *exact)
 	return true;
 }
 
-/* the week of the oldest poll ever stored (restmon.store keeps it) */
-static int16
-oldest_week(void)
-{
-	bool		isnull = true;
-	Datum		d = (Datum) 0;
-
-	if (SPI_execute("SELECT pg_catalog.min(s.first_observed_at) FROM restmon.store s",
-					true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read restmon.store");
-	if (SPI_processed == 1)
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-						  &isnull);
-	SPI_freetuptable(SPI_tuptable);
-	return isnull ? RM_WEEK_MAX : rm_obs_week(DatumGetTimestampTz(d));
-}
-
 /*
  * Delete about max_rows polls older than the retention edge, for about
  * max_ms milliseconds at most; returns how many.  0 when the retention is
@@ -212,10 +289,6 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 {
 	Oid			relid;
 	TimestampTz edge;
-	Portal		portal;
-	Datum		arg;
-	Oid			type = TIMESTAMPTZOID;
-	int16		first_week;
 	int64		n;
 
 	if (in_use != NULL)
@@ -245,16 +318,7 @@ rm_prune_observations(int64 max_rows, int max_ms, bool *in_use)
 		SPI_finish();
 		return 0;
 	}
-	arg = TimestampTzGetDatum(edge);
-	first_week = oldest_week();
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT s.store_id FROM restmon.store s"
-									   " WHERE s.first_observed_at < $1"
-									   " ORDER BY s.store_id",
-									   1, &type, &arg, NULL, false,
-									   CURSOR_OPT_NO_SCROLL);
-	n = prune_stores(portal, edge, first_week, max_rows, max_ms);
-	SPI_cursor_close(portal);
+	n = prune_weeks(edge, max_rows, max_ms);
 	SPI_finish();
 	return n;
 }
