@@ -155,12 +155,7 @@ part_get(RmObsTable *o, int16 w)
 		p->heap = o->heap;
 		p->index = o->index;
 		p->cxt = o->cxt;
-		p->leaf = InvalidBuffer;
-		p->parent = InvalidBuffer;
-		p->vmbuffer = InvalidBuffer;
-		p->next_block = InvalidBlockNumber;
-		p->next_len = -1;
-		p->next_hit = true;
+		rm_part_unpin(p);		/* no pin, nothing kept: as after a read */
 		*pp = p;
 	}
 	return *pp;
