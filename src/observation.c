@@ -290,7 +290,6 @@ read_begin(RmObsPart *o)
 	o->key->keysz = 3;
 	for (int i = 0; i < 3; i++)
 		o->key->scankeys[i].sk_flags &= ~SK_ISNULL;
-	o->key->scankeys[0].sk_argument = Int16GetDatum(o->week);
 	o->key->nextkey = true;		/* the first item > (week, store_id, lo) */
 	o->skip_killed = !TransactionStartedDuringRecovery();
 	o->byte_order = o->index->rd_indcollation[1] == C_COLLATION_OID;
@@ -335,6 +334,7 @@ rm_part_read(RmObsPart *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 		read_begin(o);
 	if (len > RM_STORE_ID_MAX_BYTES)
 		elog(ERROR, "store id of %d bytes", len);
+	o->key->scankeys[0].sk_argument = Int16GetDatum(o->week);
 	o->key->scankeys[1].sk_argument = PointerGetDatum(sid);
 	o->key->scankeys[2].sk_argument = TimestampTzGetDatum(lo);
 

@@ -70,6 +70,9 @@ typedef struct RmObsPart
 	Buffer		vmbuffer;
 } RmObsPart;
 
+/* readers a handle keeps, each for its week; any other week shares one */
+#define RM_KEPT_PARTS	16
+
 /*
  * A handle on restmon.observation: its key read a week at a time, by one
  * reader per week read (observation_weeks.c), and inserts buffered and
@@ -82,10 +85,12 @@ typedef struct RmObsTable
 	MemoryContext cxt;			/* where the readers and the slots live */
 	/* the weeks of the key's first and last items, at the first read */
 	bool		bounds_known;
+	bool		empty;			/* no item at all */
 	int16		first_week;
 	int16		last_week;
-	int			nparts;			/* readers, one per week read */
-	RmObsPart **parts;			/* parts[w - first_week]: week w's or NULL */
+	int			nparts;			/* readers kept, one per week read */
+	RmObsPart  *parts[RM_KEPT_PARTS];
+	RmObsPart  *scratch;		/* the reader of any other week */
 	int			npinned;		/* readers that may hold pins */
 	/* inserts */
 	bool		checked;		/* the table's triggers, at the first */

@@ -15,7 +15,8 @@
  *
  * A reader holds up to three pins between reads.  A read over many weeks
  * (a store's polls over years) releases the pins of readers of other weeks
- * once more than RM_PINNED_PARTS hold some.
+ * once more than RM_PINNED_PARTS hold some, and a handle keeps at most
+ * RM_KEPT_PARTS readers, any other week being read by one more.
  *
  *-------------------------------------------------------------------------
  */
@@ -132,33 +133,53 @@ find_bounds(RmObsTable *o)
 
 	o->bounds_known = true;
 	o->first_week = end_week(o, false, &found);
-	if (!found)
-		return;					/* an empty key: no week, nparts 0 */
-	o->last_week = end_week(o, true, &found);
-	o->nparts = o->last_week - o->first_week + 1;
-	o->parts = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart *) * o->nparts);
+	o->empty = !found;
+	if (found)
+		o->last_week = end_week(o, true, &found);
 }
 
-/* the reader of week w, made as it is first needed */
+/* a new reader of week w, with no pin and nothing kept */
+static RmObsPart *
+part_new(RmObsTable *o, int16 w)
+{
+	RmObsPart  *p = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart));
+
+	p->heap = o->heap;
+	p->index = o->index;
+	p->cxt = o->cxt;
+	p->week = w;
+	p->lo = rm_obs_week_start(w);
+	p->hi = week_end(w);
+	rm_part_unpin(p);			/* no pin, nothing kept: as after a read */
+	return p;
+}
+
+/*
+ * The reader of week w: the one kept for it, or a new one while fewer than
+ * RM_KEPT_PARTS are kept (a report's 2 or 3 weeks, a load's few), else the
+ * scratch reader, moved to week w (a read over years of polls: its weeks
+ * share one reader, and one reader's memory).
+ */
 static RmObsPart *
 part_get(RmObsTable *o, int16 w)
 {
-	RmObsPart **pp = &o->parts[w - o->first_week];
+	RmObsPart  *p = o->scratch;
 
-	if (*pp == NULL)
+	for (int i = 0; i < o->nparts; i++)
+		if (o->parts[i]->week == w)
+			return o->parts[i];
+	if (o->nparts < RM_KEPT_PARTS)
+		return o->parts[o->nparts++] = part_new(o, w);
+	if (p == NULL)
+		return o->scratch = part_new(o, w);
+	if (p->week != w)
 	{
-		RmObsPart  *p = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart));
-
+		rm_part_unpin(p);
 		p->week = w;
 		p->lo = rm_obs_week_start(w);
 		p->hi = week_end(w);
-		p->heap = o->heap;
-		p->index = o->index;
-		p->cxt = o->cxt;
-		rm_part_unpin(p);		/* no pin, nothing kept: as after a read */
-		*pp = p;
 	}
-	return *pp;
+	return p;
 }
 
 /* the readers of weeks outside [w0, w1] unpinned, when too many are */
@@ -172,8 +193,6 @@ unpin_others(RmObsTable *o, int16 w0, int16 w1)
 	{
 		RmObsPart  *p = o->parts[i];
 
-		if (p == NULL)
-			continue;
 		if (p->week < w0 || p->week > w1)
 			rm_part_unpin(p);
 		else
@@ -202,7 +221,7 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 		find_bounds(o);
 	if (back_done != NULL)
 		*back_done = true;
-	if (o->nparts == 0)
+	if (o->empty)
 		return 0;
 	w0 = Max(rm_obs_week(lo == DT_NOEND ? lo : lo + 1), o->first_week);
 	w1 = Min(rm_obs_week(hi), o->last_week);
@@ -268,6 +287,7 @@ void
 rm_obs_close_parts(RmObsTable *o)
 {
 	for (int i = 0; i < o->nparts; i++)
-		if (o->parts[i] != NULL)
-			rm_part_close(o->parts[i]);
+		rm_part_close(o->parts[i]);
+	if (o->scratch != NULL)
+		rm_part_close(o->scratch);
 }
