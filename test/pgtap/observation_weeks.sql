@@ -12,7 +12,7 @@
 \i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(15);
+SELECT plan(18);
 
 -- 2000-01-03 is 2 days after PostgreSQL's epoch (a Saturday); 2023-01-23
 -- is 8,421 days later (23 years of 365 days, 6 leap days, 20 days):
@@ -101,5 +101,39 @@ SELECT results_eq(
 	'a status file of polls over 3 weeks: the 34 stored found, 1 new');
 SELECT is((SELECT count(*) FROM restmon.observation WHERE store_id = 'wk'), 35::bigint,
 	'and stored once each');
+
+-- a store's polls read over more weeks than a handle keeps readers for
+-- (16; the others share one, src/observation_weeks.c): 20 weekly polls,
+-- Mondays at 12:00 UTC from 2022-09-05, loaded, then loaded again with one
+-- more; with the retention off, as it would otherwise expire most of them.
+-- Each stored poll must be found as a duplicate: inserting one again would
+-- break observation_key's uniqueness
+ALTER SYSTEM SET restmon.observation_retention = -1;
+SELECT pg_reload_conf() \gset
+SELECT pg_sleep(0.5) \gset
+SELECT is(current_setting('restmon.observation_retention'), '-1',
+	'retention off for this part');
+\set long_file :fixtures '/demo/long.csv'
+COPY (SELECT 'long' AS store_id, 'active' AS status,
+			 to_char(('2022-09-05 12:00+00'::timestamptz + k * interval '7 days') AT TIME ZONE 'UTC',
+					 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
+	  FROM generate_series(0, 19) k)
+TO :'long_file' WITH (FORMAT csv, HEADER);
+SELECT restmon_ingest_status(:'long_file') \gset
+COPY (SELECT 'long' AS store_id, 'active' AS status,
+			 to_char(('2022-09-05 12:00+00'::timestamptz + k * interval '7 days') AT TIME ZONE 'UTC',
+					 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS timestamp_utc
+	  FROM generate_series(0, 20) k)
+TO :'long_file' WITH (FORMAT csv, HEADER);
+SELECT results_eq(
+	format('SELECT rows_read, rows_loaded, rows_duplicate FROM restmon_ingest_status(%L)',
+		   :'long_file'),
+	$$VALUES (21::bigint, 1::bigint, 20::bigint)$$,
+	'polls over 21 weeks: the 20 stored found, 1 new');
+SELECT is((SELECT count(DISTINCT restmon.observation_week(observed_at))
+		   FROM restmon.observation WHERE store_id = 'long'), 21::bigint,
+	'one poll in each of 21 weeks');
+ALTER SYSTEM RESET restmon.observation_retention;
+SELECT pg_reload_conf() \gset
 
 SELECT * FROM finish();
