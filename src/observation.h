@@ -32,7 +32,6 @@
 #define RM_WEEK_MIN		PG_INT16_MIN
 #define RM_WEEK_MAX		PG_INT16_MAX
 extern int16 rm_obs_week(TimestampTz t);
-extern TimestampTz rm_obs_week_start(int16 week);
 
 /*
  * A reader of one week's range of the key (observation.c; where a store's

@@ -62,8 +62,8 @@ rm_obs_week(TimestampTz t)
 }
 
 /* the first instant of week w (DT_NOBEGIN for the first week) */
-TimestampTz
-rm_obs_week_start(int16 w)
+static TimestampTz
+week_start(int16 w)
 {
 	if (w == RM_WEEK_MIN)
 		return DT_NOBEGIN;
@@ -74,7 +74,7 @@ rm_obs_week_start(int16 w)
 static TimestampTz
 week_end(int16 w)
 {
-	return w == RM_WEEK_MAX ? DT_NOEND : rm_obs_week_start(w + 1);
+	return w == RM_WEEK_MAX ? DT_NOEND : week_start(w + 1);
 }
 
 /* restmon.observation_week(timestamptz) RETURNS smallint */
@@ -138,7 +138,17 @@ find_bounds(RmObsTable *o)
 		o->last_week = end_week(o, true, &found);
 }
 
-/* a new reader of week w, with no pin and nothing kept */
+/* reader p moved to week w: no pin, nothing kept, as a new one */
+static void
+part_move(RmObsPart *p, int16 w)
+{
+	rm_part_unpin(p);
+	p->week = w;
+	p->lo = week_start(w);
+	p->hi = week_end(w);
+}
+
+/* a new reader of week w */
 static RmObsPart *
 part_new(RmObsTable *o, int16 w)
 {
@@ -147,10 +157,7 @@ part_new(RmObsTable *o, int16 w)
 	p->heap = o->heap;
 	p->index = o->index;
 	p->cxt = o->cxt;
-	p->week = w;
-	p->lo = rm_obs_week_start(w);
-	p->hi = week_end(w);
-	rm_part_unpin(p);			/* no pin, nothing kept: as after a read */
+	part_move(p, w);
 	return p;
 }
 
@@ -163,23 +170,16 @@ part_new(RmObsTable *o, int16 w)
 static RmObsPart *
 part_get(RmObsTable *o, int16 w)
 {
-	RmObsPart  *p = o->scratch;
-
 	for (int i = 0; i < o->nparts; i++)
 		if (o->parts[i]->week == w)
 			return o->parts[i];
 	if (o->nparts < RM_KEPT_PARTS)
 		return o->parts[o->nparts++] = part_new(o, w);
-	if (p == NULL)
-		return o->scratch = part_new(o, w);
-	if (p->week != w)
-	{
-		rm_part_unpin(p);
-		p->week = w;
-		p->lo = rm_obs_week_start(w);
-		p->hi = week_end(w);
-	}
-	return p;
+	if (o->scratch == NULL)
+		o->scratch = part_new(o, w);
+	else if (o->scratch->week != w)
+		part_move(o->scratch, w);
+	return o->scratch;
 }
 
 /* the readers of weeks outside [w0, w1] unpinned, when too many are */

@@ -243,7 +243,7 @@ typedef struct RmBulkRow
 	TimestampTz t;
 	int16		week;
 	bool		active;
-}			RmBulkRow;
+} RmBulkRow;
 
 /* keep a bulk load's row; rows come by store, then time */
 static void

@@ -69,7 +69,7 @@ typedef struct RmPruneFrom
 {
 	int16		week;
 	Datum		store_id;
-}			RmPruneFrom;
+} RmPruneFrom;
 
 /* the week of the oldest poll ever stored (restmon.store keeps it) */
 static int16
@@ -96,7 +96,7 @@ oldest_week(void)
  * passed before it is found.
  */
 static bool
-prune_from(TimestampTz edge, TimestampTz stop, RmPruneFrom * from)
+prune_from(TimestampTz edge, TimestampTz stop, RmPruneFrom *from)
 {
 	Oid			types[2] = {INT2OID, TIMESTAMPTZOID};
 	Datum		args[2];
@@ -206,7 +206,9 @@ prune_weeks(TimestampTz edge, int64 max_rows, int max_ms)
 			if (n >= max_rows || GetCurrentTimestamp() >= stop)
 				goto done;
 			args[0] = Int16GetDatum((int16) w);
-			args[1] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1, &isnull);
+			/* from the first poll left itself, its store listed or not */
+			args[1] = w == from.week && i == first ? from.store_id :
+				SPI_getbinval(stores->vals[i], stores->tupdesc, 1, &isnull);
 			args[2] = SPI_getbinval(stores->vals[j], stores->tupdesc, 1, &isnull);
 			args[3] = TimestampTzGetDatum(edge);
 			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
