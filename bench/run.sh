@@ -154,16 +154,21 @@ INC_POLLS=$(($(wc -l < "$DATA/increment.csv") - 1))
 inc_all=""
 incc_all=""
 inck_all=""
+incu_all=""
 # the cheapest way to add the increment to a table keyed as
 # restmon.observation is, holding the same week (its key built by
 # sort, as restmon's first load builds it): the COPY above, then one INSERT
 KEYED_SQL="CREATE TABLE keyed AS SELECT store_id, observed_at, active FROM restmon.observation ORDER BY restmon.observation_week(observed_at), store_id, observed_at"
 KEYED_INDEX_SQL="CREATE UNIQUE INDEX ON keyed (restmon.observation_week(observed_at), store_id, observed_at) INCLUDE (active)"
+# the floor of any table that keeps (store, instant) unique as rows come:
+# COPY of the increment into an empty table with a unique key on them
+UNIQ_SQL="CREATE TABLE uniq_empty (store_id text COLLATE \"C\" NOT NULL, status text NOT NULL, observed_at timestamptz NOT NULL, UNIQUE (store_id, observed_at))"
+UNIQ_COPY_SQL="COPY uniq_empty FROM '…/increment.csv' (FORMAT csv, HEADER)"
 KEYED_INSERT_SQL="INSERT INTO keyed SELECT store_id, timestamp_utc::timestamptz, status = 'active' FROM plain_text ORDER BY restmon.observation_week(timestamp_utc::timestamptz), 1, 2"
 for _ in $(seq "$RUNS"); do
 	q -d postgres -c "DROP DATABASE IF EXISTS b_inc" -c "CREATE DATABASE b_inc TEMPLATE b_ref" > /dev/null
 	q -d b_inc -c "CREATE TABLE plain_text (store_id text, status text, timestamp_utc text)" \
-		-c "$KEYED_SQL" -c "$KEYED_INDEX_SQL" \
+		-c "$KEYED_SQL" -c "$KEYED_INDEX_SQL" -c "$UNIQ_SQL" \
 		-c "VACUUM ANALYZE keyed" \
 		-c "SELECT count(*) FROM restmon.observation" -c "CHECKPOINT" > /dev/null
 	LAST="SELECT rows_loaded FROM restmon_ingest_status('$DATA/increment.csv')"
@@ -174,10 +179,13 @@ for _ in $(seq "$RUNS"); do
 	LAST=$KEYED_INSERT_SQL
 	k=$(ms -d b_inc)
 	inck_all="$inck_all $(awk -v a="$c" -v b="$k" 'BEGIN {printf "%.3f", a + b}')"
+	LAST="COPY uniq_empty FROM '$DATA/increment.csv' (FORMAT csv, HEADER)"
+	incu_all="$incu_all $(ms -d b_inc)"
 done
 INC=$(med "$inc_all")
 INC_COPY=$(med "$incc_all")
 INC_KEYED=$(med "$inck_all")
+INC_UNIQ=$(med "$incu_all")
 q -d postgres -c "DROP DATABASE IF EXISTS b_inc" > /dev/null
 
 # --- 2. report vs the floor ---
@@ -640,6 +648,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo "| ingest, against typed columns (ms) | $ING | COPY into an unindexed table of typed columns: $COPY | $(ratio "$ING" "$COPY")x | <= 3x |"
 	echo "| ingest an hourly increment, $INC_POLLS polls into the week (ms) | $INC | COPY of the increment into an unindexed table of text columns: $INC_COPY | $(ratio "$INC" "$INC_COPY")x | <= 3x |"
 	echo "| ingest an hourly increment, against a table keyed as restmon.observation holding the same week (ms) | $INC | that COPY, then INSERT into the keyed table: $INC_KEYED | $(ratio "$INC" "$INC_KEYED")x | |"
+	echo "| the floor of any table keeping (store, instant) unique as polls come: COPY of the increment into an empty table with that unique key (ms) | $INC_UNIQ | COPY of the increment into an unindexed table of text columns: $INC_COPY | $(ratio "$INC_UNIQ" "$INC_COPY")x | a floor, not a target |"
 	echo "| report, restmon_store_uptime(), $NPROC processes (ms) | $REPORT | parallel floor ($FLOOR_PLAN): $FLOOR | $(ratio "$REPORT" "$FLOOR")x | <= 1.0x |"
 	echo "| report, trigger -> Complete, $NPROC processes (ms) | $TRIG | parallel floor: $FLOOR | $(ratio "$TRIG" "$FLOOR")x | <= 1.0x |"
 	echo "| report, trigger -> Complete, the run's first (a report worker started, no idle one) (ms) | $TRIG_COLD | parallel floor: $FLOOR | $(ratio "$TRIG_COLD" "$FLOOR")x | |"
@@ -674,7 +683,7 @@ HUGE=$(awk '/HugetlbPages/ {print ($2 > 0 ? "yes" : "no")}' "/proc/$(head -1 "$D
 	echo
 	echo "- ingest floors, into \`CREATE TABLE plain_text (store_id text, status text, timestamp_utc text)\` and \`CREATE TABLE plain (store_id text, status text, timestamp_utc timestamptz)\`:"
 	echo "  \`$COPY_TEXT_SQL\` and \`$COPY_SQL\`"
-	echo "- hourly increment floors, in a copy of the week's database after a CHECKPOINT: \`COPY plain_text FROM '…/increment.csv' (FORMAT csv, HEADER)\`; and, into \`$KEYED_SQL\` with \`$KEYED_INDEX_SQL\` (made before the CHECKPOINT), that COPY then \`$KEYED_INSERT_SQL\`."
+	echo "- hourly increment floors, in a copy of the week's database after a CHECKPOINT: \`COPY plain_text FROM '…/increment.csv' (FORMAT csv, HEADER)\`; and, into \`$KEYED_SQL\` with \`$KEYED_INDEX_SQL\` (made before the CHECKPOINT), that COPY then \`$KEYED_INSERT_SQL\`; and \`$UNIQ_COPY_SQL\` into \`$UNIQ_SQL\` (made before the CHECKPOINT)."
 	echo "- report floor: the horizon rows, copied once into a plain unindexed table (then VACUUM ANALYZE):"
 	echo "  \`CREATE TABLE horizon_plain AS SELECT store_id, observed_at AS ts, active FROM restmon.observation WHERE observed_at > T - interval '192 hours' AND observed_at <= T\`,"
 	echo "  then \`$floor_sql\`: serial with \`SET max_parallel_workers_per_gather = 0\`;"
