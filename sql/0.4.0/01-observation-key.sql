@@ -16,3 +16,19 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE UNIQUE INDEX observation_key ON restmon.observation
 	(restmon.observation_week(observed_at), store_id, observed_at)
 	INCLUDE (active);
+
+-- The weeks an interval of instants touches, from the week of its start to
+-- the week of its end (none when the end comes first): a query of one
+-- store's polls names them, so that the key is descended once per week at
+-- that store instead of read through whole weeks, e.g.
+--   WHERE restmon.observation_week(observed_at)
+--         = ANY (restmon.observation_weeks(lo, hi))
+--     AND store_id = '…' AND observed_at BETWEEN lo AND hi
+CREATE FUNCTION restmon.observation_weeks(from_at timestamptz,
+	to_at timestamptz)
+RETURNS smallint[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT w::smallint
+			 FROM pg_catalog.generate_series(
+				 restmon.observation_week(from_at)::integer,
+				 restmon.observation_week(to_at)::integer) w);

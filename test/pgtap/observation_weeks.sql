@@ -12,7 +12,7 @@
 \i test/preamble.psql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(18);
+SELECT plan(23);
 
 -- 2000-01-03 is 2 days after PostgreSQL's epoch (a Saturday); 2023-01-23
 -- is 8,421 days later (23 years of 365 days, 6 leap days, 20 days):
@@ -81,6 +81,38 @@ SELECT set_eq(
 	$$SELECT * FROM restmon_store_uptime('2023-01-23 03:00+00', 'wk')$$,
 	$$SELECT * FROM restmon_store_uptime('2023-01-23 03:00+00') WHERE store_id = 'wk'$$,
 	'a single store read alone gives its row of the full report');
+
+-- restmon.observation_weeks(from, to): the weeks from the week of "from"
+-- to the week of "to".  The horizon above, (T - 192 h, T], from Sunday
+-- 2023-01-15 03:00 UTC, covers weeks 1,201 .. 1,203
+SELECT is(restmon.observation_weeks('2023-01-15 03:00+00', '2023-01-23 03:00+00'),
+	'{1201,1202,1203}'::smallint[], 'the horizon''s weeks: 1,201 to 1,203');
+SELECT is(restmon.observation_weeks('2023-01-23 00:00+00', '2023-01-29 23:59:59.999999+00'),
+	'{1203}'::smallint[], 'Monday 00:00 to the next Sunday''s last microsecond: one week');
+SELECT is(restmon.observation_weeks('2023-01-23 00:00+00', '2023-01-22 23:59:59.999999+00'),
+	'{}'::smallint[], 'none when the end comes first');
+-- one store's polls through them: wk's in [T - 192 h, T] are k = 0 .. 32
+-- (T - 192 h is k = 32), 33 polls; the key is descended at (week, 'wk')
+-- for each week, both in its index condition
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+	line text;
+	plan text := '';
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	RETURN plan;
+END
+$f$;
+\set store_polls 'SELECT count(*) FROM restmon.observation WHERE restmon.observation_week(observed_at) = ANY (restmon.observation_weeks(''2023-01-15 03:00+00'', ''2023-01-23 03:00+00'')) AND store_id = ''wk'' AND observed_at BETWEEN ''2023-01-15 03:00+00'' AND ''2023-01-23 03:00+00'''
+SET enable_seqscan = off;
+SELECT matches(pg_temp.plan_of(:'store_polls'),
+	'Index Cond: \(\(\(restmon\.observation_week\(observed_at\)\) = ANY \(''\{1201,1202,1203\}''::smallint\[\]\)\) AND \(store_id = ''wk''::text\)',
+	'its plan descends the key at each week''s range of the store');
+RESET enable_seqscan;
+SELECT results_eq(:'store_polls', $$VALUES (33::bigint)$$,
+	'and it finds the store''s 33 polls of the 3 weeks');
 
 -- a load's duplicate check reads across the weeks too: wk's polls again,
 -- and one new at T + 6 h, from a status file (far's polls gone first: its
