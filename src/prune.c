@@ -139,11 +139,21 @@ prune_stores_list(TimestampTz edge)
 	return SPI_tuptable;
 }
 
+/* a store id against another, in byte order */
+static int
+store_cmp(Datum a, Datum b)
+{
+	text	   *x = DatumGetTextPP(a);
+	text	   *y = DatumGetTextPP(b);
+
+	return rm_key_cmp(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x),
+					  VARDATA_ANY(y), VARSIZE_ANY_EXHDR(y));
+}
+
 /* the first of stores[0..n) at or after id, in byte order */
 static uint64
 store_index(SPITupleTable *stores, uint64 n, Datum id)
 {
-	text	   *t = DatumGetTextPP(id);
 	uint64		lo = 0;
 	uint64		hi = n;
 
@@ -151,11 +161,9 @@ store_index(SPITupleTable *stores, uint64 n, Datum id)
 	{
 		uint64		mid = lo + (hi - lo) / 2;
 		bool		isnull;
-		text	   *m = DatumGetTextPP(SPI_getbinval(stores->vals[mid],
-													 stores->tupdesc, 1, &isnull));
 
-		if (rm_key_cmp(VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m),
-					   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) < 0)
+		if (store_cmp(SPI_getbinval(stores->vals[mid], stores->tupdesc, 1,
+									&isnull), id) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -164,61 +172,95 @@ store_index(SPITupleTable *stores, uint64 n, Datum id)
 }
 
 /*
+ * The two DELETEs of a week's run of stores: from the run's first store id
+ * to the next run's first (excluded), or to the week's end.  The runs of a
+ * week leave no store id out between them, listed in restmon.store or not.
+ */
+static SPIPlanPtr
+prune_plan(bool bounded)
+{
+	Oid			types[4] = {INT2OID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+	SPIPlanPtr	plan;
+
+	plan = SPI_prepare(bounded ?
+					   "DELETE FROM restmon.observation"
+					   " WHERE restmon.observation_week(observed_at) = $1"
+					   " AND observed_at < $2 AND store_id >= $3 AND store_id < $4" :
+					   "DELETE FROM restmon.observation"
+					   " WHERE restmon.observation_week(observed_at) = $1"
+					   " AND observed_at < $2 AND store_id >= $3",
+					   bounded ? 4 : 3, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the pruning of polls");
+	return plan;
+}
+
+/*
  * Delete the polls older than edge through restmon.observation_key, from
  * the first one left (prune_from): week by week, each week's range a run
- * of RM_PRUNE_STORES stores at a time, until about max_rows are gone or
- * max_ms milliseconds have passed.
+ * of RM_PRUNE_STORES listed stores at a time (the last run to the week's
+ * end), until about max_rows are gone or max_ms milliseconds have passed.
  */
 static int64
 prune_weeks(TimestampTz edge, int64 max_rows, int max_ms)
 {
 	TimestampTz stop = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												   (int64) max_ms);
-	Oid			types[4] = {INT2OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 	int16		last_week = rm_obs_week(edge - 1);
 	RmPruneFrom from;
 	SPITupleTable *stores;
 	uint64		nstores;
 	uint64		first;
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plans[2];
+	Datum		args[4];
 	int64		n = 0;
 
 	if (!prune_from(edge, stop, &from))
 		return 0;
 	stores = prune_stores_list(edge);
 	nstores = SPI_processed;
+	/* the run after from.store_id starts at the next listed store after it */
 	first = store_index(stores, nstores, from.store_id);
-	plan = SPI_prepare("DELETE FROM restmon.observation"
-					   " WHERE restmon.observation_week(observed_at) = $1"
-					   " AND store_id >= $2 AND store_id <= $3"
-					   " AND observed_at < $4",
-					   4, types);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the pruning of polls");
+	plans[0] = prune_plan(false);
+	plans[1] = prune_plan(true);
+	args[1] = TimestampTzGetDatum(edge);
 	for (int w = from.week; w <= last_week; w++)
 	{
-		for (uint64 i = first; i < nstores; i += RM_PRUNE_STORES)
+		uint64		i = first;
+		bool		isnull;
+
+		args[0] = Int16GetDatum((int16) w);
+		/* the first poll left, or the week's first store id */
+		args[2] = w == from.week ? from.store_id : CStringGetTextDatum("");
+		for (;;)
 		{
-			uint64		j = Min(i + RM_PRUNE_STORES, nstores) - 1;
-			bool		isnull;
-			Datum		args[4];
+			bool		bounded;
 
 			if (n >= max_rows || GetCurrentTimestamp() >= stop)
 				goto done;
-			args[0] = Int16GetDatum((int16) w);
-			/* from the first poll left itself, its store listed or not */
-			args[1] = w == from.week && i == first ? from.store_id :
-				SPI_getbinval(stores->vals[i], stores->tupdesc, 1, &isnull);
-			args[2] = SPI_getbinval(stores->vals[j], stores->tupdesc, 1, &isnull);
-			args[3] = TimestampTzGetDatum(edge);
-			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_DELETE)
+			/* the next run's first listed store, past this run's start */
+			while (i < nstores &&
+				   store_cmp(SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
+										   &isnull), args[2]) <= 0)
+				i++;
+			i = Min(i + RM_PRUNE_STORES - 1, nstores);
+			bounded = i < nstores;
+			if (bounded)
+				args[3] = SPI_getbinval(stores->vals[i], stores->tupdesc, 1,
+										&isnull);
+			if (SPI_execute_plan(plans[bounded], args, NULL, false, 0) !=
+				SPI_OK_DELETE)
 				elog(ERROR, "could not prune polls");
 			n += (int64) SPI_processed;
+			if (!bounded)
+				break;
+			args[2] = args[3];
 		}
 		first = 0;
 	}
 done:
-	SPI_freeplan(plan);
+	SPI_freeplan(plans[0]);
+	SPI_freeplan(plans[1]);
 	return n;
 }
 

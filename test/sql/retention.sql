@@ -139,6 +139,21 @@ SELECT restmon_upkeep() AS workers_started;
 SELECT count(*) AS polls_before_edge FROM restmon.observation
 WHERE observed_at < '2023-01-25 12:00:00+00';
 
+-- restmon.store out of step with the polls (rows deleted by hand): the
+-- polls of stores it does not list are pruned all the same, whether their
+-- ids sort before, between or after the stores it lists; a batch of one
+-- call deletes the 4 old polls below in one week's runs
+INSERT INTO restmon.observation VALUES
+	('0', '2023-01-01 00:00:00+00', true), ('a', '2023-01-01 00:00:00+00', true),
+	('a0', '2023-01-01 00:00:00+00', true), ('zz', '2023-01-01 00:00:00+00', true);
+DELETE FROM restmon.store WHERE store_id IN ('0', 'a0', 'zz');
+SELECT store_id FROM restmon.store
+WHERE first_observed_at < '2023-01-25 12:00:00+00' ORDER BY 1;
+SELECT restmon_prune_observations() AS pruned;
+SELECT count(*) AS polls_before_edge FROM restmon.observation
+WHERE observed_at < '2023-01-25 12:00:00+00';
+SELECT restmon_rebuild_stores() AS stores;
+
 -- with nothing stored there is no edge: a first load keeps everything
 -- (the upkeep prunes it to the edge afterwards)
 DELETE FROM restmon.observation;
