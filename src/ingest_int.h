@@ -94,14 +94,22 @@ extern const RmSourceDef rm_sources[RM_NUM_SOURCES];
 struct rmstore_hash;			/* polls.c: interned store ids */
 struct RmLineReader;			/* csv.c */
 
-/* a status poll gathered (polls.c), 24 bytes */
+/*
+ * A status poll gathered (polls.c), 16 bytes: its instant; its line (its
+ * item number counted from the chunk's first, RmIngest.line_base, below
+ * 2^31) shifted left by one, the status in the low bit, so that two rows
+ * compare in line order; and its store.
+ */
 typedef struct RmPollRow
 {
 	TimestampTz t;
-	int64		line_no;
+	uint32		line_active;	/* (item_no - line_base) << 1 | active */
 	int32		store;			/* index in store_text; rank while sorting */
-	bool		active;
 } RmPollRow;
+
+#define RM_POLL_LINES_MAX	PG_INT32_MAX	/* a chunk's span of items */
+#define rm_poll_active(r)	(((r)->line_active & 1) != 0)
+#define rm_poll_line(st, r)	((st)->line_base + (int64) ((r)->line_active >> 1))
 
 /* state of one file's ingestion, or of one API batch */
 typedef struct RmIngest
@@ -136,6 +144,7 @@ typedef struct RmIngest
 	int			nstores;
 	int			store_cap;
 	struct RmPollRow *polls;
+	int64		line_base;		/* the item number of the chunk's first */
 	int			npolls;
 	int			poll_cap;		/* allocated, grown up to max_polls */
 	int			max_polls;		/* a chunk: maintenance_work_mem */

@@ -33,7 +33,7 @@ poll_cmp(const RmPollRow *x, const RmPollRow *y)
 {
 	if (x->t != y->t)
 		return x->t < y->t ? -1 : 1;
-	return (x->line_no > y->line_no) - (x->line_no < y->line_no);
+	return (x->line_active > y->line_active) - (x->line_active < y->line_active);
 }
 
 /* poll_sort(): qsort's algorithm with poll_cmp inlined (a store's polls) */

@@ -33,7 +33,7 @@
  *	  poll older than the bound.
  *
  * This is the hot path of ingestion: a line costs one hash lookup of its
- * store_id and one 24-byte row; nothing else is allocated per line.
+ * store_id and one 16-byte row; nothing else is allocated per line.
  *
  *-------------------------------------------------------------------------
  */
@@ -201,13 +201,16 @@ rm_polls_add(RmIngest *st, const char *id, int len, TimestampTz t,
 								  sizeof(RmPollRow) * (Size) st->poll_cap);
 		advise_huge_pages(st->polls, sizeof(RmPollRow) * (Size) st->poll_cap);
 	}
-	if (st->npolls == st->max_polls)
+	if (st->npolls == st->max_polls ||
+		(st->npolls > 0 && item_no - st->line_base > RM_POLL_LINES_MAX))
 		apply_chunk(st);
+	if (st->npolls == 0)
+		st->line_base = item_no;
+	Assert(item_no >= st->line_base);	/* items come in order */
 	row = &st->polls[st->npolls++];
 	row->t = t;
-	row->line_no = item_no;
+	row->line_active = (uint32) (item_no - st->line_base) << 1 | (active ? 1 : 0);
 	row->store = intern_store(st, id, len);
-	row->active = active;
 }
 
 /*
@@ -336,7 +339,7 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 		}
 		else
 		{
-			winner = polls[g].active;
+			winner = rm_poll_active(&polls[g]);
 			rm_obs_insert(&ap->obs, id, t, winner);
 			st->rows_loaded++;
 			if (nadded == ap->added_cap)
@@ -350,10 +353,10 @@ apply_store(RmIngest *st, RmApply *ap, int i, int j)
 		}
 		for (int r = from; r < h; r++)
 		{
-			if (polls[r].active == winner)
+			if (rm_poll_active(&polls[r]) == winner)
 				st->rows_duplicate++;
 			else
-				add_conflict(ap, polls[r].line_no);
+				add_conflict(ap, rm_poll_line(st, &polls[r]));
 		}
 	}
 	if (nadded > 0 && !st->store_locks) /* else tracked before */

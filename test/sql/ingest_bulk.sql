@@ -81,14 +81,16 @@ ORDER BY c.n;
 DELETE FROM restmon.observation WHERE store_id LIKE 'ts%';
 SELECT restmon_rebuild_stores() AS stores;
 
--- semantics §1 at scale: 100,000 lines applied in 3 chunks (maintenance_work_mem
--- = 1MB holds 43,690 polls of 24 bytes), 97 stores, one instant per line:
+-- semantics §1 at scale: 100,000 lines applied in 2 chunks (maintenance_work_mem
+-- = 1MB holds 65,536 polls of 16 bytes), 97 stores, one instant per line:
 --   lines 1-60000       new: store c<i % 97>, 2023-01-01 + i minutes,
 --                       active when i % 3 = 0
---   lines 60001-80000   lines 1-20000 again: 20,000 duplicates, found
---                       stored by a later chunk
+--   lines 60001-80000   lines 1-20000 again: 20,000 duplicates, those from
+--                       line 65,537 on found stored by the second chunk
 --   lines 80001-80010   lines 1-10 with the other status: 10 conflicting
---                       duplicates (file lines 80002-80011, after the header)
+--                       duplicates (file lines 80002-80011, after the header),
+--                       found by the second chunk, its lines counted from
+--                       its first
 --   lines 80011-100000  new, i = 60001 ... 79990
 -- so 79,990 loaded, 20,000 duplicates, 10 rejected.
 CREATE TEMP TABLE chunk_line AS
