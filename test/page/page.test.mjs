@@ -137,9 +137,18 @@ test('worst stores: sorting and paging change it as SQL says', async () => {
   assert.deepEqual((await worstRows()).map((r) => r[0]), found, `stores starting with ${prefix}`);
 });
 
+// go to an overview and wait for its first "down now" refresh: one that
+// began after the navigation (the view before it may still be on screen,
+// its own list with it, until the new one replaces it)
+async function gotoDownNow(url) {
+  const since = new Date().toISOString();
+  await page.goto(url);
+  await page.waitForFunction((t) => (document.querySelector('#down-now')?.dataset.refreshStarted ?? '') >= t,
+    since, { timeout: 15000 });
+}
+
 test('down now lists exactly the stores SQL lists', async () => {
-  await page.goto(BASE + '/web/#/?refresh=2');
-  await page.waitForSelector('#down-now[data-refresh-started]');
+  await gotoDownNow(BASE + '/web/#/?refresh=2');
   const expected = sql(`SELECT store_id FROM restmon_incidents(restmon_default_as_of())
     WHERE open_at_end ORDER BY business_duration DESC, store_id LIMIT 10`).map((r) => r[0]);
   const shown = await page.$$eval('#down-table tbody tr', (trs) => trs.map((t) => t.dataset.store));
@@ -182,8 +191,7 @@ test('down now: a poll recorded over HTTP that turns a store down shows within o
       AND NOT EXISTS (SELECT FROM restmon_incidents(NULL, '0', s.store_id) i WHERE i.open_at_end)
     ORDER BY s.store_id LIMIT 1`);
   // every store down now on the page (down=1000)
-  await page.goto(BASE + '/web/#/?refresh=2&down=1000');
-  await page.waitForSelector('#down-now[data-refresh-started]');
+  await gotoDownNow(BASE + '/web/#/?refresh=2&down=1000');
   assert.ok(!(await page.$(`#down-table tr[data-store="${store}"]`)), 'not down before');
   const at = new Date(Date.parse(T.replace(' ', 'T').replace(/\+00$/, 'Z')) + 60000).toISOString();
   const recorded = new Date();
