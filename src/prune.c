@@ -219,7 +219,7 @@ prune_weeks(TimestampTz edge, int64 max_rows, int max_ms)
 		return 0;
 	stores = prune_stores_list(edge);
 	nstores = SPI_processed;
-	/* the run after from.store_id starts at the next listed store after it */
+	/* where the listed stores after from.store_id begin */
 	first = store_index(stores, nstores, from.store_id);
 	plans[0] = prune_plan(false);
 	plans[1] = prune_plan(true);
