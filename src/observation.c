@@ -64,7 +64,7 @@ typedef struct RmLeafItem
  * buffer that held it, or InvalidBuffer.
  */
 static Buffer
-leaf_prefetch(RmObsPart *o, BlockNumber next)
+leaf_prefetch(RmWeekReader *o, BlockNumber next)
 {
 	PrefetchBufferResult r = {InvalidBuffer, false};
 
@@ -86,9 +86,17 @@ page_line(char *page, int k)
 	return page + 64 * (k < 8 ? k : RM_PAGE_LINES + 7 - k);
 }
 
+/* whether a leaf item of the given week and store id is in o's week, of id */
+static inline bool
+item_of(const RmWeekReader *o, int16 week, const char *iid_id, int iid_len,
+		const char *id, int len)
+{
+	return week == o->week && iid_len == len && memcmp(iid_id, id, len) == 0;
+}
+
 /* the next page to the right not being deleted (recent: leaf_prefetch's) */
 static Buffer
-leaf_right(RmObsPart *o, BlockNumber next, Buffer recent)
+leaf_right(RmWeekReader *o, BlockNumber next, Buffer recent)
 {
 	for (;;)
 	{
@@ -115,7 +123,7 @@ leaf_right(RmObsPart *o, BlockNumber next, Buffer recent)
  * *done when its range ends on this page.
  */
 static int
-leaf_collect(RmObsPart *o, Page page, OffsetNumber off, const char *id,
+leaf_collect(RmWeekReader *o, Page page, OffsetNumber off, const char *id,
 			 int len, TimestampTz hi, bool *done, Buffer *recent, int n)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -137,8 +145,7 @@ leaf_collect(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 	{
 		rm_leaf_values(desc, (IndexTuple) PageGetItem(page, PageGetItemId(page, maxoff)),
 					   &week, &iid_id, &iid_len, &t, &active);
-		all_in = week == o->week && iid_len == len &&
-			memcmp(iid_id, id, len) == 0 && t <= hi;
+		all_in = item_of(o, week, iid_id, iid_len, id, len) && t <= hi;
 	}
 
 	/*
@@ -162,8 +169,7 @@ leaf_collect(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
 		rm_leaf_values(desc, itup, &week, &iid_id, &iid_len, &t, &active);
-		if (!all_in && (week != o->week || iid_len != len ||
-						memcmp(iid_id, id, len) != 0 || t > hi))
+		if (!all_in && (!item_of(o, week, iid_id, iid_len, id, len) || t > hi))
 		{
 			*done = true;
 			o->end_off = off;
@@ -184,7 +190,7 @@ leaf_collect(RmObsPart *o, Page page, OffsetNumber off, const char *id,
  * them above floor (another store's item, floor, or the index's start).
  */
 static int
-leaf_back(RmObsPart *o, Page page, OffsetNumber off, const char *id,
+leaf_back(RmWeekReader *o, Page page, OffsetNumber off, const char *id,
 		  int len, TimestampTz floor, int nback, bool *done)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -206,8 +212,7 @@ leaf_back(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 			continue;			/* dead to every snapshot */
 		itup = (IndexTuple) PageGetItem(page, iid);
 		rm_leaf_values(desc, itup, &week, &iid_id, &iid_len, &t, &active);
-		if (week != o->week || iid_len != len ||
-			memcmp(iid_id, id, len) != 0 || t <= floor)
+		if (!item_of(o, week, iid_id, iid_len, id, len) || t <= floor)
 		{
 			*done = true;
 			break;
@@ -235,7 +240,7 @@ leaf_back(RmObsPart *o, Page page, OffsetNumber off, const char *id,
  * map tells once per run of items on one heap page (read after the items).
  */
 static int
-leaf_emit(RmObsPart *o, int n, RmObs **polls, int *cap, int np)
+leaf_emit(RmWeekReader *o, int n, RmObs **polls, int *cap, int np)
 {
 	BlockNumber vm_block = InvalidBlockNumber;
 	bool		all_visible = false;
@@ -281,7 +286,7 @@ leaf_emit(RmObsPart *o, int n, RmObs **polls, int *cap, int np)
 
 /* the first read: the insertion scan key, room for a page, the heap fetch */
 static void
-read_begin(RmObsPart *o)
+read_begin(RmWeekReader *o)
 {
 	o->snapshot = GetActiveSnapshot();
 	o->key = _bt_mkscankey(o->index, NULL);
@@ -305,8 +310,8 @@ read_begin(RmObsPart *o)
  * count.  With nback > 0, first up to nback of the store's polls with floor <
  * observed_at <= lo from the leaf page where the range starts (the visible
  * ones, in time order), *back_done when every poll of the store in
- * (floor, lo] of this part is among them.
- * Every read of a part uses the snapshot active at its first read:
+ * (floor, lo] of this week is among them.
+ * Every read of a reader uses the snapshot active at its first read:
  * open one per snapshot.
  *
  * The key's leaf pages are read directly, a page at a time, as
@@ -317,7 +322,7 @@ read_begin(RmObsPart *o)
  * descent from the root.
  */
 int
-rm_part_read(RmObsPart *o, Datum store_id, TimestampTz lo, TimestampTz hi,
+rm_week_read(RmWeekReader *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 			 TimestampTz floor, int nback, bool *back_done, RmObs **polls,
 			 int *cap, int n)
 {
@@ -390,7 +395,7 @@ rm_part_read(RmObsPart *o, Datum store_id, TimestampTz lo, TimestampTz hi,
  * from a descent.
  */
 void
-rm_part_unpin(RmObsPart *o)
+rm_week_unpin(RmWeekReader *o)
 {
 	if (BufferIsValid(o->leaf))
 		ReleaseBuffer(o->leaf);
@@ -409,9 +414,9 @@ rm_part_unpin(RmObsPart *o)
 
 /* a reader's pins and heap fetch released (the relations are the handle's) */
 void
-rm_part_close(RmObsPart *o)
+rm_week_close(RmWeekReader *o)
 {
-	rm_part_unpin(o);
+	rm_week_unpin(o);
 	if (o->slot != NULL)
 		ExecDropSingleTupleTableSlot(o->slot);
 	if (o->fetch != NULL)

@@ -38,7 +38,7 @@ extern int16 rm_obs_week(TimestampTz t);
  * range starts, observation_find.c), holding the range [lo, hi) of
  * observed_at the week covers.  It reads the handle's relations.
  */
-typedef struct RmObsPart
+typedef struct RmWeekReader
 {
 	int16		week;
 	TimestampTz lo;
@@ -67,10 +67,10 @@ typedef struct RmObsPart
 	struct IndexFetchTableData *fetch;	/* visibility checks on the heap */
 	TupleTableSlot *slot;
 	Buffer		vmbuffer;
-} RmObsPart;
+} RmWeekReader;
 
 /* readers a handle keeps, each for its week; any other week shares one */
-#define RM_KEPT_PARTS	16
+#define RM_KEPT_READERS	16
 
 /*
  * A handle on restmon.observation: its key read a week at a time, by one
@@ -87,9 +87,9 @@ typedef struct RmObsTable
 	bool		empty;			/* no item at all */
 	int16		first_week;
 	int16		last_week;
-	int			nparts;			/* readers kept, one per week read */
-	RmObsPart  *parts[RM_KEPT_PARTS];
-	RmObsPart  *scratch;		/* the reader of any other week */
+	int			nreaders;		/* readers kept, one per week read */
+	RmWeekReader *readers[RM_KEPT_READERS];
+	RmWeekReader *scratch;		/* the reader of any other week */
 	int			npinned;		/* readers that may hold pins */
 	/* inserts */
 	bool		checked;		/* the table's triggers, at the first */
@@ -120,13 +120,13 @@ extern int	rm_obs_read(RmObsTable *o, Datum store_id, TimestampTz lo,
 extern int	rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 							 TimestampTz hi, TimestampTz floor, int nback,
 							 bool *back_done, RmObs **polls, int *cap);
-extern void rm_obs_close_parts(RmObsTable *o);
+extern void rm_obs_close_readers(RmObsTable *o);
 
 /* observation.c: one week's reads */
-extern int	rm_part_read(RmObsPart *p, Datum store_id, TimestampTz lo,
+extern int	rm_week_read(RmWeekReader *p, Datum store_id, TimestampTz lo,
 						 TimestampTz hi, TimestampTz floor, int nback,
 						 bool *back_done, RmObs **polls, int *cap, int n);
-extern void rm_part_unpin(RmObsPart *p);
-extern void rm_part_close(RmObsPart *p);
+extern void rm_week_unpin(RmWeekReader *p);
+extern void rm_week_close(RmWeekReader *p);
 
 #endif							/* RESTMON_OBSERVATION_H */

@@ -62,7 +62,7 @@ leaf_first_after(Relation index, BTScanInsert key, Page page)
  * store ids in byte order, by comparing the items' values in place.
  */
 OffsetNumber
-rm_obs_find_start(RmObsPart *o, Page page, const char *id, int len,
+rm_obs_find_start(RmWeekReader *o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
 	TupleDesc	desc = RelationGetDescr(o->index);
@@ -100,7 +100,7 @@ rm_obs_find_start(RmObsPart *o, Page page, const char *id, int len,
  * As _bt_compare with no heap TID in the key: equal is <=.
  */
 static bool
-pivot_le(RmObsPart *o, Page page, OffsetNumber off, const char *id,
+pivot_le(RmWeekReader *o, Page page, OffsetNumber off, const char *id,
 		 int len, TimestampTz lo)
 {
 	IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, off));
@@ -131,7 +131,7 @@ pivot_le(RmObsPart *o, Page page, OffsetNumber off, const char *id,
 
 /* the child of a locked level-1 page for (id, lo), under it */
 static BlockNumber
-page_child(RmObsPart *o, Page page, const char *id, int len, TimestampTz lo)
+page_child(RmWeekReader *o, Page page, const char *id, int len, TimestampTz lo)
 {
 	/* the last pivot <= (id, lo); the first is minus infinity */
 	OffsetNumber low = P_FIRSTDATAKEY(BTPageGetOpaque(page)) + 1;
@@ -163,7 +163,7 @@ page_child(RmObsPart *o, Page page, const char *id, int len, TimestampTz lo)
  * only high keys are checked.
  */
 static BlockNumber
-parent_child(RmObsPart *o, const char *id, int len, TimestampTz lo)
+parent_child(RmWeekReader *o, const char *id, int len, TimestampTz lo)
 {
 	for (int step = 0;; step++)
 	{
@@ -197,7 +197,7 @@ parent_child(RmObsPart *o, const char *id, int len, TimestampTz lo)
  * buffer table; else as _bt_getbuf reads it.
  */
 Buffer
-rm_obs_getbuf(RmObsPart *o, BlockNumber blkno, Buffer recent)
+rm_obs_getbuf(RmWeekReader *o, BlockNumber blkno, Buffer recent)
 {
 	if (BufferIsValid(recent) && !BufferIsLocal(recent) &&
 		ReadRecentBuffer(o->index->rd_node, MAIN_FORKNUM, blkno, recent))
@@ -211,7 +211,7 @@ rm_obs_getbuf(RmObsPart *o, BlockNumber blkno, Buffer recent)
 
 /* a child's page, read-locked, and on to the right past splits since */
 static Buffer
-child_leaf(RmObsPart *o, BlockNumber child, Buffer recent)
+child_leaf(RmWeekReader *o, BlockNumber child, Buffer recent)
 {
 	/* as _bt_search does */
 	return _bt_moveright(o->index, o->key, rm_obs_getbuf(o, child, recent),
@@ -227,7 +227,7 @@ child_leaf(RmObsPart *o, BlockNumber child, Buffer recent)
  * is seldom the one after in the index).
  */
 bool
-rm_obs_next_store(RmObsPart *o, Page page, const char *id, int len,
+rm_obs_next_store(RmWeekReader *o, Page page, const char *id, int len,
 				  TimestampTz lo)
 {
 	int16		week;
@@ -260,7 +260,7 @@ rm_obs_next_store(RmObsPart *o, Page page, const char *id, int len,
  * cache (it is in shared buffers: memory is what waits), for the next read.
  */
 void
-rm_obs_predict(RmObsPart *o, TimestampTz lo)
+rm_obs_predict(RmWeekReader *o, TimestampTz lo)
 {
 	PrefetchBufferResult r;
 
@@ -283,7 +283,7 @@ rm_obs_predict(RmObsPart *o, TimestampTz lo)
  * the one predicted for), from which _bt_moveright finds that one.
  */
 static Buffer
-predicted_leaf(RmObsPart *o, const char *id, int len, TimestampTz lo)
+predicted_leaf(RmWeekReader *o, const char *id, int len, TimestampTz lo)
 {
 	BlockNumber block = o->next_block;
 
@@ -307,7 +307,7 @@ predicted_leaf(RmObsPart *o, const char *id, int len, TimestampTz lo)
  * keep from being recycled.  o->key is (id, lo).
  */
 Buffer
-rm_obs_find_leaf(RmObsPart *o, const char *id, int len, TimestampTz lo)
+rm_obs_find_leaf(RmWeekReader *o, const char *id, int len, TimestampTz lo)
 {
 	Buffer		buf = o->leaf;
 	Buffer		next = predicted_leaf(o, id, len, lo);

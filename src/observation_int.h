@@ -94,14 +94,14 @@ rm_leaf_values(TupleDesc desc, IndexTuple itup, int16 *week, const char **id,
 }
 
 /* observation_find.c */
-extern Buffer rm_obs_find_leaf(RmObsPart *o, const char *id, int len,
+extern Buffer rm_obs_find_leaf(RmWeekReader *o, const char *id, int len,
 							   TimestampTz lo);
-extern OffsetNumber rm_obs_find_start(RmObsPart *o, Page page,
+extern OffsetNumber rm_obs_find_start(RmWeekReader *o, Page page,
 									  const char *id, int len,
 									  TimestampTz lo);
-extern bool rm_obs_next_store(RmObsPart *o, Page page, const char *id,
+extern bool rm_obs_next_store(RmWeekReader *o, Page page, const char *id,
 							  int len, TimestampTz lo);
-extern void rm_obs_predict(RmObsPart *o, TimestampTz lo);
-extern Buffer rm_obs_getbuf(RmObsPart *o, BlockNumber blkno, Buffer recent);
+extern void rm_obs_predict(RmWeekReader *o, TimestampTz lo);
+extern Buffer rm_obs_getbuf(RmWeekReader *o, BlockNumber blkno, Buffer recent);
 
 #endif							/* RESTMON_OBSERVATION_INT_H */

@@ -15,8 +15,8 @@
  *
  * A reader holds up to three pins between reads.  A read over many weeks
  * (a store's polls over years) releases the pins of readers of other weeks
- * once more than RM_PINNED_PARTS hold some, and a handle keeps at most
- * RM_KEPT_PARTS readers, any other week being read by one more.
+ * once more than RM_PINNED_READERS hold some, and a handle keeps at most
+ * RM_KEPT_READERS readers, any other week being read by one more.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +41,7 @@ PG_FUNCTION_INFO_V1(restmon_observation_week);
 #define RM_USECS_PER_WEEK	(7 * USECS_PER_DAY)
 
 /* readers of other weeks left pinned by a read */
-#define RM_PINNED_PARTS	8
+#define RM_PINNED_READERS	8
 
 /* the week of instant t (observation.h) */
 int16
@@ -140,45 +140,45 @@ find_bounds(RmObsTable *o)
 
 /* reader p moved to week w: no pin, nothing kept, as a new one */
 static void
-part_move(RmObsPart *p, int16 w)
+reader_move(RmWeekReader *p, int16 w)
 {
-	rm_part_unpin(p);
+	rm_week_unpin(p);
 	p->week = w;
 	p->lo = week_start(w);
 	p->hi = week_end(w);
 }
 
 /* a new reader of week w */
-static RmObsPart *
-part_new(RmObsTable *o, int16 w)
+static RmWeekReader *
+reader_new(RmObsTable *o, int16 w)
 {
-	RmObsPart  *p = MemoryContextAllocZero(o->cxt, sizeof(RmObsPart));
+	RmWeekReader *p = MemoryContextAllocZero(o->cxt, sizeof(RmWeekReader));
 
 	p->heap = o->heap;
 	p->index = o->index;
 	p->cxt = o->cxt;
-	part_move(p, w);
+	reader_move(p, w);
 	return p;
 }
 
 /*
  * The reader of week w: the one kept for it, or a new one while fewer than
- * RM_KEPT_PARTS are kept (a report's 2 or 3 weeks, a load's few), else the
+ * RM_KEPT_READERS are kept (a report's 2 or 3 weeks, a load's few), else the
  * scratch reader, moved to week w (a read over years of polls: its weeks
  * share one reader, and one reader's memory).
  */
-static RmObsPart *
-part_get(RmObsTable *o, int16 w)
+static RmWeekReader *
+reader_get(RmObsTable *o, int16 w)
 {
-	for (int i = 0; i < o->nparts; i++)
-		if (o->parts[i]->week == w)
-			return o->parts[i];
-	if (o->nparts < RM_KEPT_PARTS)
-		return o->parts[o->nparts++] = part_new(o, w);
+	for (int i = 0; i < o->nreaders; i++)
+		if (o->readers[i]->week == w)
+			return o->readers[i];
+	if (o->nreaders < RM_KEPT_READERS)
+		return o->readers[o->nreaders++] = reader_new(o, w);
 	if (o->scratch == NULL)
-		o->scratch = part_new(o, w);
+		o->scratch = reader_new(o, w);
 	else if (o->scratch->week != w)
-		part_move(o->scratch, w);
+		reader_move(o->scratch, w);
 	return o->scratch;
 }
 
@@ -186,15 +186,15 @@ part_get(RmObsTable *o, int16 w)
 static void
 unpin_others(RmObsTable *o, int16 w0, int16 w1)
 {
-	if (o->npinned <= RM_PINNED_PARTS)
+	if (o->npinned <= RM_PINNED_READERS)
 		return;
 	o->npinned = 0;
-	for (int i = 0; i < o->nparts; i++)
+	for (int i = 0; i < o->nreaders; i++)
 	{
-		RmObsPart  *p = o->parts[i];
+		RmWeekReader *p = o->readers[i];
 
 		if (p->week < w0 || p->week > w1)
-			rm_part_unpin(p);
+			rm_week_unpin(p);
 		else
 			o->npinned++;
 	}
@@ -233,7 +233,7 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 	unpin_others(o, w0, w1);
 	for (int w = w0; w <= w1; w++)
 	{
-		RmObsPart  *p = part_get(o, (int16) w);
+		RmWeekReader *p = reader_get(o, (int16) w);
 
 		if (!BufferIsValid(p->leaf) && !BufferIsValid(p->parent))
 			o->npinned++;
@@ -241,13 +241,13 @@ obs_read(RmObsTable *o, Datum store_id, TimestampTz lo, TimestampTz hi,
 		{
 			bool		done;
 
-			n = rm_part_read(p, store_id, lo, hi, floor, nback, &done,
+			n = rm_week_read(p, store_id, lo, hi, floor, nback, &done,
 							 polls, cap, n);
 			*back_done = done && (p->lo == DT_NOBEGIN || p->lo - 1 <= floor ||
 								  none_before);
 		}
 		else
-			n = rm_part_read(p, store_id, lo, hi, 0, 0, NULL, polls, cap, n);
+			n = rm_week_read(p, store_id, lo, hi, 0, 0, NULL, polls, cap, n);
 		nback = 0;
 	}
 	return n;
@@ -284,10 +284,10 @@ rm_obs_read_back(RmObsTable *o, Datum store_id, TimestampTz lo,
 
 /* every reader's pins and heap fetch released */
 void
-rm_obs_close_parts(RmObsTable *o)
+rm_obs_close_readers(RmObsTable *o)
 {
-	for (int i = 0; i < o->nparts; i++)
-		rm_part_close(o->parts[i]);
+	for (int i = 0; i < o->nreaders; i++)
+		rm_week_close(o->readers[i]);
 	if (o->scratch != NULL)
-		rm_part_close(o->scratch);
+		rm_week_close(o->scratch);
 }

@@ -425,7 +425,7 @@ rm_obs_close(RmObsTable *o)
 	bool		rebuild = write_end(o);
 	Oid			relid = RelationGetRelid(o->heap);
 
-	rm_obs_close_parts(o);
+	rm_obs_close_readers(o);
 	index_close(o->index, NoLock);
 	table_close(o->heap, NoLock);
 	if (rebuild)
