@@ -141,8 +141,11 @@ WHERE observed_at < '2023-01-25 12:00:00+00';
 
 -- restmon.store out of step with the polls (rows deleted by hand): the
 -- polls of stores it does not list are pruned all the same, whether their
--- ids sort before, between or after the stores it lists; a batch of one
--- call deletes the 4 old polls below in one week's runs
+-- ids sort before, between or after the stores it lists.  It lists a
+-- (first poll 1 us before the edge) and old as having polls before the
+-- edge; '0' sorts before a, 'a0' between a and old, 'zz' after old.  All 4
+-- polls of 2023-01-01 are older than the edge: one batch deletes them
+-- (none is left), and the stores with polls left are a, b and z
 INSERT INTO restmon.observation VALUES
 	('0', '2023-01-01 00:00:00+00', true), ('a', '2023-01-01 00:00:00+00', true),
 	('a0', '2023-01-01 00:00:00+00', true), ('zz', '2023-01-01 00:00:00+00', true);
